@@ -1,0 +1,91 @@
+"""What counts as an answer, and what is wrong with one.
+
+Values are kept as they were read (the scorer must score what the sheet's formulas see);
+NFKC normalisation is only used to recognise near-misses such as a full-width space or a
+number typed as text, so that the message can say exactly how to fix the cell.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .catalog import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule
+from .rules import allowed_points, is_number
+
+
+@dataclass(frozen=True)
+class AnswerProblem:
+    answer_id: str
+    value: object
+    message: str  # Japanese, says what to do
+
+    def to_json(self) -> dict:
+        value = self.value if isinstance(self.value, (int, float, str)) or self.value is None else str(self.value)
+        return {"id": self.answer_id, "value": value, "message": self.message}
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value == "")
+
+
+def nfkc(value: object) -> object:
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
+def answer_slots(catalog: Catalog):
+    """Yield (answer id, indicator, is_subitem) for every answer cell, in sheet order."""
+    for *_, ind in catalog.indicators():
+        if ind.subitems:
+            for sub in ind.subitems:
+                yield sub.id, ind, True
+        else:
+            yield ind.id, ind, False
+
+
+def unanswered_ids(catalog: Catalog, answers: Mapping[str, object]) -> list[str]:
+    return [aid for aid, _, _ in answer_slots(catalog) if is_blank(answers.get(aid))]
+
+
+def _choice_problem(aid: str, value: object) -> AnswerProblem | None:
+    if value in ANSWER_CHOICES:
+        return None
+    hint = f"「{nfkc(value)}」に直してください（全角・半角や空白の違い）" if nfkc(value) in ANSWER_CHOICES else \
+        f"「{'」「'.join(ANSWER_CHOICES)}」のいずれかをリストから選んでください"
+    return AnswerProblem(aid, value, f"回答「{value}」は選択肢にありません。{hint}")
+
+
+def _points_problem(ind: Indicator, value: object) -> AnswerProblem | None:
+    if isinstance(ind.rule, DirectRule):
+        allowed = allowed_points(ind)
+        if is_number(value) and value in allowed:
+            return None
+        what = f"0～{ind.points} 点（{ind.rule.step} 点刻み）"
+    else:
+        assert isinstance(ind.rule, ThresholdsRule)
+        if is_number(value) and value >= 0:
+            return None
+        what = "0 以上の数値"
+    if isinstance(value, str) and is_number(_as_number(nfkc(value))):
+        return AnswerProblem(ind.id, value, f"「{value}」が文字列として入力されています。{what}を数値で入力してください")
+    return AnswerProblem(ind.id, value, f"「{value}」は入力できません。{what}を入力してください")
+
+
+def _as_number(text: object) -> object:
+    try:
+        return float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def validate_answers(catalog: Catalog, answers: Mapping[str, object]) -> list[AnswerProblem]:
+    problems = []
+    for aid, ind, is_sub in answer_slots(catalog):
+        value = answers.get(aid)
+        if is_blank(value):
+            continue
+        problem = _choice_problem(aid, value) if is_sub else _points_problem(ind, value)
+        if problem:
+            problems.append(problem)
+    return problems

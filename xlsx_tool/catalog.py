@@ -1,0 +1,290 @@
+"""Indicator catalog: the declarative description of one year's evaluation indicators.
+
+A catalog is a YAML file (one per year and kind) validated by the pydantic models below.
+Unknown keys are rejected; structural checks (points adding up, unique ids, well-formed
+rules) run after parsing and report every problem with its path inside the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ANSWER_MET = "該当"
+ANSWER_NOT_MET = "非該当"
+ANSWER_CHOICES = (ANSWER_MET, ANSWER_NOT_MET)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Kind(str, Enum):
+    municipality = "municipality"
+    prefecture = "prefecture"
+
+
+KIND_LABELS = {Kind.municipality: "市町村", Kind.prefecture: "都道府県"}
+
+
+class GroupKind(str, Enum):
+    process = "process"  # 体制・取組指標群
+    activity = "activity"  # 活動指標群
+    outcome = "outcome"  # 成果指標群
+    combined = "combined"  # 指標群の区分なし (令和5年度以前)
+
+
+GROUP_LABELS = {
+    GroupKind.process: "体制・取組指標群",
+    GroupKind.activity: "活動指標群",
+    GroupKind.outcome: "成果指標群",
+    GroupKind.combined: "評価指標",
+}
+
+
+class ProvenanceStatus(str, Enum):
+    published = "published"  # stated in the cited source
+    assumed = "assumed"  # not stated; carried over or inferred, see note
+    not_in_sources = "not_in_sources"  # the sources are silent; placeholder structure
+
+
+PROVENANCE_LABELS = {
+    ProvenanceStatus.published: "資料に記載",
+    ProvenanceStatus.assumed: "資料に記載なし（仮定）",
+    ProvenanceStatus.not_in_sources: "資料に記載なし",
+}
+
+
+class Provenance(Strict):
+    status: ProvenanceStatus
+    sources: list[str] = Field(default_factory=list, description="source document ids, e.g. '002'")
+    note: str = ""
+
+
+class SubItem(Strict):
+    id: str
+    label: str  # ア, イ, ウ① ...
+    text: str = Field(min_length=1)
+    points: int | None = Field(default=None, ge=0)  # per-sub-item points (rule 'sum')
+    requires: str | None = None  # counts only if this sub-item (same indicator) is met
+    provenance: Provenance | None = None
+
+
+class SumRule(Strict):
+    """Each met sub-item adds its points; the indicator total is capped."""
+
+    type: Literal["sum"]
+    cap: int | None = Field(default=None, ge=0)
+
+
+class Tier(Strict):
+    met: int = Field(ge=1)  # at least this many sub-items met ...
+    points: int = Field(ge=0)  # ... gives these points
+
+
+class TiersRule(Strict):
+    """Points by the number of sub-items met."""
+
+    type: Literal["tiers"]
+    tiers: list[Tier] = Field(min_length=1)
+
+
+class Threshold(Strict):
+    min: float  # figure >= min ...
+    points: int = Field(ge=0)  # ... gives these points
+
+
+class ThresholdsRule(Strict):
+    """A numeric figure mapped to points by ascending thresholds."""
+
+    type: Literal["thresholds"]
+    unit: str = ""
+    thresholds: list[Threshold] = Field(min_length=1)
+
+
+class DirectRule(Strict):
+    """Points entered directly (e.g. computed by MHLW), 0..max in steps."""
+
+    type: Literal["direct"]
+    step: int = Field(default=1, ge=1)
+
+
+Rule = Annotated[Union[SumRule, TiersRule, ThresholdsRule, DirectRule], Field(discriminator="type")]
+
+
+class Indicator(Strict):
+    id: str
+    number: str  # "1", "ii-3" ...
+    text: str = Field(min_length=1)  # the question (評価指標)
+    points: int = Field(ge=0)  # 配点 (maximum)
+    rule: Rule
+    subitems: list[SubItem] = Field(default_factory=list)
+    notes: str = ""  # 留意点
+    period: str = ""  # 時点
+    provenance: Provenance
+
+
+class Group(Strict):
+    kind: GroupKind
+    points: int = Field(ge=0)
+    indicators: list[Indicator] = Field(min_length=1)
+
+
+class Goal(Strict):
+    id: str
+    number: str  # Ⅰ, Ⅱ ...
+    name: str = Field(min_length=1)
+    points: int = Field(ge=0)
+    groups: list[Group] = Field(min_length=1)
+
+
+class Grant(Strict):
+    id: Literal["promotion", "support"]
+    name: str  # 保険者機能強化推進交付金
+    short: str  # 推進
+    points: int = Field(ge=0)
+    goals: list[Goal] = Field(min_length=1)
+
+
+class Catalog(Strict):
+    schema_version: Literal[1]
+    id: str
+    year: str = Field(pattern=r"^R\d{1,2}$")  # 令和N年度
+    kind: Kind
+    title: str
+    period: str = ""  # default 時点 for indicators without their own
+    total: int = Field(ge=0)
+    provenance: Provenance
+    grants: list[Grant] = Field(min_length=1)
+
+    # -- derived views -------------------------------------------------------------
+    @property
+    def reiwa(self) -> int:
+        return int(self.year[1:])
+
+    @property
+    def fiscal_year(self) -> int:
+        return 2018 + self.reiwa
+
+    @property
+    def year_label(self) -> str:
+        return f"令和{self.reiwa}年度（{self.fiscal_year}年度）"
+
+    def groups(self):
+        """Yield (grant, goal, group) in catalog order."""
+        for grant in self.grants:
+            for goal in grant.goals:
+                for group in goal.groups:
+                    yield grant, goal, group
+
+    def group_kind_points(self) -> dict["GroupKind", int]:
+        out: dict[GroupKind, int] = {}
+        for *_, group in self.groups():
+            out[group.kind] = out.get(group.kind, 0) + group.points
+        return out
+
+    def indicators(self):
+        """Yield (grant, goal, group, indicator) in catalog order."""
+        for grant, goal, group in self.groups():
+            for ind in group.indicators:
+                yield grant, goal, group, ind
+
+    def answer_ids(self) -> list[str]:
+        """Ids of every answer the workbook asks for (sub-items, or the indicator itself)."""
+        ids: list[str] = []
+        for *_, ind in self.indicators():
+            ids.extend(s.id for s in ind.subitems) if ind.subitems else ids.append(ind.id)
+        return ids
+
+    def content_hash(self) -> str:
+        canonical = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class CatalogError(Exception):
+    """A catalog that cannot be used; ``problems`` holds one line per problem."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"カタログ {source} に誤りがあります ({len(problems)} 件) / invalid catalog:\n{lines}")
+
+
+# -- loading --------------------------------------------------------------------------
+
+def _loc(parts) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".") or "(top)"
+
+
+_PYDANTIC_HINTS = {
+    "extra_forbidden": ("未定義のキーです", "キー名の綴りを確認し、不要なら削除してください"),
+    "missing": ("必須のキーがありません", "このキーを追加してください"),
+    "literal_error": ("許可されていない値です", "許可された値のいずれかにしてください"),
+    "enum": ("許可されていない値です", "許可された値のいずれかにしてください"),
+    "union_tag_invalid": ("rule.type が不明です", "sum / tiers / thresholds / direct のいずれかにしてください"),
+}
+
+
+def _pydantic_problems(err: ValidationError) -> list[str]:
+    out = []
+    for e in err.errors():
+        ja, fix = _PYDANTIC_HINTS.get(e["type"], ("値が不正です", "値を修正してください"))
+        out.append(f"{_loc(e['loc'])}: {ja} / {e['msg']} → {fix}")
+    return out
+
+
+def parse_catalog(data: object, source: str) -> Catalog:
+    if not isinstance(data, dict):
+        raise CatalogError(source, ["(top): カタログの最上位はマッピングでなければなりません / top level must be a mapping"])
+    try:
+        catalog = Catalog.model_validate(data)
+    except ValidationError as err:
+        raise CatalogError(source, _pydantic_problems(err)) from None
+    from .catalog_checks import structural_problems  # local import: checks depend on this module
+
+    problems = structural_problems(catalog)
+    if problems:
+        raise CatalogError(source, problems)
+    return catalog
+
+
+def load_catalog_file(path: str | Path) -> Catalog:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(str(path), [f"ファイルを読めません / cannot read: {exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CatalogError(str(path), [f"YAML の書式誤り / YAML syntax error: {exc}"]) from None
+    return parse_catalog(data, str(path))
+
+
+def shipped_catalog_names() -> list[str]:
+    root = resources.files("xlsx_tool.catalogs")
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def catalog_id_for(year: str, kind: str) -> str:
+    return f"{year.upper()}-{kind}"
+
+
+def load_shipped_catalog(year: str, kind: str) -> Catalog:
+    name = catalog_id_for(year, kind)
+    if name not in shipped_catalog_names():
+        raise CatalogError(
+            name,
+            [f"同梱カタログがありません / no shipped catalog; 利用可能: {', '.join(shipped_catalog_names())}。"
+             " 独自のカタログは --catalog PATH で指定してください"],
+        )
+    with resources.as_file(resources.files("xlsx_tool.catalogs") / f"{name}.yaml") as p:
+        return load_catalog_file(p)

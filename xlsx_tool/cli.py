@@ -1,0 +1,195 @@
+"""Command line: xlsx-tool generate | score | catalog | demo."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .catalog import (GROUP_LABELS, Catalog, CatalogError, load_catalog_file, load_shipped_catalog,
+                      shipped_catalog_names)
+from .entity import Entity
+from .scorer import ScoreResult, rate, score
+from .workbook_reader import BookError, read_book
+from .workbook_writer import default_filename, write_workbook
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]エラー:[/] {message}")
+    sys.exit(code)
+
+
+def _catalog(year: str | None, kind: str, catalog_path: str | None) -> Catalog:
+    try:
+        if catalog_path:
+            return load_catalog_file(catalog_path)
+        if not year:
+            _fail("--year（例: R8）または --catalog PATH を指定してください")
+        return load_shipped_catalog(year, kind)
+    except CatalogError as err:
+        _fail(str(err))
+        raise  # unreachable
+
+
+@click.group()
+@click.version_option(__version__, prog_name="xlsx-tool")
+def main() -> None:
+    """介護保険 インセンティブ交付金 自己評価ワークブックの作成・採点ツール"""
+
+
+@main.command()
+@click.option("--year", help="年度（例: R8）")
+@click.option("--kind", type=click.Choice(["municipality", "prefecture"]), default="municipality",
+              show_default=True, help="市町村 / 都道府県")
+@click.option("--catalog", "catalog_path", type=click.Path(exists=True, dir_okay=False),
+              help="独自のカタログ (YAML)")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
+@click.option("--name", default="", help="団体名")
+@click.option("--code", default="", help="団体コード")
+@click.option("--prefecture", default="", help="都道府県名")
+@click.option("--insured", type=click.IntRange(min=0), default=None, help="第1号被保険者数")
+@click.option("--password", default=None, help="シート保護のパスワード（既定: なし）")
+def generate(year, kind, catalog_path, out_dir, name, code, prefecture, insured, password) -> None:
+    """自己評価ワークブック (.xlsx) を作成します。"""
+    catalog = _catalog(year, kind, catalog_path)
+    entity = Entity(name=name, code=code, prefecture=prefecture, insured=insured)
+    path = write_workbook(catalog, entity, Path(out_dir) / default_filename(catalog, entity), password=password)
+    console.print(f"作成しました: {path}（{catalog.year_label} {catalog.id}、回答欄 {len(catalog.answer_ids())} 項目）")
+
+
+def _answer_labels(catalog: Catalog) -> dict[str, str]:
+    labels = {}
+    for grant, goal, group, ind in catalog.indicators():
+        base = f"{grant.short} 目標{goal.number} {GROUP_LABELS[group.kind]} {ind.number}"
+        if ind.subitems:
+            labels.update({s.id: f"{base} {s.label}" for s in ind.subitems})
+        else:
+            labels[ind.id] = base
+    return labels
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def score_table(result: ScoreResult) -> Table:
+    cat = result.catalog
+    table = Table(title=f"{cat.year_label} 採点結果（{cat.id}）", show_lines=False)
+    for col, justify in (("交付金", "left"), ("目標", "left"), ("指標群", "left"), ("配点", "right"),
+                         ("得点", "right"), ("得点率", "right")):
+        table.add_column(col, justify=justify)
+    for grant in cat.grants:
+        for goal in grant.goals:
+            for group in goal.groups:
+                pts = result.groups[(goal.id, group.kind.value)]
+                table.add_row(grant.short, f"目標{goal.number} {goal.name}", GROUP_LABELS[group.kind],
+                              str(group.points), _fmt(pts), f"{rate(pts, group.points):.1%}")
+        g = result.grants[grant.id]
+        table.add_row(f"[bold]{grant.short}[/]", "[bold]合計[/]", "", str(grant.points), f"[bold]{_fmt(g)}[/]",
+                      f"{rate(g, grant.points):.1%}", end_section=True)
+    table.add_row("[bold]総合計[/]", "", "", str(cat.total), f"[bold]{_fmt(result.total)}[/]",
+                  f"[bold]{rate(result.total, cat.total):.1%}[/]")
+    return table
+
+
+@main.command("score")
+@click.argument("book", type=click.Path(dir_okay=False))
+@click.option("--catalog", "catalog_path", type=click.Path(exists=True, dir_okay=False),
+              help="ブック作成時に使った独自カタログ")
+@click.option("--json", "as_json", is_flag=True, help="結果を JSON で出力")
+def score_cmd(book, catalog_path, as_json) -> None:
+    """記入済みのブックを採点します（ブックは変更しません）。"""
+    try:
+        catalog, contents = read_book(book, catalog_path)
+    except BookError as err:
+        _fail(str(err))
+    result = score(catalog, contents.answers)
+    labels = _answer_labels(catalog)
+    if as_json:
+        data = result.to_json()
+        data["file"] = str(book)
+        data["entity"] = {k: contents.meta.get(k) for k in ("entity_code", "entity_name", "prefecture")}
+        data["missing_rows"] = contents.missing
+        data["unanswered_detail"] = [{"id": a, "label": labels[a]} for a in result.unanswered]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    who = " ".join(str(contents.meta.get(k) or "") for k in ("prefecture", "entity_name")).strip()
+    console.print(f"ファイル: {book}  団体: {who or '（未記入）'}")
+    console.print(score_table(result))
+    console.print(f"回答済み {result.answered} / {len(catalog.answer_ids())} 項目")
+    if result.unanswered:
+        console.print(f"[yellow]未回答 {len(result.unanswered)} 項目:[/] "
+                      + "、".join(labels[a] for a in result.unanswered[:30])
+                      + (" ほか" if len(result.unanswered) > 30 else ""))
+    for aid in contents.missing:
+        console.print(f"[red]回答欄が見つかりません（行が削除された可能性）:[/] {labels[aid]}")
+    for p in result.problems:
+        console.print(f"[red]不正な回答:[/] {labels[p.answer_id]}: {p.message}")
+
+
+@main.group()
+def catalog() -> None:
+    """評価指標カタログの一覧・検証"""
+
+
+@catalog.command("list")
+def catalog_list() -> None:
+    """同梱カタログの一覧"""
+    table = Table(title="同梱カタログ")
+    for col in ("id", "年度", "区分", "満点", "回答欄"):
+        table.add_column(col)
+    for name in shipped_catalog_names():
+        year, kind = name.split("-", 1)
+        cat = load_shipped_catalog(year, kind)
+        table.add_row(cat.id, cat.year_label, cat.kind.value, str(cat.total), str(len(cat.answer_ids())))
+    console.print(table)
+
+
+@catalog.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def catalog_validate(paths) -> None:
+    """カタログ (YAML) を検証します。誤りはすべて、場所と直し方を添えて表示します。"""
+    bad = 0
+    for path in paths:
+        try:
+            cat = load_catalog_file(path)
+        except CatalogError as err:
+            bad += 1
+            err_console.print(str(err))
+            continue
+        detail = " + ".join(f"{GROUP_LABELS[k]} {v}" for k, v in cat.group_kind_points().items())
+        console.print(f"OK: {path}（{cat.id}、満点 {cat.total} = {detail}）")
+    sys.exit(1 if bad else 0)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="samples", show_default=True)
+@click.option("--year", default="R8", show_default=True)
+@click.option("--seed", default=2026, show_default=True, help="記入例の乱数の種")
+def demo(out_dir, year, seed) -> None:
+    """同梱の既定値で一連の処理を実行: 様式の作成 → 記入例の作成 → 採点結果の出力"""
+    from .workbook_filler import fill_workbook, random_answers
+
+    out = Path(out_dir)
+    catalog = load_shipped_catalog(year, "municipality")
+    entity = Entity(name="サンプル町", code="999999", prefecture="サンプル県", insured=4321)
+    template = write_workbook(catalog, entity, out / f"{year}_municipality_template.xlsx")
+    filled = fill_workbook(template, random_answers(catalog, random.Random(seed)),
+                           out / f"{year}_municipality_sample_filled.xlsx", catalog)
+    _, contents = read_book(filled)
+    result = score(catalog, contents.answers)
+    (out / f"{year}_municipality_sample_score.json").write_text(
+        json.dumps(result.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+    with (out / f"{year}_municipality_sample_score.txt").open("w", encoding="utf-8") as fh:
+        Console(file=fh, width=120, no_color=True, highlight=False).print(score_table(result))
+    console.print(score_table(result))
+    console.print(f"作成しました: {template}, {filled}, {out}/{year}_municipality_sample_score.(txt|json)")

@@ -1,0 +1,49 @@
+"""Recalculate workbooks in LibreOffice headless (the reference spreadsheet engine of the tests).
+
+Many files go through one soffice call (much faster than one call per file), with a throwaway
+user profile that forces recalculation of every formula on load.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+_FORCE_RECALC = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def find_soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def recalculate(paths: list[Path], outdir: Path, timeout: float = 900) -> list[Path]:
+    """Open each workbook in LibreOffice, recalculate, save as .xlsx into outdir; return new paths."""
+    soffice = find_soffice()
+    if soffice is None:
+        raise RuntimeError("LibreOffice (soffice) が見つかりません: apt-get install -y libreoffice-calc-nogui")
+    names = [p.name for p in paths]
+    if len(set(names)) != len(names):
+        raise ValueError("file names must be unique: LibreOffice writes outputs by base name")
+    outdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
+        user = Path(profile) / "user"
+        user.mkdir()
+        (user / "registrymodifications.xcu").write_text(_FORCE_RECALC, encoding="utf-8")
+        cmd = [soffice, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
+               "--nologo", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(outdir),
+               *map(str, paths)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    outputs = [outdir / p.name for p in paths]
+    missing = [o for o in outputs if not o.exists()]
+    if proc.returncode != 0 or missing:
+        raise RuntimeError(f"LibreOffice failed (exit {proc.returncode}); missing {missing}\n"
+                           f"{proc.stdout}\n{proc.stderr}")
+    return outputs

@@ -1,0 +1,107 @@
+"""openpyxl adapter: read a returned workbook's identification and answers (never writes it)."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from .catalog import Catalog, CatalogError, load_catalog_file, load_shipped_catalog
+from .workbook_meta import (COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, META_SHEET, TOOL_ID,
+                            input_sheet_names)
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and password-encrypted .xlsx
+
+
+class BookError(Exception):
+    """A workbook that cannot be read as one of ours; the message names the file and the problem."""
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path, self.problem = str(path), problem
+        super().__init__(f"{path}: {problem}")
+
+
+@dataclass
+class BookContents:
+    path: Path
+    meta: dict[str, object]
+    answers: dict[str, object] = field(default_factory=dict)
+    remarks: dict[str, object] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # answer ids without a row in the book
+
+
+def _check_container(path: Path) -> None:
+    if not path.is_file():
+        raise BookError(path, "ファイルが見つかりません")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if not head:
+        raise BookError(path, "空のファイルです")
+    if head == OLE_MAGIC:
+        raise BookError(path, "パスワードで暗号化されたブック、または旧形式 (.xls) です。"
+                              "パスワードを解除し .xlsx 形式で保存し直してください")
+    if not zipfile.is_zipfile(path):
+        raise BookError(path, "Excel ブック (.xlsx) ではないか、ファイルが壊れています")
+
+
+def read_meta(wb, path: Path) -> dict[str, object]:
+    if META_SHEET not in wb.sheetnames:
+        raise BookError(path, "このツールで作成した自己評価シートではありません（識別情報シートがありません）")
+    meta = {}
+    for key, value, *_ in wb[META_SHEET].iter_rows(min_col=1, max_col=2, values_only=True):
+        if isinstance(key, str):
+            meta[key] = value
+    if meta.get("tool") != TOOL_ID:
+        raise BookError(path, "このツールで作成した自己評価シートではありません（識別情報が一致しません）")
+    return meta
+
+
+def resolve_catalog(meta: dict[str, object], path: Path, catalog_path: str | Path | None = None) -> Catalog:
+    """The catalog a book was generated from: the given file, or the shipped one for its year/kind."""
+    try:
+        catalog = (load_catalog_file(catalog_path) if catalog_path
+                   else load_shipped_catalog(str(meta.get("year")), str(meta.get("kind"))))
+    except CatalogError as err:
+        raise BookError(path, f"対応するカタログを読み込めません: {err}") from None
+    if catalog.id != meta.get("catalog_id"):
+        raise BookError(path, f"ブックのカタログ ({meta.get('catalog_id')}) と指定のカタログ ({catalog.id}) が"
+                              "異なります。年度・区分を確認してください")
+    if catalog.content_hash() != meta.get("catalog_hash"):
+        raise BookError(path, f"ブックはカタログ {catalog.id} の別の版から作成されています（内容ハッシュ不一致）。"
+                              "作成時のカタログを --catalog で指定してください")
+    return catalog
+
+
+def read_book(path: str | Path, catalog_path: str | Path | None = None) -> tuple[Catalog, BookContents]:
+    path = Path(path)
+    _check_container(path)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise BookError(path, f"ブックを開けません（ファイルが壊れている可能性があります）: {exc}") from None
+    try:
+        meta = read_meta(wb, path)
+        catalog = resolve_catalog(meta, path, catalog_path)
+        contents = BookContents(path=path, meta=meta)
+        wanted = set(catalog.answer_ids())
+        for grant_id, sheet in input_sheet_names(catalog).items():
+            if sheet not in wb.sheetnames:
+                raise BookError(path, f"入力シート「{sheet}」がありません（シート名が変更された可能性があります）")
+            _read_sheet(wb[sheet], wanted, contents)
+        contents.missing = [aid for aid in catalog.answer_ids() if aid not in contents.answers]
+        return catalog, contents
+    finally:
+        wb.close()
+
+
+def _read_sheet(ws, wanted: set[str], contents: BookContents) -> None:
+    cols = [COL_ANSWER, COL_REMARKS, COL_ID]
+    first = min(ord(c) for c in cols) - ord("A") + 1
+    last = max(ord(c) for c in cols) - ord("A") + 1
+    for row in ws.iter_rows(min_row=FIRST_DATA_ROW, min_col=first, max_col=last, values_only=True):
+        ident = row[ord(COL_ID) - ord("A") - first + 1]
+        if ident in wanted:
+            contents.answers[ident] = row[ord(COL_ANSWER) - ord("A") - first + 1]
+            contents.remarks[ident] = row[ord(COL_REMARKS) - ord("A") - first + 1]
