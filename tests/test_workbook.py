@@ -1,0 +1,171 @@
+"""Generated workbooks: structure, validation, protection, identification, reading back."""
+
+import hashlib
+import random
+import re
+import zipfile
+
+import pytest
+from catalog_fixtures import rules_catalog
+from conftest import all_catalogs
+from openpyxl import load_workbook
+
+from xlsx_tool.answers import answer_slots
+from xlsx_tool.catalog import DirectRule, ThresholdsRule, load_shipped_catalog, parse_catalog
+from xlsx_tool.entity import Entity
+from xlsx_tool.workbook_filler import fill_workbook, random_answers
+from xlsx_tool.workbook_meta import COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, input_sheet_names
+from xlsx_tool.workbook_reader import BookError, read_book
+from xlsx_tool.workbook_writer import write_workbook
+
+ENTITY = Entity(name="平塚市", code="142034", prefecture="神奈川県", insured=73333)
+# Functions that Excel 2010+ and LibreOffice evaluate identically; nothing needing _xlfn.
+ALLOWED_FUNCTIONS = {"IF", "SUM", "MIN", "MAX", "AND", "ISNUMBER", "LEN", "TRIM"}
+
+
+@pytest.fixture(scope="module", params=[c.id for c in all_catalogs()])
+def generated(request, tmp_path_factory):
+    cat = next(c for c in all_catalogs() if c.id == request.param)
+    path = write_workbook(cat, ENTITY, tmp_path_factory.mktemp("gen") / "book.xlsx")
+    return cat, path, load_workbook(path)
+
+
+def _answer_cells(cat, wb):
+    """answer id -> (worksheet, row), found through the hidden id column."""
+    cells = {}
+    for sheet in input_sheet_names(cat).values():
+        ws = wb[sheet]
+        for row in range(FIRST_DATA_ROW, ws.max_row + 1):
+            cells[ws[f"{COL_ID}{row}"].value] = (ws, row)
+    return {aid: cells[aid] for aid, *_ in answer_slots(cat)}
+
+
+def test_sheets_and_hidden_metadata(generated):
+    cat, path, wb = generated
+    assert wb.sheetnames[:4] == ["表紙", *input_sheet_names(cat).values(), "集計"][:4]
+    meta = {r[0]: r[1] for r in wb["_meta"].iter_rows(values_only=True)}
+    assert wb["_meta"].sheet_state == "veryHidden" and wb["_lists"].sheet_state == "hidden"
+    assert meta["catalog_id"] == cat.id and meta["catalog_hash"] == cat.content_hash()
+    assert meta["year"] == cat.year and meta["kind"] == cat.kind.value
+    assert meta["entity_code"] == "142034" and meta["generator_version"]
+    for name in ("score_total", "score_promotion", "score_support"):
+        assert name in wb.defined_names
+
+
+def test_every_answer_cell_has_a_validation_with_stop_alert(generated):
+    cat, _, wb = generated
+    cells = _answer_cells(cat, wb)
+    for aid, ind, is_sub in answer_slots(cat):
+        ws, row = cells[aid]
+        ref = f"{COL_ANSWER}{row}"
+        dvs = [dv for dv in ws.data_validations.dataValidation if ref in dv.sqref]
+        assert len(dvs) == 1, aid
+        dv = dvs[0]
+        assert dv.showErrorMessage and dv.errorStyle in (None, "stop") and dv.showInputMessage and dv.prompt
+        if is_sub or isinstance(ind.rule, DirectRule):
+            assert dv.type == "list"
+            sheet, rng = dv.formula1.split("!")
+            values = [c.value for row_ in wb[sheet.strip("'")][rng.replace("$", "")] for c in row_]
+            assert values == (["該当", "非該当"] if is_sub else list(range(0, ind.points + 1, ind.rule.step)))
+            assert len(dv.formula1) < 255
+        else:
+            assert isinstance(ind.rule, ThresholdsRule) and dv.type == "decimal"
+
+
+def test_protection_inputs_unlocked_everything_else_locked(generated):
+    cat, _, wb = generated
+    cells = _answer_cells(cat, wb)
+    inputs = set()
+    for ws, row in cells.values():
+        for col in (COL_ANSWER, COL_REMARKS):
+            assert ws[f"{col}{row}"].protection.locked is False
+            inputs.add((ws.title, f"{col}{row}"))
+    assert wb.security.lockStructure
+    for ws in wb.worksheets:
+        assert ws.protection.sheet, ws.title
+        if ws.title in input_sheet_names(cat).values() or ws.title == "集計":
+            for row in ws.iter_rows():
+                for c in row:
+                    if c.value is not None and (ws.title, c.coordinate) not in inputs:
+                        assert c.protection.locked, (ws.title, c.coordinate)
+
+
+def test_formulas_use_only_portable_functions(generated):
+    _, path, _ = generated
+    with zipfile.ZipFile(path) as z:
+        xml = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+    formulas = re.findall(r"<f>(.*?)</f>", xml)
+    assert formulas
+    used = {f for text in formulas for f in re.findall(r"([A-Z][A-Z0-9.]*)\(", text)}
+    assert used <= ALLOWED_FUNCTIONS, used - ALLOWED_FUNCTIONS
+    assert "_xlfn" not in xml
+
+
+def test_print_setup_and_freeze(generated):
+    cat, _, wb = generated
+    for sheet in input_sheet_names(cat).values():
+        ws = wb[sheet]
+        assert int(ws.page_setup.paperSize) == 9  # A4
+        assert ws.freeze_panes == f"A{FIRST_DATA_ROW}"
+        assert ws.print_title_rows and "平塚市" in ws.oddFooter.left.text and "&P" in ws.oddFooter.center.text
+
+
+def test_filled_book_reads_back_its_answers_and_source_is_untouched(tmp_path):
+    cat = parse_catalog(rules_catalog(), "rules")
+    template = write_workbook(cat, ENTITY, tmp_path / "template.xlsx")
+    digest = hashlib.sha256(template.read_bytes()).hexdigest()
+    answers = random_answers(cat, random.Random(7), blank_rate=0.3)
+    filled = fill_workbook(template, answers, tmp_path / "filled.xlsx", cat)
+    assert hashlib.sha256(template.read_bytes()).hexdigest() == digest
+    with pytest.raises(BookError, match="カタログ"):  # a user catalog is not shipped: it must be named
+        read_book(filled)
+    cat_file = tmp_path / "cat.yaml"
+    import yaml
+    cat_file.write_text(yaml.safe_dump(rules_catalog(), allow_unicode=True), encoding="utf-8")
+    got_cat, contents = read_book(filled, cat_file)
+    assert got_cat.content_hash() == cat.content_hash()
+    assert {k: v for k, v in contents.answers.items()} == {k: v for k, v in answers.items()}
+    assert contents.missing == []
+    before = hashlib.sha256(filled.read_bytes()).hexdigest()
+    read_book(filled, cat_file)
+    assert hashlib.sha256(filled.read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"", "空のファイル"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "暗号化"),
+    (b"code,name\n1,a\n", "Excel ブック (.xlsx) ではない"),
+    (b"PK\x03\x04broken", "Excel ブック (.xlsx) ではない"),
+])
+def test_broken_files_get_a_clear_message_naming_the_file(tmp_path, content, needle):
+    path = tmp_path / "returned.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(BookError) as exc:
+        read_book(path)
+    assert needle in str(exc.value) and "returned.xlsx" in str(exc.value)
+
+
+def test_foreign_workbook_and_renamed_sheet_are_refused(tmp_path):
+    from openpyxl import Workbook
+    foreign = tmp_path / "foreign.xlsx"
+    Workbook().save(foreign)
+    with pytest.raises(BookError, match="このツールで作成した自己評価シートではありません"):
+        read_book(foreign)
+    cat = load_shipped_catalog("R8", "municipality")
+    path = write_workbook(cat, ENTITY, tmp_path / "r8.xlsx")
+    wb = load_workbook(path)
+    wb["推進交付金"].title = "推進"
+    wb.save(tmp_path / "renamed.xlsx")
+    with pytest.raises(BookError, match="入力シート「推進交付金」がありません"):
+        read_book(tmp_path / "renamed.xlsx")
+
+
+def test_book_from_another_catalog_version_is_refused(tmp_path):
+    cat = load_shipped_catalog("R8", "municipality")
+    path = write_workbook(cat, ENTITY, tmp_path / "r8.xlsx")
+    wb = load_workbook(path)
+    wb["_meta"]["B4"] = "0" * 64  # catalog_hash row
+    assert wb["_meta"]["A4"].value == "catalog_hash"
+    wb.save(tmp_path / "other.xlsx")
+    with pytest.raises(BookError, match="別の版"):
+        read_book(tmp_path / "other.xlsx")
