@@ -1,0 +1,89 @@
+"""The command line as users run it: generate, score (table and JSON), demo."""
+
+import json
+import random
+import subprocess
+import sys
+
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from xlsx_tool.catalog import load_shipped_catalog
+from xlsx_tool.cli import main
+from xlsx_tool.workbook_filler import fill_workbook
+
+
+def test_generate_r8_municipality_with_entity(tmp_path):
+    result = CliRunner().invoke(main, ["generate", "--year", "R8", "--kind", "municipality", "--out", str(tmp_path),
+                                       "--name", "平塚市", "--code", "142034", "--prefecture", "神奈川県",
+                                       "--insured", "73333"])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "R8_municipality_142034_平塚市.xlsx"
+    assert path.exists()
+    wb = load_workbook(path)
+    cover = {r[0]: r[1] for r in wb["表紙"].iter_rows(max_col=2, values_only=True) if r[0]}
+    assert cover["年度"] == "令和8年度（2026年度）"
+    assert cover["団体名"] == "平塚市" and cover["第1号被保険者数"] == 73333 and cover["都道府県"] == "神奈川県"
+
+
+def test_generate_refuses_unknown_year_with_a_message(tmp_path):
+    result = CliRunner().invoke(main, ["generate", "--year", "R3", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "同梱カタログがありません" in result.output and "--catalog" in result.output
+
+
+def _filled_r8(tmp_path):
+    cat = load_shipped_catalog("R8", "municipality")
+    CliRunner().invoke(main, ["generate", "--year", "R8", "--out", str(tmp_path), "--code", "1"])
+    template = tmp_path / "R8_municipality_1.xlsx"
+    ids = cat.answer_ids()
+    answers = {ids[0]: "該当", ids[1]: "非該当", ids[2]: "該当"}
+    first_direct = next(i for *_, i in cat.indicators() if not i.subitems)
+    answers[first_direct.id] = first_direct.points
+    return cat, answers, fill_workbook(template, answers, tmp_path / "filled.xlsx", cat)
+
+
+def test_score_json_has_totals_groups_and_unanswered(tmp_path):
+    cat, answers, filled = _filled_r8(tmp_path)
+    result = CliRunner().invoke(main, ["score", str(filled), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    direct = next(i for *_, i in cat.indicators() if i.id in answers and not i.subitems)
+    assert direct.id.startswith("P1-p")  # same goal and group as the three sub-items
+    assert data["total"] == 4 + 4 + direct.points and data["max_total"] == 800
+    assert [g["max"] for g in data["grants"]] == [400, 400]
+    process = data["grants"][0]["goals"][0]["groups"][0]
+    assert process["kind"] == "process" and process["max"] == 64 and process["score"] == 8 + direct.points
+    assert len(data["unanswered"]) == len(cat.answer_ids()) - len(answers)
+    assert set(answers).isdisjoint(data["unanswered"])
+
+
+def test_score_table_is_japanese_and_lists_invalid_answers(tmp_path):
+    cat, answers, filled = _filled_r8(tmp_path)
+    bad = fill_workbook(filled, {cat.answer_ids()[3]: "はい"}, tmp_path / "bad.xlsx", cat)
+    result = CliRunner().invoke(main, ["score", str(bad)])
+    assert result.exit_code == 0, result.output
+    assert "総合計" in result.output and "800" in result.output
+    assert "不正な回答" in result.output and "はい" in result.output
+    assert "未回答" in result.output
+
+
+def test_score_refuses_a_non_workbook(tmp_path):
+    path = tmp_path / "scan.xlsx"
+    path.write_text("not a workbook")
+    result = CliRunner().invoke(main, ["score", str(path)])
+    assert result.exit_code == 2 and "scan.xlsx" in result.output
+
+
+def test_demo_leaves_template_filled_example_and_scores(tmp_path):
+    # through the installed console script, as the README's first command runs it
+    proc = subprocess.run([sys.executable, "-m", "xlsx_tool", "demo", "--out", "samples"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    tmp_path = tmp_path / "samples"
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"R8_municipality_template.xlsx", "R8_municipality_sample_filled.xlsx",
+            "R8_municipality_sample_score.json", "R8_municipality_sample_score.txt"} <= names
+    data = json.loads((tmp_path / "R8_municipality_sample_score.json").read_text(encoding="utf-8"))
+    assert data["max_total"] == 800 and 0 < data["total"] < 800
+    assert "総合計" in (tmp_path / "R8_municipality_sample_score.txt").read_text(encoding="utf-8")
