@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import jinja2
 
 
 def templates_dir() -> Path:
-    try:
-        path = Path(str(resources.files("xlsx_tool.templates")))
-        if path.is_dir():
-            return path
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parent.parent / "templates"  # source checkout
+    here = Path(__file__).resolve().parent
+    installed = here / "templates"  # where `pip install .` puts top-level templates/
+    return installed if installed.is_dir() else here.parent / "templates"  # source checkout
 
 
 @cache

@@ -54,7 +54,7 @@ POINTS_FMT = "General"
 INPUT_COLUMNS = {  # column: (header, width)
     COL_NUMBER: ("番号", 7), COL_TEXT: ("評価指標・評価項目", 62), COL_POINTS: ("配点", 7),
     COL_ANSWER: ("回答", 10), COL_SCORE: ("得点", 7), COL_REMARKS: ("根拠・備考", 30),
-    COL_SOURCE: ("出典", 14), COL_ID: ("id", 12), COL_DONE: ("回答済", 6),
+    COL_SOURCE: ("出典", 22), COL_ID: ("id", 12), COL_DONE: ("回答済", 6),
 }
 
 
@@ -176,7 +176,8 @@ def _write_indicator(ws, row, ind, validations) -> tuple[int, str]:
     _put(ws, f"{COL_POINTS}{row}", ind.points, align=CENTER)
     _put(ws, f"{COL_SOURCE}{row}", _source_label(ind), font=Font(name=FONT, size=8))
     ws[f"{COL_ID}{row}"] = ind.id
-    ws.row_dimensions[row].height = _row_height(ind.text, INPUT_COLUMNS[COL_TEXT][1])
+    ws.row_dimensions[row].height = max(_row_height(ind.text, INPUT_COLUMNS[COL_TEXT][1]),
+                                        _row_height(_source_label(ind), INPUT_COLUMNS[COL_SOURCE][1] + 8))
     refs: dict[str, str] = {}
     sub_cells: dict[str, str] = {}
     if not ind.subitems:
@@ -274,7 +275,7 @@ def _write_summary(wb, catalog: Catalog, layouts: dict[str, SheetLayout], entity
     ws = wb.create_sheet(SUMMARY_SHEET)
     _put(ws, "A1", f"{catalog.year_label} 評価結果 集計 {entity.label}", font=TITLE, border=False,
          align=Alignment(vertical="center"))
-    headers = [("交付金", 10), ("目標", 44), ("指標群", 18), ("配点", 8), ("得点", 8), ("得点率", 9)]
+    headers = [("交付金", 10), ("目標", 58), ("指標群", 18), ("配点", 8), ("得点", 8), ("得点率", 9)]
     for i, (h, w) in enumerate(headers, start=1):
         col = get_column_letter(i)
         _put(ws, f"{col}3", h, font=BOLD, fill=FILL_HEADER, align=CENTER)
@@ -356,7 +357,7 @@ def _write_cover(ws, catalog: Catalog, entity: Entity, layouts: dict[str, SheetL
         font = BOLD if i < 2 else BASE
         _put(ws, f"A{r + i}", label, font=BOLD, fill=FILL_GOAL if i < 2 else FILL_GROUP)
         _put(ws, f"B{r + i}", formula, font=font, align=Alignment(horizontal="right"), fmt=POINTS_FMT)
-        _put(ws, f"C{r + i}", suffix, font=font, border=False, align=Alignment(horizontal="left"))
+        _put(ws, f"C{r + i}", suffix, font=font, border=False, align=Alignment(horizontal="left", indent=1))
     r += len(catalog.grants) + 3
     _put(ws, f"A{r}", "記入方法", font=BOLD, fill=FILL_HEADER)
     text = render("cover_instructions.txt.j2", catalog=catalog, sheets=[l.name for l in layouts.values()])
