@@ -169,3 +169,25 @@ def test_book_from_another_catalog_version_is_refused(tmp_path):
     wb.save(tmp_path / "other.xlsx")
     with pytest.raises(BookError, match="別の版"):
         read_book(tmp_path / "other.xlsx")
+
+
+def test_unanswered_answer_cells_are_highlighted(generated):
+    cat, _, wb = generated
+    cells = _answer_cells(cat, wb)
+    for sheet in input_sheet_names(cat).values():
+        ws = wb[sheet]
+        rules = [(str(rng.sqref), r) for rng in ws.conditional_formatting for r in rng.rules]
+        assert len(rules) == 1
+        sqref, rule = rules[0]
+        assert rule.type == "expression" and "$I" in rule.formula[0] and rule.dxf.fill is not None
+        rows = [row for w, row in cells.values() if w.title == sheet]
+        assert sqref == f"{COL_ANSWER}{FIRST_DATA_ROW}:{COL_ANSWER}{max(rows)}"
+
+
+def test_password_protects_sheets_and_structure(tmp_path):
+    cat = load_shipped_catalog("R8", "prefecture")
+    wb = load_workbook(write_workbook(cat, ENTITY, tmp_path / "p.xlsx", password="secret"))
+    assert all(ws.protection.password for ws in wb.worksheets)
+    assert wb.security.workbookPassword
+    wb2 = load_workbook(write_workbook(cat, ENTITY, tmp_path / "n.xlsx"))
+    assert not any(ws.protection.password for ws in wb2.worksheets)
