@@ -193,3 +193,39 @@ def demo(out_dir, year, seed) -> None:
         Console(file=fh, width=120, no_color=True, highlight=False).print(score_table(result))
     console.print(score_table(result))
     console.print(f"作成しました: {template}, {filled}, {out}/{year}_municipality_sample_score.(txt|json)")
+
+
+@main.command()
+@click.argument("book", type=click.Path(dir_okay=False))
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False), help="前年度の回答済みブック")
+@click.option("--previous-catalog", type=click.Path(exists=True, dir_okay=False), help="前年度ブックの独自カタログ")
+@click.option("--compare", "compare_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="比較データ（全国結果の一覧、都道府県平均など。複数可）")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False), help="前年度と今年度の項目 id の対応表")
+@click.option("--catalog", "catalog_path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["html", "xlsx", "md"]), default="html", show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="出力ファイル（既定: 入力と同じフォルダ）")
+def report(book, previous, previous_catalog, compare_files, mapping, catalog_path, fmt, out_path) -> None:
+    """ギャップ報告: どこで失点したかを全国・都道府県平均・前年度と比較して出力します。"""
+    from .report_builder import report_for_book
+    from .report_render import render_html, render_markdown
+    from .report_xlsx import write_report_sheet
+    from .atomic import write_atomically
+
+    try:
+        rep = report_for_book(book, catalog_path, compare_files=compare_files, previous=previous,
+                              previous_catalog=previous_catalog, mapping_file=mapping)
+    except (BookError, CatalogError) as err:
+        _fail(str(err))
+    suffix = {"html": ".html", "xlsx": ".xlsx", "md": ".md"}[fmt]
+    out = Path(out_path) if out_path else Path(book).with_name(f"{Path(book).stem}_ギャップ報告{suffix}")
+    if fmt == "xlsx":
+        try:
+            write_report_sheet(rep, book, out)
+        except ValueError as err:
+            _fail(str(err))
+    else:
+        text = render_html(rep) if fmt == "html" else render_markdown(rep)
+        write_atomically(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    total = rep.total_row
+    console.print(f"作成しました: {out}（総合計 {total.own:g} / {total.max:g} 点、失点項目 {len(rep.missed)} 件）")

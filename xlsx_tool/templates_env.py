@@ -18,7 +18,7 @@ def templates_dir() -> Path:
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
-        autoescape=jinja2.select_autoescape(["html"]),
+        autoescape=jinja2.select_autoescape(["html", "html.j2"], default_for_string=True),
         keep_trailing_newline=False,
         undefined=jinja2.StrictUndefined,
     )

@@ -1,0 +1,198 @@
+"""Gap report: figures read back from the HTML / Markdown / xlsx outputs equal the scorer's."""
+
+import csv
+from html.parser import HTMLParser
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from xlsx_tool.answers import answer_slots
+from xlsx_tool.catalog import load_shipped_catalog
+from xlsx_tool.cli import main
+from xlsx_tool.entity import Entity
+from xlsx_tool.gap import size_class
+from xlsx_tool.reference import shipped_references
+from xlsx_tool.scorer import score
+from xlsx_tool.workbook_filler import extreme_answers, fill_workbook
+from xlsx_tool.workbook_reader import read_book
+from xlsx_tool.workbook_writer import write_workbook
+
+Y, N = "該当", "非該当"
+ENTITY = Entity(name="テスト市", code="140000", prefecture="神奈川県", insured=73333)
+
+
+class _Cells(HTMLParser):
+    """Collect data-f cells of every element carrying data-key / data-id, in document order."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self._row, self._field, self._text = {}, None, None, ""
+        self.order = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("tr", "div") and ({"data-key", "data-id", "data-below"} & set(a)):
+            if "data-below" in a:
+                table = "below"
+            elif "data-id" in a:
+                table = a.get("data-change", "missed")
+            else:
+                table = "rows"
+            key = a.get("data-key") or a.get("data-id") or a.get("data-below")
+            self._row = self.rows.setdefault((table, key), {})
+            self.order.setdefault(table, []).append(key)
+        if "data-f" in a and self._row is not None:
+            self._field, self._text = a["data-f"], ""
+
+    def handle_data(self, data):
+        if self._field:
+            self._text += data
+
+    def handle_endtag(self, tag):
+        if self._field and tag in ("td", "span"):
+            self._row[self._field] = self._text.strip()
+            self._field = None
+
+
+def _num(text):
+    return float(text.rstrip("%").replace("+", "")) if text not in ("－", "") else None
+
+
+def _book(tmp_path, year, answers, name="book.xlsx", entity=ENTITY):
+    cat = load_shipped_catalog(year, "municipality")
+    template = write_workbook(cat, entity, tmp_path / f"template_{year}_{name}")
+    return cat, fill_workbook(template, answers, tmp_path / name, cat)
+
+
+def _known_gaps(cat):
+    """Everything at its maximum except five known gaps (R7 municipality ids)."""
+    answers = extreme_answers(cat, best=True)
+    answers.update({"P1-p1-a": Y, "P1-p1-i": N, "P1-p1-u": None, "P1-p1-e": Y,
+                    "P1-p2": 10, "S1-p2": 0, "P4-o": None})
+    return answers
+
+
+def _html(tmp_path, book, *args):
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["report", str(book), "--format", "html", "--out", str(out), *args])
+    assert result.exit_code == 0, result.output
+    parser = _Cells()
+    parser.feed(out.read_text(encoding="utf-8"))
+    return out, parser
+
+
+def test_html_figures_equal_the_scorer_and_gaps_are_listed_in_order(tmp_path):
+    cat = load_shipped_catalog("R7", "municipality")
+    _, book = _book(tmp_path, "R7", _known_gaps(cat))
+    _, html = _html(tmp_path, book)
+    c, contents = read_book(book)
+    res = score(c, contents.answers)
+    rows = {key: cells for (table, key), cells in html.rows.items() if table == "rows"}
+    assert _num(rows["total"]["own"]) == res.total == 800 - 4 - 4 - 6 - 9 - 100
+    assert _num(rows["promotion"]["own"]) == res.grants["promotion"]
+    for (goal, kind), value in res.groups.items():
+        key = f"{goal}.{kind}" if f"{goal}.{kind}" in rows else goal
+        assert _num(rows[key]["own"]) == value, key
+    for goal, value in res.goals.items():
+        assert _num(rows[goal]["own"]) == value
+    # the published R7 national table [002]: total mean 435.0, median 446
+    assert _num(rows["total"]["national_mean"]) == 435 and _num(rows["total"]["national_median"]) == 446
+    assert _num(rows["P1.process"]["national_mean"]) == 49.5
+    assert html.order["missed"] == ["P4-o", "S1-p2", "P1-p2", "P1-p1-i", "P1-p1-u"]
+    assert [_num(html.rows[("missed", k)]["lost"]) for k in html.order["missed"]] == [100, 9, 6, 4, 4]
+
+
+def test_markdown_report(tmp_path):
+    cat = load_shipped_catalog("R7", "municipality")
+    _, book = _book(tmp_path, "R7", _known_gaps(cat))
+    out = tmp_path / "r.md"
+    assert CliRunner().invoke(main, ["report", str(book), "--format", "md", "--out", str(out)]).exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    assert "総合計: **677 / 800 点**" in text
+    missed = [line for line in text.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")]
+    assert "成果指標群" in missed[0] and "| 100 |" in missed[0] and "| 9 |" in missed[1]
+
+
+def test_previous_year_changes_are_exactly_the_changed_items(tmp_path):
+    prev_cat = load_shipped_catalog("R7", "municipality")
+    cur_cat = load_shipped_catalog("R8", "municipality")
+    prev = extreme_answers(prev_cat, best=True)
+    prev.update({"P1-p1-a": Y, "P1-p1-i": Y, "P1-p1-u": N, "P1-p1-e": None, "S2-p": 30})
+    cur = extreme_answers(cur_cat, best=True)
+    cur.update({"P1-p1-a": Y, "P1-p1-i": N, "P1-p1-u": Y, "P1-p1-e": Y, "P1-p2": 12, "S2-p": 30})
+    _, prev_book = _book(tmp_path, "R7", prev, "prev.xlsx")
+    _, cur_book = _book(tmp_path, "R8", cur, "cur.xlsx")
+    _, html = _html(tmp_path, cur_book, "--previous", str(prev_book))
+    assert html.order["met"] == ["P1-p1-u", "P1-p1-e"]
+    assert html.order["lost"] == ["P1-p1-i"]
+    assert html.order["points"] == ["P1-p2"]  # 16 → 12; S2-p stayed 30
+    rows = {key: cells for (table, key), cells in html.rows.items() if table == "rows"}
+    prev_total = score(prev_cat, prev).total
+    assert _num(rows["total"]["previous"]) == prev_total
+    assert _num(rows["total"]["diff_previous"]) == score(cur_cat, cur).total - prev_total
+
+
+def _results_csv(path, rows):
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["団体コード", "団体名", "都道府県", "第1号被保険者数", "合計", "P1.process"])
+        w.writerows(rows)
+    return path
+
+
+def test_national_results_file_gives_ranks_and_means(tmp_path):
+    cat = load_shipped_catalog("R7", "municipality")
+    answers = _known_gaps(cat)  # total 677
+    _, book = _book(tmp_path, "R7", answers)
+    results = _results_csv(tmp_path / "results.csv", [
+        ["140000", "テスト市", "神奈川県", 73333, 500, 10],  # the entity itself (last year): ignored for ranks
+        ["1", "A市", "神奈川県", 60000, 700, 64],  # same prefecture, same size class
+        ["2", "B町", "神奈川県", 2000, 690, 60],
+        ["3", "C市", "東京都", 80000, 680, 50],  # same size class
+        ["4", "D村", "東京都", 900, 677, 40],  # tie: not ahead
+        ["5", "E市", "大阪府", 120000, 300, 20],
+    ])
+    out, html = _html(tmp_path, book, "--compare", str(results))
+    text = out.read_text(encoding="utf-8")
+    cls = size_class(73333)
+    assert cls == "5万人以上10万人未満"
+    assert "全国 4 位 / 6" in text
+    assert "神奈川県 3 位 / 3" in text
+    assert f"第1号被保険者 {cls} 3 位 / 3" in text
+    rows = {key: cells for (table, key), cells in html.rows.items() if table == "rows"}
+    assert _num(rows["total"]["national_mean"]) == pytest.approx((500 + 700 + 690 + 680 + 677 + 300) / 6, abs=0.05)
+    assert _num(rows["P1.process"]["prefecture_mean"]) == pytest.approx((10 + 64 + 60) / 3, abs=0.005)
+
+
+def test_prefecture_averages_file_lists_indicators_below_average(tmp_path):
+    cat = load_shipped_catalog("R7", "municipality")
+    _, book = _book(tmp_path, "R7", _known_gaps(cat))
+    avg = tmp_path / "kanagawa.csv"
+    avg.write_text("key,mean,scope\nP1-p2,12.5,神奈川県\nS1-p2,5,神奈川県\nP1-p3,15,神奈川県\nP1.process,50,神奈川県\n",
+                   encoding="utf-8")
+    _, html = _html(tmp_path, book, "--compare", str(avg))
+    assert html.order["below"] == ["P1-p2", "S1-p2"]  # own 10 < 12.5 and 0 < 5; P1-p3 is at its maximum
+
+
+def test_bad_comparison_file_names_row_and_column(tmp_path):
+    cat = load_shipped_catalog("R7", "municipality")
+    _, book = _book(tmp_path, "R7", _known_gaps(cat))
+    bad = _results_csv(tmp_path / "bad.csv", [["1", "A市", "神奈川県", "多い", 700, 64]])
+    result = CliRunner().invoke(main, ["report", str(book), "--compare", str(bad), "--out", str(tmp_path / "x.html")])
+    assert result.exit_code == 2
+    assert "bad.csv" in result.output and "2 行目" in result.output and "insured" in result.output
+
+
+def test_shipped_reference_data_matches_published_tables():
+    refs = {(r.year, r.kind.value, r.scope): r for r in shipped_references()}
+    r6 = refs[("R6", "municipality", "全国")]
+    assert (r6.total.mean, r6.total.median, r6.total.rate) == (422.4, 428, 0.528)  # [001]
+    assert r6.indicators["P1-p4"].mean == 8.1 and r6.indicators["P1-a3"].mean == 0.2  # 推進Ⅰ-4, PFS
+    r7 = refs[("R7", "municipality", "全国")]
+    assert r7.total.mean == 435.0 and r7.groups["S2.process"].mean == 33.3  # [002]
+    r7p = refs[("R7", "prefecture", "全国")]
+    assert r7p.total.mean == 528.8 and r7p.groups["P1.process"].max == 60
+    assert refs[("R6", "municipality", "神奈川県")].groups["S2.process"].mean == 50.24  # [000]
+    r5 = refs[("R5", "municipality", "全国")]
+    assert r5.grants["promotion"].mean == 743 and r5.grants["support"].mean == 413  # [003]
