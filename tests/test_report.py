@@ -196,3 +196,22 @@ def test_shipped_reference_data_matches_published_tables():
     assert refs[("R6", "municipality", "神奈川県")].groups["S2.process"].mean == 50.24  # [000]
     r5 = refs[("R5", "municipality", "全国")]
     assert r5.grants["promotion"].mean == 743 and r5.grants["support"].mean == 413  # [003]
+
+
+def test_mapping_compares_items_across_a_structure_change(tmp_path):
+    r5 = load_shipped_catalog("R5", "municipality")
+    prev = {"P1-c": 135, "P2-c": 510, "P3-c": 100, "S1-c": 35, "S2-c": 0, "S3-c": 40}
+    _, prev_book = _book(tmp_path, "R5", prev, "r5.xlsx")
+    r6 = load_shipped_catalog("R6", "municipality")
+    cur = extreme_answers(r6, best=True)
+    _, cur_book = _book(tmp_path, "R6", cur, "r6.xlsx")
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("previous_id,current_id\nP2-c,P1\nP3-c,P2\n", encoding="utf-8")
+    out, html = _html(tmp_path, cur_book, "--previous", str(prev_book), "--mapping", str(mapping))
+    assert html.order["mapped"] == ["P1", "P2"]
+    text = out.read_text(encoding="utf-8")
+    assert "推進 目標Ⅱ 評価指標（R5） → 推進 目標Ⅰ" in text and "50.0%" in text  # 510/1020 → 100/100
+    rows = {key: cells for (table, key), cells in html.rows.items() if table == "rows"}
+    assert rows["P1"]["previous"] == "－"  # R5 category Ⅰ (135 points) is not R6 goal Ⅰ (100 points)
+    assert not html.order.get("met") and not html.order.get("lost")  # no sub-item id persists R5 → R6
+    assert r5.total == 2185

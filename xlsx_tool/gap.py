@@ -232,11 +232,27 @@ def _mean(ref, section, key):
     return None if s is None else s.mean
 
 
+def _level_maxima(catalog: Catalog) -> dict[str, int]:
+    """Maximum points of every row key (group key, goal, grant, group kind, total)."""
+    out = {"total": catalog.total}
+    for grant in catalog.grants:
+        out[grant.id] = grant.points
+        for goal in grant.goals:
+            out[goal.id] = goal.points
+            out.update({group_key(goal.id, g.kind.value): g.points for g in goal.groups})
+    out.update({k.value: v for k, v in catalog.group_kind_points().items()})
+    return out
+
+
 def _rows(catalog: Catalog, res: ScoreResult, cmp: Comparison) -> list[Row]:
     prev = cmp.previous
+    prev_max = _level_maxima(prev.catalog) if prev else {}
+    cur_max = _level_maxima(catalog)
 
     def row(level, section, key, grant, goal, group, own, maximum, prev_value):
         nat = _stat(cmp.national, section, key)
+        if prev_max.get(key) != cur_max[key]:
+            prev_value = None  # last year's structure differs here: nothing to compare
         return Row(level, key, grant, goal, group, own, maximum,
                    national_mean=None if nat is None else nat.mean,
                    national_median=None if nat is None else nat.median,
@@ -325,7 +341,7 @@ def _below(catalog: Catalog, res: ScoreResult, cmp: Comparison) -> list[Below]:
 
 
 def _labels(catalog: Catalog) -> dict[str, tuple[str, str]]:
-    out = {}
+    out = {goal.id: (f"{grant.short} 目標{goal.number}", goal.name) for grant in catalog.grants for goal in grant.goals}
     for grant, goal, group, ind in catalog.indicators():
         out[ind.id] = (answer_label(grant, goal, group, ind), ind.text)
         for sub in ind.subitems:
@@ -360,8 +376,10 @@ def _changes(catalog: Catalog, answers: Mapping[str, object], res: ScoreResult, 
         a = res.indicators.get(new, res.goals.get(new))
         if b is None or a is None:
             continue
+        old_label = _labels(prev_cat).get(old, (old, ""))[0]
         label = labels.get(new, (new, ""))[0]
-        mapped.append(Change(new, f"{old} → {label}", "", rate(b, prev_max[old]), rate(a, cur_max[new])))
+        mapped.append(Change(new, f"{old_label}（{prev_cat.year}） → {label}", "",
+                             rate(b, prev_max[old]), rate(a, cur_max[new])))
     return met, lost, points, mapped
 
 
