@@ -11,7 +11,7 @@ from xlsx_tool.answers import answer_slots
 from xlsx_tool.catalog import load_shipped_catalog
 from xlsx_tool.cli import main
 from xlsx_tool.entity import Entity
-from xlsx_tool.gap import size_class
+from xlsx_tool.entity import size_class
 from xlsx_tool.reference import shipped_references
 from xlsx_tool.scorer import score
 from xlsx_tool.workbook_filler import extreme_answers, fill_workbook

@@ -133,9 +133,10 @@ def test_filled_book_reads_back_its_answers_and_source_is_untouched(tmp_path):
 
 @pytest.mark.parametrize("content,needle", [
     (b"", "空のファイル"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "暗号化"),
-    (b"code,name\n1,a\n", "Excel ブック (.xlsx) ではない"),
-    (b"PK\x03\x04broken", "Excel ブック (.xlsx) ではない"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "旧形式の Excel ブック (.xls)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600 + "EncryptedPackage".encode("utf-16-le"), "暗号化"),
+    ("code,name\n1,平塚市\n".encode("cp932"), "テキスト（CSV など）"),
+    (b"PK\x03\x04broken", "壊れています"),
 ])
 def test_broken_files_get_a_clear_message_naming_the_file(tmp_path, content, needle):
     path = tmp_path / "returned.xlsx"

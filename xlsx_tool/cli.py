@@ -15,6 +15,7 @@ from . import __version__
 from .catalog import (GROUP_LABELS, Catalog, CatalogError, load_catalog_file, load_shipped_catalog,
                       shipped_catalog_names)
 from .entity import Entity
+from .gap import answer_labels
 from .scorer import ScoreResult, rate, score
 from .workbook_reader import BookError, read_book
 from .workbook_writer import default_filename, write_workbook
@@ -58,23 +59,36 @@ def main() -> None:
 @click.option("--prefecture", default="", help="都道府県名")
 @click.option("--insured", type=click.IntRange(min=0), default=None, help="第1号被保険者数")
 @click.option("--password", default=None, help="シート保護のパスワード（既定: なし）")
-def generate(year, kind, catalog_path, out_dir, name, code, prefecture, insured, password) -> None:
+@click.option("--roster", type=click.Path(dir_okay=False), help="名簿 (CSV/xlsx): 1 行につき 1 冊作成")
+def generate(year, kind, catalog_path, out_dir, name, code, prefecture, insured, password, roster) -> None:
     """自己評価ワークブック (.xlsx) を作成します。"""
     catalog = _catalog(year, kind, catalog_path)
+    if roster:
+        _generate_roster(catalog, roster, Path(out_dir), password)
+        return
     entity = Entity(name=name, code=code, prefecture=prefecture, insured=insured)
     path = write_workbook(catalog, entity, Path(out_dir) / default_filename(catalog, entity), password=password)
     console.print(f"作成しました: {path}（{catalog.year_label} {catalog.id}、回答欄 {len(catalog.answer_ids())} 項目）")
 
 
-def _answer_labels(catalog: Catalog) -> dict[str, str]:
-    labels = {}
-    for grant, goal, group, ind in catalog.indicators():
-        base = f"{grant.short} 目標{goal.number} {GROUP_LABELS[group.kind]} {ind.number}"
-        if ind.subitems:
-            labels.update({s.id: f"{base} {s.label}" for s in ind.subitems})
-        else:
-            labels[ind.id] = base
-    return labels
+def _generate_roster(catalog: Catalog, roster: str, out_dir: Path, password: str | None) -> None:
+    from rich.progress import Progress
+
+    from .distribute import generate_for_roster
+    from .roster import RosterError, read_roster
+
+    try:
+        entries = read_roster(roster)
+    except RosterError as err:
+        _fail(str(err))
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("ブックを作成中", total=len(entries))
+        done = generate_for_roster(catalog, entries, out_dir, password=password,
+                                   advance=lambda: progress.advance(task))
+    for g in done:
+        if g.note:
+            err_console.print(f"[yellow]注意[/] {g.entry.entity.label}: {g.note}")
+    console.print(f"{len(done)} 冊作成しました: {out_dir}（{catalog.year_label} {catalog.id}）")
 
 
 def _fmt(x: float) -> str:
@@ -113,7 +127,7 @@ def score_cmd(book, catalog_path, as_json) -> None:
     except BookError as err:
         _fail(str(err))
     result = score(catalog, contents.answers)
-    labels = _answer_labels(catalog)
+    labels = answer_labels(catalog)
     if as_json:
         data = result.to_json()
         data["file"] = str(book)
@@ -229,3 +243,70 @@ def report(book, previous, previous_catalog, compare_files, mapping, catalog_pat
         write_atomically(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     total = rep.total_row
     console.print(f"作成しました: {out}（総合計 {total.own:g} / {total.max:g} 点、失点項目 {len(rep.missed)} 件）")
+
+
+@main.command("collect")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--roster", type=click.Path(dir_okay=False), help="名簿 (CSV/xlsx)")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="出力フォルダ")
+@click.option("--year", default="R8", show_default=True, help="回収する様式の年度")
+@click.option("--kind", type=click.Choice(["municipality", "prefecture"]), default="municipality", show_default=True)
+@click.option("--catalog", "catalog_path", type=click.Path(exists=True, dir_okay=False), help="様式の独自カタログ")
+@click.option("--encoding", type=click.Choice(["utf-8-sig", "cp932"]), default="utf-8-sig", show_default=True,
+              help="CSV の文字コード")
+@click.option("--strict", is_flag=True, help="不受理が 1 件でもあれば終了コード 1")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="並列数（既定: CPU コア数）")
+def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, strict, workers) -> None:
+    """提出されたブックを検査・集計します（元のファイルは変更しません）。"""
+    from rich.progress import Progress
+
+    from .collect import collect
+    from .collect_outputs import SUMMARY_BOOK, write_csvs, write_json, write_summary_book
+    from .roster import RosterError, read_roster
+
+    catalog = _catalog(year, kind, catalog_path)
+    try:
+        entries = read_roster(roster) if roster else []
+    except RosterError as err:
+        _fail(str(err))
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("ブックを検査中", total=None)
+        col = collect(paths, catalog, entries, workers=workers, advance=lambda: progress.advance(task),
+                      on_total=lambda n: progress.update(task, total=n))
+        col.previous_rates = _previous_rates(catalog, entries)
+    out = Path(out_dir)
+    write_summary_book(col, out / SUMMARY_BOOK)
+    lost = write_csvs(col, out, encoding)
+    write_json(col, out)
+    for name, chars in lost.items():
+        err_console.print(f"[yellow]注意[/] {name}: {encoding} で表せない文字を「?」に置き換えました: {' '.join(chars)}")
+    c = col.counts()
+    for r in col.files:
+        if r.status != "accepted":
+            style = "red" if r.status == "rejected" else "yellow"
+            console.print(f"[{style}]{'不受理' if r.status == 'rejected' else '注意'}[/] {r.file}: {r.reason}")
+    for e in col.missing_entities():
+        console.print(f"[yellow]未提出[/] {e.entity.code} {e.entity.name}")
+    console.print(f"受理 {c['accepted']} ／ 注意あり {c['warning']} ／ 不受理 {c['rejected']} ／ "
+                  f"見つかったファイル {len(col.files)}（合計 {sum(c.values())}）")
+    console.print(f"出力: {out / SUMMARY_BOOK}、CSV 4 件、{out / 'collect.json'}")
+    if strict and c["rejected"]:
+        sys.exit(1)
+
+
+def _previous_rates(catalog: Catalog, entries) -> dict[str, float]:
+    """Implementation rates over the previous-year books named in the roster."""
+    from .collect_outputs import implementation_rates
+
+    answers = []
+    for e in entries:
+        if e.previous is not None:
+            try:
+                answers.append(read_book(e.previous)[1].answers)
+            except BookError as err:
+                err_console.print(f"[yellow]注意[/] 前年度ブックを読めません（実施率の比較から除外）: {err}")
+    return implementation_rates(catalog, answers) if answers else {}
+
+
+# Sub-commands kept in their own modules register themselves on the groups above.
+from . import cli_catalog_tools  # noqa: E402,F401

@@ -31,7 +31,7 @@ class ComparisonError(CatalogError):
     """A comparison file that cannot be used (file, row, column, what to do)."""
 
 
-def _rows(path: Path) -> list[dict[str, object]]:
+def read_table(path: Path) -> list[dict[str, object]]:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         wb = load_workbook(path, read_only=True, data_only=True)
         try:
@@ -68,7 +68,7 @@ def _number(value, path, row_no, column, problems, integer=False):
 
 def read_results(path: str | Path) -> list[EntityResult]:
     path = Path(path)
-    rows, problems, out = _rows(path), [], []
+    rows, problems, out = read_table(path), [], []
     for i, row in enumerate(rows, start=2):
         for col in ("code", "total"):
             if row.get(col) in (None, ""):
@@ -90,7 +90,7 @@ def read_results(path: str | Path) -> list[EntityResult]:
 
 def read_averages(path: str | Path, catalog: Catalog) -> Reference:
     path = Path(path)
-    rows, problems = _rows(path), []
+    rows, problems = read_table(path), []
     sections: dict[str, dict[str, Stat]] = {"grants": {}, "goals": {}, "groups": {}, "indicators": {}}
     total = None
     scope = ""
@@ -123,7 +123,7 @@ def read_averages(path: str | Path, catalog: Catalog) -> Reference:
 def read_mapping(path: str | Path) -> dict[str, str]:
     path = Path(path)
     out, problems = {}, []
-    for i, row in enumerate(_rows(path), start=2):
+    for i, row in enumerate(read_table(path), start=2):
         old, new = str(row.get("previous_id") or "").strip(), str(row.get("current_id") or "").strip()
         if not old or not new:
             problems.append(f"{i} 行目: previous_id と current_id の両方が必要です")
@@ -138,7 +138,7 @@ def load_compare_file(path: str | Path, catalog: Catalog):
     path = Path(path)
     if path.suffix.lower() in (".yaml", ".yml"):
         return [r for r in load_reference_file(path)]
-    rows = _rows(path)
+    rows = read_table(path)
     header = set().union(*(r.keys() for r in rows)) if rows else set()
     if {"code", "total"} <= header:
         return read_results(path)

@@ -5,6 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+SIZE_CLASSES = [  # 第1号被保険者規模, as MHLW groups its rankings [001]
+    (100_000, "10万人以上"), (50_000, "5万人以上10万人未満"), (10_000, "1万人以上5万人未満"),
+    (3_000, "3千人以上1万人未満"), (0, "3千人未満"),
+]
+
+
+def size_class(insured: int | None) -> str | None:
+    if insured is None:
+        return None
+    return next(label for floor, label in SIZE_CLASSES if insured >= floor)
+
+
 @dataclass(frozen=True)
 class Entity:
     name: str = ""

@@ -12,24 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .answers import answer_slots, is_blank
+from .entity import size_class
 from .catalog import ANSWER_MET, GROUP_LABELS, KIND_LABELS, Catalog, GroupKind, Indicator
 from .reference import Reference, Stat, group_key
 from .rules import is_met
 from .scorer import ScoreResult, rate, score
 
 HIGH_NATIONAL_RATE = 0.7  # an item "most entities get": national mean >= 70% of its points
-SIZE_CLASSES = [  # 第1号被保険者規模 [001]
-    (100_000, "10万人以上"), (50_000, "5万人以上10万人未満"), (10_000, "1万人以上5万人未満"),
-    (3_000, "3千人以上1万人未満"), (0, "3千人未満"),
-]
-
-
-def size_class(insured: int | None) -> str | None:
-    if insured is None:
-        return None
-    return next(label for floor, label in SIZE_CLASSES if insured >= floor)
-
-
 @dataclass(frozen=True)
 class EntityResult:
     """One row of a national results file (one entity)."""
@@ -285,6 +274,17 @@ def _rows(catalog: Catalog, res: ScoreResult, cmp: Comparison) -> list[Row]:
 def answer_label(grant, goal, group, ind: Indicator, sub=None) -> str:
     base = f"{grant.short} 目標{goal.number} {GROUP_LABELS[group.kind]} {ind.number}".rstrip()
     return f"{base} {sub.label}" if sub is not None else base
+
+
+def answer_labels(catalog: Catalog) -> dict[str, str]:
+    """A short Japanese label for every answer id (e.g. 推進 目標Ⅰ 体制・取組指標群 1 ア)."""
+    out = {}
+    for grant, goal, group, ind in catalog.indicators():
+        if ind.subitems:
+            out.update({s.id: answer_label(grant, goal, group, ind, s) for s in ind.subitems})
+        else:
+            out[ind.id] = answer_label(grant, goal, group, ind)
+    return out
 
 
 def _gain(catalog: Catalog, answers: Mapping[str, object], base_total: float, changes: dict) -> float:

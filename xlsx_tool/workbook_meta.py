@@ -14,6 +14,7 @@ META_SHEET = "_meta"
 
 # input sheet columns
 COL_NUMBER, COL_TEXT, COL_POINTS, COL_ANSWER, COL_SCORE, COL_REMARKS, COL_SOURCE, COL_ID, COL_DONE = "ABCDEFGHI"
+COL_PREVIOUS = "J"  # last year's answer, shown when the generator is given last year's book
 HEADER_ROW = 3
 FIRST_DATA_ROW = 4
 

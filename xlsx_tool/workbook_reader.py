@@ -9,10 +9,10 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from .catalog import Catalog, CatalogError, load_catalog_file, load_shipped_catalog
+from .file_checks import FileRejected, check_container
 from .workbook_meta import (COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, META_SHEET, TOOL_ID,
                             input_sheet_names)
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and password-encrypted .xlsx
 
 
 class BookError(Exception):
@@ -35,15 +35,10 @@ class BookContents:
 def _check_container(path: Path) -> None:
     if not path.is_file():
         raise BookError(path, "ファイルが見つかりません")
-    with path.open("rb") as fh:
-        head = fh.read(8)
-    if not head:
-        raise BookError(path, "空のファイルです")
-    if head == OLE_MAGIC:
-        raise BookError(path, "パスワードで暗号化されたブック、または旧形式 (.xls) です。"
-                              "パスワードを解除し .xlsx 形式で保存し直してください")
-    if not zipfile.is_zipfile(path):
-        raise BookError(path, "Excel ブック (.xlsx) ではないか、ファイルが壊れています")
+    try:
+        check_container(path)
+    except FileRejected as rej:
+        raise BookError(path, rej.reason) from None
 
 
 def read_meta(wb, path: Path) -> dict[str, object]:
@@ -85,15 +80,20 @@ def read_book(path: str | Path, catalog_path: str | Path | None = None) -> tuple
         meta = read_meta(wb, path)
         catalog = resolve_catalog(meta, path, catalog_path)
         contents = BookContents(path=path, meta=meta)
-        wanted = set(catalog.answer_ids())
-        for grant_id, sheet in input_sheet_names(catalog).items():
-            if sheet not in wb.sheetnames:
-                raise BookError(path, f"入力シート「{sheet}」がありません（シート名が変更された可能性があります）")
-            _read_sheet(wb[sheet], wanted, contents)
-        contents.missing = [aid for aid in catalog.answer_ids() if aid not in contents.answers]
+        read_answers(wb, catalog, contents)
         return catalog, contents
     finally:
         wb.close()
+
+
+def read_answers(wb, catalog: Catalog, contents: BookContents) -> None:
+    """Fill contents.answers/remarks/missing from an open workbook (found by the hidden id column)."""
+    wanted = set(catalog.answer_ids())
+    for sheet in input_sheet_names(catalog).values():
+        if sheet not in wb.sheetnames:
+            raise BookError(contents.path, f"入力シート「{sheet}」がありません（シート名が変更された可能性があります）")
+        _read_sheet(wb[sheet], wanted, contents)
+    contents.missing = [aid for aid in catalog.answer_ids() if aid not in contents.answers]
 
 
 def _read_sheet(ws, wanted: set[str], contents: BookContents) -> None:

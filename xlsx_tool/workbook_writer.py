@@ -8,6 +8,7 @@ Every formula comes from rules.py; this module only places cells and styles them
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,11 +27,11 @@ from . import __version__
 from .atomic import write_atomically
 from .catalog import (ANSWER_CHOICES, GROUP_LABELS, KIND_LABELS, PROVENANCE_LABELS, Catalog, DirectRule,
                       GroupKind, Indicator, SumRule, ThresholdsRule)
-from .entity import Entity
+from .entity import Entity, size_class
 from .rules import allowed_points, indicator_formula, rule_summary, subitem_formula
 from .templates_env import render
-from .workbook_meta import (COL_ANSWER, COL_DONE, COL_ID, COL_NUMBER, COL_POINTS, COL_REMARKS, COL_SCORE,
-                            COL_SOURCE, COL_TEXT, COVER_SHEET, FIRST_DATA_ROW, HEADER_ROW, LISTS_SHEET,
+from .workbook_meta import (COL_ANSWER, COL_DONE, COL_ID, COL_NUMBER, COL_POINTS, COL_PREVIOUS, COL_REMARKS,
+                            COL_SCORE, COL_SOURCE, COL_TEXT, COVER_SHEET, FIRST_DATA_ROW, HEADER_ROW, LISTS_SHEET,
                             META_SHEET, SUMMARY_SHEET, TOOL_ID, defined_name_for, input_sheet_name, quote_sheet)
 
 NOTES_SHEET = "留意点"
@@ -158,8 +159,10 @@ def _source_label(ind: Indicator) -> str:
     return f"{PROVENANCE_LABELS[ind.provenance.status]} {src}".strip()
 
 
-def _write_answer_cells(ws, row, ind, is_subitem, validations):
+def _write_answer_cells(ws, row, answer_id, ind, is_subitem, validations, previous):
     ref = f"{COL_ANSWER}{row}"
+    if previous is not None:
+        _put(ws, f"{COL_PREVIOUS}{row}", previous.get(answer_id), align=CENTER)
     _put(ws, ref, None, fill=FILL_INPUT, align=CENTER).protection = UNLOCKED
     _put(ws, f"{COL_REMARKS}{row}", None).protection = UNLOCKED
     ws[f"{COL_DONE}{row}"] = f"=IF(LEN({ref})>0,1,0)"
@@ -167,7 +170,7 @@ def _write_answer_cells(ws, row, ind, is_subitem, validations):
     return ref
 
 
-def _write_indicator(ws, row, ind, validations) -> tuple[int, str]:
+def _write_indicator(ws, row, ind, validations, previous) -> tuple[int, str]:
     """Write an indicator (and its sub-items) from `row`; return next row and its score cell."""
     ind_row = row
     _put(ws, f"{COL_NUMBER}{row}", ind.number, font=BOLD, align=CENTER)
@@ -181,10 +184,10 @@ def _write_indicator(ws, row, ind, validations) -> tuple[int, str]:
     refs: dict[str, str] = {}
     sub_cells: dict[str, str] = {}
     if not ind.subitems:
-        refs[ind.id] = _write_answer_cells(ws, row, ind, False, validations)
+        refs[ind.id] = _write_answer_cells(ws, row, ind.id, ind, False, validations, previous)
     for sub in ind.subitems:
         row += 1
-        refs[sub.id] = _write_answer_cells(ws, row, ind, True, validations)
+        refs[sub.id] = _write_answer_cells(ws, row, sub.id, ind, True, validations, previous)
     row = ind_row
     for sub in ind.subitems:
         row += 1
@@ -212,14 +215,17 @@ def _band(ws, row, label_a, label_b, points, formula, fill, font=BOLD):
     _put(ws, f"{COL_SCORE}{row}", formula, fill=fill, font=font, align=CENTER, fmt=POINTS_FMT)
 
 
-def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations) -> SheetLayout:
+def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations, previous) -> SheetLayout:
     ws = wb.create_sheet(input_sheet_name(grant))
     layout = SheetLayout(name=ws.title)
     _put(ws, "A1", f"{catalog.year_label} {grant.name} 自己評価（{KIND_LABELS[catalog.kind]}分） {entity.label}",
          font=TITLE, align=Alignment(vertical="center"), border=False)
     _put(ws, "B2", f"{grant.short}交付金 合計", font=BOLD, align=Alignment(horizontal="right"), border=False)
     _put(ws, f"{COL_POINTS}2", grant.points, font=BOLD, align=CENTER)
-    for col, (header, width) in INPUT_COLUMNS.items():
+    columns = dict(INPUT_COLUMNS)
+    if previous is not None:
+        columns[COL_PREVIOUS] = ("前年度回答", 10)
+    for col, (header, width) in columns.items():
         _put(ws, f"{col}{HEADER_ROW}", header, font=BOLD, fill=FILL_HEADER, align=CENTER)
         ws.column_dimensions[col].width = width
     row = FIRST_DATA_ROW
@@ -231,7 +237,7 @@ def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations)
             group_row, row = row, row + 1
             ind_cells = []
             for ind in group.indicators:
-                row, cell = _write_indicator(ws, row, ind, validations)
+                row, cell = _write_indicator(ws, row, ind, validations, previous)
                 ind_cells.append(cell)
             cell = f"{COL_SCORE}{group_row}"
             _band(ws, group_row, "", GROUP_LABELS[group.kind], group.points, f"=SUM({','.join(ind_cells)})",
@@ -253,7 +259,8 @@ def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations)
     ws.column_dimensions[COL_ID].hidden = True
     ws.column_dimensions[COL_DONE].hidden = True
     ws.freeze_panes = f"A{FIRST_DATA_ROW}"
-    _print_setup(ws, entity, f"A1:{COL_SOURCE}{layout.last_row}", landscape=True)
+    last_col = COL_PREVIOUS if previous is not None else COL_SOURCE  # hidden columns do not print
+    _print_setup(ws, entity, f"A1:{last_col}{layout.last_row}", landscape=True)
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     return layout
 
@@ -339,6 +346,7 @@ def _write_cover(ws, catalog: Catalog, entity: Entity, layouts: dict[str, SheetL
         ("団体コード", entity.code or None, True),
         ("都道府県", entity.prefecture or None, True),
         ("第1号被保険者数", entity.insured, True),
+        ("被保険者規模", size_class(entity.insured), False),
     ]
     r = 3
     for label, value, editable in rows:
@@ -420,12 +428,15 @@ def _protect(wb: Workbook, password: str | None) -> None:
 
 
 def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str | None = None,
-                   generated_at: str | None = None) -> Workbook:
+                   generated_at: str | None = None, previous_answers: Mapping[str, object] | None = None
+                   ) -> Workbook:
+    """The workbook for one entity; previous_answers (id -> last year's answer) adds a 前年度回答 column."""
     wb = Workbook()
     cover = wb.active
     lists_ws = wb.create_sheet(LISTS_SHEET)
     validations = _Validations(lists_ws)
-    layouts = {g.id: _write_input_sheet(wb, catalog, g, entity, validations) for g in catalog.grants}
+    layouts = {g.id: _write_input_sheet(wb, catalog, g, entity, validations, previous_answers)
+               for g in catalog.grants}
     _write_summary(wb, catalog, layouts, entity)
     _write_cover(cover, catalog, entity, layouts)
     _write_notes(wb, catalog, entity)
