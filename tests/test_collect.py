@@ -242,3 +242,40 @@ def test_strict_and_cp932(corpus, tmp_path):
     assert result.exit_code == 1
     assert "𠮷" in result.output and "cp932 で表せない文字" in result.output
     assert (out / "一覧.csv").read_bytes().decode("cp932").count("?野町") == 1
+
+
+def test_reader_scores_a_book_saved_again_by_libreoffice(corpus):
+    from xlsx_tool.workbook_reader import read_book
+
+    cat, contents = read_book(corpus["inbox"] / "05_libreoffice.xlsx")
+    assert cat.id == CAT.id
+    assert contents.answers == corpus["answers"]["05_libreoffice.xlsx"]
+    assert score(cat, contents.answers).total == score(CAT, corpus["answers"]["05_libreoffice.xlsx"]).total
+
+
+def test_previous_year_rates_from_the_roster(tmp_path):
+    rng = random.Random(9)
+    r7 = load_shipped_catalog("R7", KIND)
+    prev = [random_answers(r7, rng, 0.0) for _ in range(3)]
+    cur = [random_answers(CAT, rng, 0.0) for _ in range(3)]
+    lines = ["code,name,previous"]
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(3):
+        code = f"0{i + 1}"
+        shutil.copy(_book(tmp_path, code, prev[i], year="R7"), tmp_path / f"prev_{code}.xlsx")
+        shutil.copy(_book(tmp_path, code, cur[i]), inbox / f"{code}.xlsx")
+        lines.append(f"{code},町{code},prev_{code}.xlsx")
+    (tmp_path / "roster.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["collect", str(inbox), "--roster", str(tmp_path / "roster.csv"),
+                                       "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    with (out / "実施率.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, by_id = rows[0], dict(zip(CAT.answer_ids(), rows[1:]))
+    aid = "P1-p1-a"  # a sub-item in both years
+    before = sum(is_met(p.get(aid)) for p in prev) / 3
+    after = sum(is_met(c.get(aid)) for c in cur) / 3
+    assert float(by_id[aid][header.index("前年度実施率")]) == pytest.approx(before)
+    assert float(by_id[aid][header.index("増減")]) == pytest.approx(after - before)

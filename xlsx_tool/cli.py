@@ -286,7 +286,7 @@ def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, stri
             style = "red" if r.status == "rejected" else "yellow"
             console.print(f"[{style}]{'不受理' if r.status == 'rejected' else '注意'}[/] {r.file}: {r.reason}")
     for e in col.missing_entities():
-        console.print(f"[yellow]未提出[/] {e.entity.code} {e.entity.name}")
+        console.print(f"[yellow]未提出[/] {e.entity.code} {e.entity.name}: {col.missing_reason(e.entity.code)}")
     console.print(f"受理 {c['accepted']} ／ 注意あり {c['warning']} ／ 不受理 {c['rejected']} ／ "
                   f"見つかったファイル {len(col.files)}（合計 {sum(c.values())}）")
     console.print(f"出力: {out / SUMMARY_BOOK}、CSV 4 件、{out / 'collect.json'}")

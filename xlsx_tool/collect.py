@@ -247,6 +247,11 @@ class Collection:
         have = {r.code for r in self.kept}
         return [e for e in self.roster if e.entity.code not in have]
 
+    def missing_reason(self, code: str) -> str:
+        if any(r.code == code for r in self.files):
+            return "提出されたブックがすべて不受理です（再提出が必要）"
+        return "提出がありません"
+
 
 def collect(paths: Iterable[str | Path], catalog: Catalog, roster: list[RosterEntry], *,
             workers: int | None = None, advance: Callable[[], None] = lambda: None,

@@ -137,7 +137,7 @@ def review_table(col: Collection) -> Table:
     header = ["区分", "ファイル", "団体コード", "団体名", "理由"]
     rows = [[STATUS_LABELS[r.status], r.file, r.code, r.name, r.reason]
             for r in col.files if r.status in (REJECTED, WARNING)]
-    rows += [["未提出", None, e.entity.code, e.entity.name, "名簿の団体のうち、受理できるブックがありません"]
+    rows += [["未提出", None, e.entity.code, e.entity.name, col.missing_reason(e.entity.code)]
              for e in col.missing_entities()]
     return Table("要確認", header, rows)
 
