@@ -20,7 +20,7 @@ from xlsx_tool.workbook_writer import write_workbook
 
 ENTITY = Entity(name="平塚市", code="142034", prefecture="神奈川県", insured=73333)
 # Functions that Excel 2010+ and LibreOffice evaluate identically; nothing needing _xlfn.
-ALLOWED_FUNCTIONS = {"IF", "SUM", "MIN", "MAX", "AND", "ISNUMBER", "LEN", "TRIM"}
+ALLOWED_FUNCTIONS = {"IF", "SUM", "MIN", "MAX", "AND", "ISNUMBER", "LEN", "TRIM", "N", "NOT"}
 
 
 @pytest.fixture(scope="module", params=[c.id for c in all_catalogs()])

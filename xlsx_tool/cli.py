@@ -308,5 +308,39 @@ def _previous_rates(catalog: Catalog, entries) -> dict[str, float]:
     return implementation_rates(catalog, answers) if answers else {}
 
 
+@main.command()
+@click.argument("book", required=False, type=click.Path(dir_okay=False))
+@click.option("--budget", "budget_this_year", type=float, help="① 当該年度当初予算：地域支援事業の事業費全額（円）")
+@click.option("--transfer", "transfer_to_multilayer", type=float, default=0, help="① 重層的支援体制整備事業への移行分（円）")
+@click.option("--settlement", "settlement_last_year", type=float, help="② 前年度決算額（見込み）（円）")
+@click.option("--amended", "amended_application", type=float, help="② 変更交付申請後額（円）")
+@click.option("--last-budget", "budget_last_year", type=float, help="② 前年度当初予算：地域支援事業の事業費全額（円）")
+@click.option("--at-cap", is_flag=True, help="（2）地域支援事業の上限に係っている")
+@click.option("--extra", "extra_this_year", type=float, default=0, help="（2）保健福祉事業・一般会計事業 当該年度（円）")
+@click.option("--last-extra", "extra_last_year", type=float, default=0, help="（2）同 前年度（円）")
+@click.option("--insured", "insured_last_year_end", type=float, help="（3）前年度末の第1号被保険者数")
+@click.option("--insured-before", "insured_year_before_end", type=float, help="（3）一昨年度末の第1号被保険者数")
+@click.option("--new-or-expanded", is_flag=True, help="（4）新規事業の実施・既存事業の拡充がある")
+@click.option("--json", "as_json", is_flag=True)
+def eligibility(book, as_json, **fields) -> None:
+    """介護保険保険者努力支援交付金の交付要件（1）～（4）を判定します（BOOK を指定するとその「交付要件」シートから）。"""
+    from .eligibility import EligibilityInputs, check
+    from .workbook_reader import read_eligibility_inputs
+
+    try:
+        inputs = read_eligibility_inputs(book) if book else EligibilityInputs(**fields)
+    except BookError as err:
+        _fail(str(err))
+    result = check(inputs)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    verdict = {True: "交付対象", False: "交付対象外", None: "入力不足"}[result.eligible]
+    console.print(f"判定: [bold]{verdict}[/] {result.decided_by}")
+    if result.current is not None:
+        console.print(f"① 当該年度 {result.current:,.0f} 円 ／ ② 前年度決算見込み等 {result.baseline:,.0f} 円")
+    console.print(result.message)
+
+
 # Sub-commands kept in their own modules register themselves on the groups above.
 from . import cli_catalog_tools  # noqa: E402,F401

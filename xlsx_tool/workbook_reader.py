@@ -105,3 +105,28 @@ def _read_sheet(ws, wanted: set[str], contents: BookContents) -> None:
         if ident in wanted:
             contents.answers[ident] = row[ord(COL_ANSWER) - ord("A") - first + 1]
             contents.remarks[ident] = row[ord(COL_REMARKS) - ord("A") - first + 1]
+
+
+def read_eligibility_inputs(path: str | Path) -> "EligibilityInputs":
+    """The 交付要件 sheet's inputs of a workbook (blank optional amounts count as 0)."""
+    from .eligibility import INPUT_ROWS, YES, EligibilityInputs
+    from .workbook_writer import ELIGIBILITY_SHEET, eligibility_cells
+
+    path = Path(path)
+    _check_container(path)
+    wb = load_workbook(path, read_only=False, data_only=False)
+    if ELIGIBILITY_SHEET not in wb.sheetnames:
+        raise BookError(path, f"「{ELIGIBILITY_SHEET}」シートがありません（市町村の様式にのみあります）")
+    ws = wb[ELIGIBILITY_SHEET]
+    values = {}
+    for (field, _, kind), ref in zip(INPUT_ROWS, eligibility_cells().values()):
+        v = ws[ref].value
+        if kind == "yesno":
+            values[field] = isinstance(v, str) and v.strip() == YES
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            values[field] = v
+        elif v not in (None, ""):
+            raise BookError(path, f"{ELIGIBILITY_SHEET}!{ref}: 「{v}」は数値ではありません")
+    optional = {"transfer_to_multilayer", "extra_this_year", "extra_last_year"}
+    values.update({f: 0 for f in optional if values.get(f) is None})
+    return EligibilityInputs(**values)

@@ -26,7 +26,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from . import __version__
 from .atomic import write_atomically
 from .catalog import (ANSWER_CHOICES, GROUP_LABELS, KIND_LABELS, PROVENANCE_LABELS, Catalog, DirectRule,
-                      GroupKind, Indicator, SumRule, ThresholdsRule)
+                      GroupKind, Indicator, Kind, SumRule, ThresholdsRule)
+from .eligibility import INPUT_ROWS, YES, NO, sheet_formulas
 from .entity import Entity, size_class
 from .rules import allowed_points, indicator_formula, rule_summary, subitem_formula
 from .templates_env import render
@@ -35,6 +36,7 @@ from .workbook_meta import (COL_ANSWER, COL_DONE, COL_ID, COL_NUMBER, COL_POINTS
                             META_SHEET, SUMMARY_SHEET, TOOL_ID, defined_name_for, input_sheet_name, quote_sheet)
 
 NOTES_SHEET = "留意点"
+YES_NO = (YES, NO)
 FONT = "游ゴシック"
 BASE = Font(name=FONT, size=10)
 BOLD = Font(name=FONT, size=10, bold=True)
@@ -78,7 +80,7 @@ class _Validations:
         self.by_key: dict[tuple, DataValidation] = {}
         self.list_columns: dict[tuple, str] = {}
 
-    def _list_range(self, values: tuple) -> str:
+    def list_range(self, values: tuple) -> str:
         if values not in self.list_columns:
             col = get_column_letter(len(self.list_columns) + 1)
             for i, v in enumerate(values, start=1):
@@ -86,27 +88,13 @@ class _Validations:
             self.list_columns[values] = f"{quote_sheet(LISTS_SHEET)}!${col}$1:${col}${len(values)}"
         return self.list_columns[values]
 
-    def add(self, ws: Worksheet, cell: str, ind: Indicator, is_subitem: bool) -> None:
-        if is_subitem:
-            key = (ws.title, "choice")
-            make = lambda: DataValidation(  # noqa: E731
-                type="list", formula1=self._list_range(ANSWER_CHOICES),
-                promptTitle="回答", prompt="「該当」または「非該当」をリストから選んでください。",
-                errorTitle="入力エラー", error="リストから「該当」または「非該当」を選んでください。")
-        elif isinstance(ind.rule, DirectRule):
-            values = tuple(allowed_points(ind))
-            key = (ws.title, "points", values)
-            make = lambda: DataValidation(  # noqa: E731
-                type="list", formula1=self._list_range(values),
-                promptTitle="得点", prompt=f"得点（0～{values[-1]} 点）をリストから選んでください。",
-                errorTitle="入力エラー", error=f"0～{values[-1]} 点の範囲でリストから選んでください。")
-        else:
-            assert isinstance(ind.rule, ThresholdsRule)
-            key = (ws.title, "number")
-            make = lambda: DataValidation(  # noqa: E731
-                type="decimal", operator="greaterThanOrEqual", formula1="0",
-                promptTitle="数値", prompt="0 以上の数値を入力してください。",
-                errorTitle="入力エラー", error="0 以上の数値を入力してください。")
+    def add_number(self, ws: Worksheet, cell: str) -> None:
+        self.add_custom(ws, cell, (ws.title, "number"), lambda: DataValidation(
+            type="decimal", operator="greaterThanOrEqual", formula1="0",
+            promptTitle="数値", prompt="0 以上の数値を入力してください。",
+            errorTitle="入力エラー", error="0 以上の数値を入力してください。"))
+
+    def add_custom(self, ws: Worksheet, cell: str, key: tuple, make) -> None:
         if key not in self.by_key:
             dv = make()
             dv.showErrorMessage = True
@@ -116,6 +104,26 @@ class _Validations:
             ws.add_data_validation(dv)
             self.by_key[key] = dv
         self.by_key[key].add(cell)
+
+    def add(self, ws: Worksheet, cell: str, ind: Indicator, is_subitem: bool) -> None:
+        if is_subitem:
+            key = (ws.title, "choice")
+            make = lambda: DataValidation(  # noqa: E731
+                type="list", formula1=self.list_range(ANSWER_CHOICES),
+                promptTitle="回答", prompt="「該当」または「非該当」をリストから選んでください。",
+                errorTitle="入力エラー", error="リストから「該当」または「非該当」を選んでください。")
+        elif isinstance(ind.rule, DirectRule):
+            values = tuple(allowed_points(ind))
+            key = (ws.title, "points", values)
+            make = lambda: DataValidation(  # noqa: E731
+                type="list", formula1=self.list_range(values),
+                promptTitle="得点", prompt=f"得点（0～{values[-1]} 点）をリストから選んでください。",
+                errorTitle="入力エラー", error=f"0～{values[-1]} 点の範囲でリストから選んでください。")
+        else:
+            assert isinstance(ind.rule, ThresholdsRule)
+            self.add_number(ws, cell)
+            return
+        self.add_custom(ws, cell, key, make)
 
 
 def _row_height(text: str, width_chars: int) -> float:
@@ -401,6 +409,49 @@ def _write_notes(wb, catalog: Catalog, entity: Entity) -> None:
     ws.print_title_rows = "1:1"
 
 
+ELIGIBILITY_SHEET = "交付要件"
+ELIGIBILITY_FIRST_ROW = 4
+
+
+def eligibility_cells() -> dict[str, str]:
+    """Input cell of every field of the 交付要件 sheet (column C, one row each)."""
+    return {field: f"C{ELIGIBILITY_FIRST_ROW + i}" for i, (field, *_) in enumerate(INPUT_ROWS)}
+
+
+def _write_eligibility(wb, entity: Entity, validations: _Validations) -> None:
+    ws = wb.create_sheet(ELIGIBILITY_SHEET)
+    for col, width in zip("ABC", (4, 66, 18)):
+        ws.column_dimensions[col].width = width
+    _put(ws, "A1", f"介護保険保険者努力支援交付金 交付要件の確認 {entity.label}", font=TITLE, border=False,
+         align=Alignment(vertical="center"))
+    _put(ws, "A2", "（1）～（4）を順に確認し、最初に該当したもので判定します（資料[002]）。"
+                   "額は円、人数は人で入力してください。", border=False, align=Alignment(vertical="center"))
+    cells = eligibility_cells()
+    for field, label, kind in INPUT_ROWS:
+        ref = cells[field]
+        _put(ws, f"B{ref[1:]}", label)
+        c = _put(ws, ref, None, fill=FILL_INPUT, fmt="#,##0")
+        c.protection = UNLOCKED
+        if kind == "yesno":
+            validations.add_custom(ws, ref, (ws.title, "yesno"), lambda: DataValidation(
+                type="list", formula1=validations.list_range(YES_NO),
+                promptTitle="回答", prompt="「はい」または「いいえ」を選んでください。",
+                errorTitle="入力エラー", error="リストから「はい」または「いいえ」を選んでください。"))
+        else:
+            validations.add_number(ws, ref)
+    r = ELIGIBILITY_FIRST_ROW + len(INPUT_ROWS) + 1
+    formulas = sheet_formulas(cells)
+    for j, (key, label) in enumerate([("current", "① 当該年度の額"), ("baseline", "② 前年度決算見込み等（最も低い額）"),
+                                      ("decided_by", "判定に用いた要件"), ("verdict", "判定")]):
+        _put(ws, f"B{r + j}", label, font=BOLD, fill=FILL_GROUP)
+        _put(ws, f"C{r + j}", formulas[key], font=BOLD, fmt="#,##0")
+        wb.defined_names[f"eligibility_{key}"] = DefinedName(
+            f"eligibility_{key}", attr_text=f"{quote_sheet(ELIGIBILITY_SHEET)}!$C${r + j}")
+    ws.conditional_formatting.add(f"C{ELIGIBILITY_FIRST_ROW}:C{ELIGIBILITY_FIRST_ROW + len(INPUT_ROWS) - 1}",
+                                  FormulaRule(formula=[f"LEN(C{ELIGIBILITY_FIRST_ROW})=0"], fill=FILL_UNANSWERED))
+    _print_setup(ws, entity, f"A1:C{r + 3}")
+
+
 def _write_meta(wb, catalog: Catalog, entity: Entity, generated_at: str) -> None:
     ws = wb.create_sheet(META_SHEET)
     values = {
@@ -440,6 +491,8 @@ def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str
     _write_summary(wb, catalog, layouts, entity)
     _write_cover(cover, catalog, entity, layouts)
     _write_notes(wb, catalog, entity)
+    if catalog.kind == Kind.municipality:  # 支援交付金 交付要件 concern insurers (municipalities)
+        _write_eligibility(wb, entity, validations)
     _write_meta(wb, catalog, entity, generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"))
     wb.move_sheet(lists_ws, offset=len(wb.sheetnames))
     lists_ws.sheet_state = "hidden"
