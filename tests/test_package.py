@@ -23,3 +23,17 @@ def test_tests_run_against_the_installed_package_when_installed():
 class _FakeCatalog:
     year_label = "令和8年度（2026年度）"
     title = "テスト"
+
+
+def test_outputs_get_normal_file_permissions(tmp_path):
+    import os
+    import stat
+
+    from xlsx_tool.atomic import write_atomically
+
+    old = os.umask(0o022)
+    try:
+        path = write_atomically(tmp_path / "out.txt", lambda tmp: tmp.write_text("x"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 from catalog_fixtures import rules_catalog
-from conftest import all_catalogs
+from conftest import all_catalogs, catalog_key
 from openpyxl import load_workbook
 
 from xlsx_tool.answers import answer_slots
@@ -23,9 +23,9 @@ ENTITY = Entity(name="平塚市", code="142034", prefecture="神奈川県", insu
 ALLOWED_FUNCTIONS = {"IF", "SUM", "MIN", "MAX", "AND", "ISNUMBER", "LEN", "TRIM", "N", "NOT"}
 
 
-@pytest.fixture(scope="module", params=[c.id for c in all_catalogs()])
+@pytest.fixture(scope="module", params=[catalog_key(c) for c in all_catalogs()])
 def generated(request, tmp_path_factory):
-    cat = next(c for c in all_catalogs() if c.id == request.param)
+    cat = next(c for c in all_catalogs() if catalog_key(c) == request.param)
     path = write_workbook(cat, ENTITY, tmp_path_factory.mktemp("gen") / "book.xlsx")
     return cat, path, load_workbook(path)
 

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .catalog import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule
+from .catalog import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule, indicator_answer_ids
 from .rules import allowed_points, is_number
 
 
@@ -37,11 +37,8 @@ def nfkc(value: object) -> object:
 def answer_slots(catalog: Catalog):
     """Yield (answer id, indicator, is_subitem) for every answer cell, in sheet order."""
     for *_, ind in catalog.indicators():
-        if ind.subitems:
-            for sub in ind.subitems:
-                yield sub.id, ind, True
-        else:
-            yield ind.id, ind, False
+        for aid in indicator_answer_ids(ind):
+            yield aid, ind, bool(ind.subitems)
 
 
 def unanswered_ids(catalog: Catalog, answers: Mapping[str, object]) -> list[str]:
@@ -56,7 +53,7 @@ def _choice_problem(aid: str, value: object) -> AnswerProblem | None:
     return AnswerProblem(aid, value, f"回答「{value}」は選択肢にありません。{hint}")
 
 
-def _points_problem(ind: Indicator, value: object) -> AnswerProblem | None:
+def _points_problem(aid: str, ind: Indicator, value: object) -> AnswerProblem | None:
     if isinstance(ind.rule, DirectRule):
         allowed = allowed_points(ind)
         if is_number(value) and value in allowed:
@@ -68,8 +65,8 @@ def _points_problem(ind: Indicator, value: object) -> AnswerProblem | None:
             return None
         what = "0 以上の数値"
     if isinstance(value, str) and is_number(_as_number(nfkc(value))):
-        return AnswerProblem(ind.id, value, f"「{value}」が文字列として入力されています。{what}を数値で入力してください")
-    return AnswerProblem(ind.id, value, f"「{value}」は入力できません。{what}を入力してください")
+        return AnswerProblem(aid, value, f"「{value}」が文字列として入力されています。{what}を数値で入力してください")
+    return AnswerProblem(aid, value, f"「{value}」は入力できません。{what}を入力してください")
 
 
 def _as_number(text: object) -> object:
@@ -85,7 +82,7 @@ def validate_answers(catalog: Catalog, answers: Mapping[str, object]) -> list[An
         value = answers.get(aid)
         if is_blank(value):
             continue
-        problem = _choice_problem(aid, value) if is_sub else _points_problem(ind, value)
+        problem = _choice_problem(aid, value) if is_sub else _points_problem(aid, ind, value)
         if problem:
             problems.append(problem)
     return problems

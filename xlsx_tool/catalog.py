@@ -101,12 +101,21 @@ class Threshold(Strict):
     points: int = Field(ge=0)  # ... gives these points
 
 
+class Ratio(Strict):
+    """The figure is numerator / denominator × per, both entered by the officer (e.g. per 1,000 elderly)."""
+
+    numerator: str = Field(min_length=1)  # label, e.g. 認知症サポーター数（人）
+    denominator: str = Field(min_length=1)  # label, e.g. 高齢者人口（人）
+    per: float = Field(default=1, gt=0)
+
+
 class ThresholdsRule(Strict):
     """A numeric figure mapped to points by ascending thresholds."""
 
     type: Literal["thresholds"]
     unit: str = ""
     thresholds: list[Threshold] = Field(min_length=1)
+    ratio: Ratio | None = None
 
 
 class DirectRule(Strict):
@@ -129,6 +138,18 @@ class Indicator(Strict):
     notes: str = ""  # 留意点
     period: str = ""  # 時点
     provenance: Provenance
+
+
+def ratio_ids(ind: "Indicator") -> tuple[str, str]:
+    return f"{ind.id}-num", f"{ind.id}-den"
+
+
+def indicator_answer_ids(ind: "Indicator") -> list[str]:
+    if ind.subitems:
+        return [s.id for s in ind.subitems]
+    if isinstance(ind.rule, ThresholdsRule) and ind.rule.ratio is not None:
+        return list(ratio_ids(ind))
+    return [ind.id]
 
 
 class Group(Strict):
@@ -197,11 +218,8 @@ class Catalog(Strict):
                 yield grant, goal, group, ind
 
     def answer_ids(self) -> list[str]:
-        """Ids of every answer the workbook asks for (sub-items, or the indicator itself)."""
-        ids: list[str] = []
-        for *_, ind in self.indicators():
-            ids.extend(s.id for s in ind.subitems) if ind.subitems else ids.append(ind.id)
-        return ids
+        """Ids of every answer the workbook asks for (sub-items, ratio figures, or the indicator itself)."""
+        return [aid for *_, ind in self.indicators() for aid in indicator_answer_ids(ind)]
 
     def content_hash(self) -> str:
         canonical = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)

@@ -29,16 +29,30 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def _catalog(year: str | None, kind: str, catalog_path: str | None) -> Catalog:
+def _catalog(year: str | None, kind: str, catalog_path: str | None, thresholds: str | None = None) -> Catalog:
+    return _catalog_and_tag(year, kind, catalog_path, thresholds)[0]
+
+
+def _catalog_and_tag(year, kind, catalog_path, thresholds) -> tuple[Catalog, str | None]:
+    """The catalog to generate or check against, with the thresholds file applied (and its tag)."""
+    from .thresholds import EXAMPLE, apply_thresholds, load_thresholds, shipped_example
+
     try:
         if catalog_path:
-            return load_catalog_file(catalog_path)
-        if not year:
+            catalog = load_catalog_file(catalog_path)
+        elif not year:
             _fail("--year（例: R8）または --catalog PATH を指定してください")
-        return load_shipped_catalog(year, kind)
+        else:
+            catalog = load_shipped_catalog(year, kind)
+        if not thresholds:
+            return catalog, None
+        tf, tag = shipped_example(catalog.id) if thresholds == EXAMPLE else load_thresholds(thresholds)
+        return apply_thresholds(catalog, tf, tag), tag
     except CatalogError as err:
         _fail(str(err))
         raise  # unreachable
+
+THRESHOLDS_HELP = "活動指標の採点基準ファイル（example で同梱の例示。例示は国の実際の基準ではありません）"
 
 
 @click.group()
@@ -60,18 +74,20 @@ def main() -> None:
 @click.option("--insured", type=click.IntRange(min=0), default=None, help="第1号被保険者数")
 @click.option("--password", default=None, help="シート保護のパスワード（既定: なし）")
 @click.option("--roster", type=click.Path(dir_okay=False), help="名簿 (CSV/xlsx): 1 行につき 1 冊作成")
-def generate(year, kind, catalog_path, out_dir, name, code, prefecture, insured, password, roster) -> None:
+@click.option("--thresholds", default=None, help=THRESHOLDS_HELP)
+def generate(year, kind, catalog_path, out_dir, name, code, prefecture, insured, password, roster, thresholds) -> None:
     """自己評価ワークブック (.xlsx) を作成します。"""
-    catalog = _catalog(year, kind, catalog_path)
+    catalog, tag = _catalog_and_tag(year, kind, catalog_path, thresholds)
     if roster:
-        _generate_roster(catalog, roster, Path(out_dir), password)
+        _generate_roster(catalog, roster, Path(out_dir), password, tag)
         return
     entity = Entity(name=name, code=code, prefecture=prefecture, insured=insured)
-    path = write_workbook(catalog, entity, Path(out_dir) / default_filename(catalog, entity), password=password)
+    path = write_workbook(catalog, entity, Path(out_dir) / default_filename(catalog, entity), password=password,
+                          thresholds=tag)
     console.print(f"作成しました: {path}（{catalog.year_label} {catalog.id}、回答欄 {len(catalog.answer_ids())} 項目）")
 
 
-def _generate_roster(catalog: Catalog, roster: str, out_dir: Path, password: str | None) -> None:
+def _generate_roster(catalog: Catalog, roster: str, out_dir: Path, password: str | None, tag: str | None) -> None:
     from rich.progress import Progress
 
     from .distribute import generate_for_roster
@@ -83,7 +99,7 @@ def _generate_roster(catalog: Catalog, roster: str, out_dir: Path, password: str
         _fail(str(err))
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("ブックを作成中", total=len(entries))
-        done = generate_for_roster(catalog, entries, out_dir, password=password,
+        done = generate_for_roster(catalog, entries, out_dir, password=password, thresholds=tag,
                                    advance=lambda: progress.advance(task))
     for g in done:
         if g.note:
@@ -119,11 +135,12 @@ def score_table(result: ScoreResult) -> Table:
 @click.argument("book", type=click.Path(dir_okay=False))
 @click.option("--catalog", "catalog_path", type=click.Path(exists=True, dir_okay=False),
               help="ブック作成時に使った独自カタログ")
+@click.option("--thresholds", type=click.Path(exists=True, dir_okay=False), help="ブック作成時の採点基準ファイル")
 @click.option("--json", "as_json", is_flag=True, help="結果を JSON で出力")
-def score_cmd(book, catalog_path, as_json) -> None:
+def score_cmd(book, catalog_path, thresholds, as_json) -> None:
     """記入済みのブックを採点します（ブックは変更しません）。"""
     try:
-        catalog, contents = read_book(book, catalog_path)
+        catalog, contents = read_book(book, catalog_path, thresholds)
     except BookError as err:
         _fail(str(err))
     result = score(catalog, contents.answers)
@@ -256,7 +273,8 @@ def report(book, previous, previous_catalog, compare_files, mapping, catalog_pat
               help="CSV の文字コード")
 @click.option("--strict", is_flag=True, help="不受理が 1 件でもあれば終了コード 1")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="並列数（既定: CPU コア数）")
-def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, strict, workers) -> None:
+@click.option("--thresholds", default=None, help=THRESHOLDS_HELP)
+def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, strict, workers, thresholds) -> None:
     """提出されたブックを検査・集計します（元のファイルは変更しません）。"""
     from rich.progress import Progress
 
@@ -264,7 +282,7 @@ def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, stri
     from .collect_outputs import SUMMARY_BOOK, write_csvs, write_json, write_summary_book
     from .roster import RosterError, read_roster
 
-    catalog = _catalog(year, kind, catalog_path)
+    catalog = _catalog(year, kind, catalog_path, thresholds)
     try:
         entries = read_roster(roster) if roster else []
     except RosterError as err:

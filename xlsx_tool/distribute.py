@@ -30,13 +30,14 @@ def _previous_answers(entry: RosterEntry) -> tuple[dict | None, str]:
 
 
 def generate_for_roster(catalog: Catalog, entries: list[RosterEntry], out_dir: Path, *,
-                        password: str | None = None, advance: Callable[[], None] = lambda: None
-                        ) -> list[Generated]:
+                        password: str | None = None, thresholds: str | None = None,
+                        advance: Callable[[], None] = lambda: None) -> list[Generated]:
     done = []
     for entry in entries:
         previous, note = _previous_answers(entry)
         path = out_dir / default_filename(catalog, entry.entity)
-        write_workbook(catalog, entry.entity, path, password=password, previous_answers=previous)
+        write_workbook(catalog, entry.entity, path, password=password, previous_answers=previous,
+                       thresholds=thresholds)
         done.append(Generated(entry, path, note))
         advance()
     return done

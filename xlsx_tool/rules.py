@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .catalog import ANSWER_MET, DirectRule, Indicator, SubItem, SumRule, ThresholdsRule, TiersRule
+from .catalog import ANSWER_MET, DirectRule, Indicator, SubItem, SumRule, ThresholdsRule, TiersRule, ratio_ids
 
 # ---------------------------------------------------------------------------------------
 # Python half
@@ -44,6 +44,17 @@ def subitem_points(ind: Indicator, sub: SubItem, answers: Mapping[str, object]) 
     return 1 if counted else 0
 
 
+def figure(ind: Indicator, answers: Mapping[str, object]) -> object:
+    """The value a thresholds/direct indicator is scored on: its answer, or numerator/denominator × per."""
+    ratio = getattr(ind.rule, "ratio", None)
+    if ratio is None:
+        return answers.get(ind.id)
+    num, den = (answers.get(a) for a in ratio_ids(ind))
+    if not (is_number(num) and is_number(den)) or den == 0:
+        return None
+    return num / den * ratio.per
+
+
 def score_indicator(ind: Indicator, answers: Mapping[str, object]) -> float:
     rule = ind.rule
     if isinstance(rule, SumRule):
@@ -52,7 +63,7 @@ def score_indicator(ind: Indicator, answers: Mapping[str, object]) -> float:
     if isinstance(rule, TiersRule):
         n = sum(subitem_points(ind, s, answers) for s in ind.subitems)
         return next((t.points for t in reversed(rule.tiers) if n >= t.met), 0)
-    value = answers.get(ind.id)
+    value = figure(ind, answers)
     if not is_number(value):
         return 0
     if isinstance(rule, ThresholdsRule):
@@ -83,6 +94,13 @@ def subitem_formula(ind: Indicator, sub: SubItem, ref: Mapping[str, str]) -> str
     return f"=IF({cond},{value},0)"
 
 
+def figure_formula(ind: Indicator, ref: Mapping[str, str]) -> str:
+    """Live figure of a ratio indicator: numerator / denominator × per, blank until both are numbers."""
+    ratio = ind.rule.ratio
+    num, den = (ref[a] for a in ratio_ids(ind))
+    return f'=IF(AND(ISNUMBER({num}),ISNUMBER({den})),IF({den}<>0,{num}/{den}*{_num(ratio.per)},""),"")'
+
+
 def _nested_if(test_of, steps) -> str:
     """IF(test(k_n),p_n,IF(test(k_n-1),p_n-1,...,0)) from ascending (key, points)."""
     expr = "0"
@@ -100,7 +118,7 @@ def indicator_formula(ind: Indicator, ref: Mapping[str, str], sub_cell: Mapping[
             cap = ind.points if rule.cap is None else rule.cap
             return f"=MIN({cap},{total})"
         return "=" + _nested_if(lambda k: f"{total}>={k}", [(t.met, t.points) for t in rule.tiers])
-    cell = ref[ind.id]
+    cell = ref[ind.id]  # the answer cell, or the live figure cell of a ratio
     if isinstance(rule, ThresholdsRule):
         inner = _nested_if(lambda k: f"{cell}>={_num(k)}", [(t.min, t.points) for t in rule.thresholds])
         return f"=IF(ISNUMBER({cell}),{inner},0)"
@@ -131,5 +149,8 @@ def rule_summary(ind: Indicator) -> str:
     if isinstance(rule, ThresholdsRule):
         unit = rule.unit or ""
         steps = "、".join(f"{_num(t.min)}{unit}以上で{t.points}点" for t in rule.thresholds)
+        if rule.ratio is not None:
+            r = rule.ratio
+            return f"{r.numerator} ÷ {r.denominator} × {_num(r.per)} を計算（{steps}）"
         return f"数値を入力（{steps}）"
     return f"得点を直接入力（0～{ind.points} 点、{rule.step} 点刻み）"

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from .answers import answer_slots
 from .atomic import write_atomically
-from .catalog import ANSWER_CHOICES, Catalog, DirectRule, ThresholdsRule
+from .catalog import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule, ratio_ids
 from .rules import allowed_points
 from .workbook_meta import COL_ANSWER, COL_ID, FIRST_DATA_ROW, input_sheet_names
 
@@ -38,6 +38,8 @@ def random_answers(catalog: Catalog, rng: random.Random, blank_rate: float = 0.1
     """A plausible filling: every answer valid or blank (blank with probability blank_rate)."""
     answers: dict[str, object] = {}
     for aid, ind, is_sub in answer_slots(catalog):
+        if aid in answers:
+            continue  # the denominator of a ratio, set with its numerator
         if rng.random() < blank_rate:
             answers[aid] = None
         elif is_sub:
@@ -47,8 +49,17 @@ def random_answers(catalog: Catalog, rng: random.Random, blank_rate: float = 0.1
         elif isinstance(ind.rule, ThresholdsRule):
             mins = [t.min for t in ind.rule.thresholds]
             # values on, just below and between the thresholds exercise every branch
-            answers[aid] = rng.choice([0, *mins, *(m - 0.01 for m in mins), mins[-1] * 2 + 1])
+            target = rng.choice([0, *mins, *(m - 0.01 for m in mins), mins[-1] * 2 + 1])
+            answers.update(_figure_answers(ind, target, rng.choice([999, 5000, 12345])))
     return answers
+
+
+def _figure_answers(ind: Indicator, target: float, den: int) -> dict[str, object]:
+    """The answer(s) giving about `target`: the figure itself, or numerator/denominator of a ratio."""
+    if ind.rule.ratio is None:
+        return {ind.id: target}
+    num_id, den_id = ratio_ids(ind)
+    return {num_id: round(target * den / ind.rule.ratio.per), den_id: den}
 
 
 def extreme_answers(catalog: Catalog, best: bool) -> dict[str, object]:
@@ -60,5 +71,6 @@ def extreme_answers(catalog: Catalog, best: bool) -> dict[str, object]:
         elif isinstance(ind.rule, DirectRule):
             answers[aid] = ind.points if best else 0
         elif isinstance(ind.rule, ThresholdsRule):
-            answers[aid] = ind.rule.thresholds[-1].min if best else 0
+            top = ind.rule.thresholds[-1].min
+            answers.update(_figure_answers(ind, top * 1.01 + 1 if best else 0, 5000))
     return answers

@@ -19,7 +19,7 @@ HEADER_ROW = 3
 FIRST_DATA_ROW = 4
 
 META_KEYS = ("tool", "generator_version", "catalog_id", "catalog_hash", "year", "kind",
-             "entity_code", "entity_name", "prefecture", "insured", "generated_at")
+             "entity_code", "entity_name", "prefecture", "insured", "generated_at", "thresholds")
 
 
 def input_sheet_name(grant: Grant) -> str:

@@ -53,11 +53,14 @@ def read_meta(wb, path: Path) -> dict[str, object]:
     return meta
 
 
-def resolve_catalog(meta: dict[str, object], path: Path, catalog_path: str | Path | None = None) -> Catalog:
-    """The catalog a book was generated from: the given file, or the shipped one for its year/kind."""
+def resolve_catalog(meta: dict[str, object], path: Path, catalog_path: str | Path | None = None,
+                    thresholds_path: str | Path | None = None) -> Catalog:
+    """The catalog a book was generated from: the given file, or the shipped one for its year/kind,
+    with the thresholds file it was generated with (the shipped example, or the given file)."""
     try:
         catalog = (load_catalog_file(catalog_path) if catalog_path
                    else load_shipped_catalog(str(meta.get("year")), str(meta.get("kind"))))
+        catalog = _with_thresholds(catalog, meta.get("thresholds"), path, thresholds_path)
     except CatalogError as err:
         raise BookError(path, f"対応するカタログを読み込めません: {err}") from None
     if catalog.id != meta.get("catalog_id"):
@@ -69,7 +72,24 @@ def resolve_catalog(meta: dict[str, object], path: Path, catalog_path: str | Pat
     return catalog
 
 
-def read_book(path: str | Path, catalog_path: str | Path | None = None) -> tuple[Catalog, BookContents]:
+def _with_thresholds(catalog: Catalog, tag: object, path: Path, thresholds_path) -> Catalog:
+    from .thresholds import EXAMPLE, apply_thresholds, load_thresholds, shipped_example
+
+    if not tag:
+        return catalog
+    if str(tag).startswith(f"{EXAMPLE}:"):
+        tf, got = shipped_example(catalog.id)
+    elif thresholds_path:
+        tf, got = load_thresholds(thresholds_path)
+    else:
+        raise BookError(path, "このブックは採点基準ファイルを使って作成されています。--thresholds でそのファイルを指定してください")
+    if got != tag:
+        raise BookError(path, f"指定の採点基準ファイル（{got}）はブック作成時のもの（{tag}）と異なります")
+    return apply_thresholds(catalog, tf, got)
+
+
+def read_book(path: str | Path, catalog_path: str | Path | None = None,
+              thresholds_path: str | Path | None = None) -> tuple[Catalog, BookContents]:
     path = Path(path)
     _check_container(path)
     try:
@@ -78,7 +98,7 @@ def read_book(path: str | Path, catalog_path: str | Path | None = None) -> tuple
         raise BookError(path, f"ブックを開けません（ファイルが壊れている可能性があります）: {exc}") from None
     try:
         meta = read_meta(wb, path)
-        catalog = resolve_catalog(meta, path, catalog_path)
+        catalog = resolve_catalog(meta, path, catalog_path, thresholds_path)
         contents = BookContents(path=path, meta=meta)
         read_answers(wb, catalog, contents)
         return catalog, contents

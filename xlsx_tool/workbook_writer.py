@@ -29,7 +29,8 @@ from .catalog import (ANSWER_CHOICES, GROUP_LABELS, KIND_LABELS, PROVENANCE_LABE
                       GroupKind, Indicator, Kind, SumRule, ThresholdsRule)
 from .eligibility import INPUT_ROWS, YES, NO, sheet_formulas
 from .entity import Entity, size_class
-from .rules import allowed_points, indicator_formula, rule_summary, subitem_formula
+from .catalog import ratio_ids
+from .rules import allowed_points, figure_formula, indicator_formula, rule_summary, subitem_formula
 from .templates_env import render
 from .workbook_meta import (COL_ANSWER, COL_DONE, COL_ID, COL_NUMBER, COL_POINTS, COL_PREVIOUS, COL_REMARKS,
                             COL_SCORE, COL_SOURCE, COL_TEXT, COVER_SHEET, FIRST_DATA_ROW, HEADER_ROW, LISTS_SHEET,
@@ -191,12 +192,15 @@ def _write_indicator(ws, row, ind, validations, previous) -> tuple[int, str]:
                                         _row_height(_source_label(ind), INPUT_COLUMNS[COL_SOURCE][1] + 8))
     refs: dict[str, str] = {}
     sub_cells: dict[str, str] = {}
-    if not ind.subitems:
+    ratio = getattr(ind.rule, "ratio", None)
+    if ratio is not None:
+        row = _write_ratio_rows(ws, row, ind, ratio, refs, validations, previous)
+    elif not ind.subitems:
         refs[ind.id] = _write_answer_cells(ws, row, ind.id, ind, False, validations, previous)
     for sub in ind.subitems:
         row += 1
         refs[sub.id] = _write_answer_cells(ws, row, sub.id, ind, True, validations, previous)
-    row = ind_row
+    last_row, row = row, ind_row
     for sub in ind.subitems:
         row += 1
         _put(ws, f"{COL_NUMBER}{row}", sub.label, align=CENTER)
@@ -210,7 +214,29 @@ def _write_indicator(ws, row, ind, validations, previous) -> tuple[int, str]:
         ws.row_dimensions[row].height = _row_height(sub.text, INPUT_COLUMNS[COL_TEXT][1])
     score_cell = f"{COL_SCORE}{ind_row}"
     _put(ws, score_cell, indicator_formula(ind, refs, sub_cells), font=BOLD, align=CENTER, fmt=POINTS_FMT)
-    return row + 1, score_cell
+    return last_row + 1, score_cell
+
+
+def _write_ratio_rows(ws, row, ind, ratio, refs, validations, previous) -> int:
+    """Numerator and denominator inputs, then the live figure the thresholds apply to."""
+    for aid, label in zip(ratio_ids(ind), (ratio.numerator, ratio.denominator)):
+        row += 1
+        _put(ws, f"{COL_NUMBER}{row}", "数値", align=CENTER)
+        _put(ws, f"{COL_TEXT}{row}", label)
+        _put(ws, f"{COL_POINTS}{row}", None)
+        _put(ws, f"{COL_SCORE}{row}", None)
+        _put(ws, f"{COL_SOURCE}{row}", None)
+        ws[f"{COL_ID}{row}"] = aid
+        refs[aid] = _write_answer_cells(ws, row, aid, ind, False, validations, previous)
+    row += 1
+    refs[ind.id] = f"{COL_ANSWER}{row}"
+    _put(ws, f"{COL_NUMBER}{row}", "算出", align=CENTER)
+    _put(ws, f"{COL_TEXT}{row}", f"{ratio.numerator} ÷ {ratio.denominator} × {ratio.per:g}（{ind.rule.unit}）")
+    _put(ws, f"{COL_POINTS}{row}", None)
+    _put(ws, refs[ind.id], figure_formula(ind, refs), align=CENTER, fmt="0.00")
+    for col in (COL_SCORE, COL_REMARKS, COL_SOURCE):
+        _put(ws, f"{col}{row}", None)
+    return row
 
 
 def _band(ws, row, label_a, label_b, points, formula, fill, font=BOLD):
@@ -452,13 +478,13 @@ def _write_eligibility(wb, entity: Entity, validations: _Validations) -> None:
     _print_setup(ws, entity, f"A1:C{r + 3}")
 
 
-def _write_meta(wb, catalog: Catalog, entity: Entity, generated_at: str) -> None:
+def _write_meta(wb, catalog: Catalog, entity: Entity, generated_at: str, thresholds: str | None) -> None:
     ws = wb.create_sheet(META_SHEET)
     values = {
         "tool": TOOL_ID, "generator_version": __version__, "catalog_id": catalog.id,
         "catalog_hash": catalog.content_hash(), "year": catalog.year, "kind": catalog.kind.value,
         "entity_code": entity.code, "entity_name": entity.name, "prefecture": entity.prefecture,
-        "insured": entity.insured, "generated_at": generated_at,
+        "insured": entity.insured, "generated_at": generated_at, "thresholds": thresholds,
     }
     for r, (k, v) in enumerate(values.items(), start=1):
         ws[f"A{r}"] = k
@@ -479,9 +505,10 @@ def _protect(wb: Workbook, password: str | None) -> None:
 
 
 def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str | None = None,
-                   generated_at: str | None = None, previous_answers: Mapping[str, object] | None = None
-                   ) -> Workbook:
-    """The workbook for one entity; previous_answers (id -> last year's answer) adds a 前年度回答 column."""
+                   generated_at: str | None = None, previous_answers: Mapping[str, object] | None = None,
+                   thresholds: str | None = None) -> Workbook:
+    """The workbook for one entity; previous_answers (id -> last year's answer) adds a 前年度回答 column;
+    thresholds is the tag of the thresholds file applied to the catalog (recorded to find it again)."""
     wb = Workbook()
     cover = wb.active
     lists_ws = wb.create_sheet(LISTS_SHEET)
@@ -493,7 +520,8 @@ def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str
     _write_notes(wb, catalog, entity)
     if catalog.kind == Kind.municipality:  # 支援交付金 交付要件 concern insurers (municipalities)
         _write_eligibility(wb, entity, validations)
-    _write_meta(wb, catalog, entity, generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    _write_meta(wb, catalog, entity, generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                thresholds)
     wb.move_sheet(lists_ws, offset=len(wb.sheetnames))
     lists_ws.sheet_state = "hidden"
     _protect(wb, password)
