@@ -75,19 +75,44 @@ def main() -> None:
 @click.option("--password", default=None, help="シート保護のパスワード（既定: なし）")
 @click.option("--roster", type=click.Path(dir_okay=False), help="名簿 (CSV/xlsx): 1 行につき 1 冊作成")
 @click.option("--thresholds", default=None, help=THRESHOLDS_HELP)
-def generate(year, kind, catalog_path, out_dir, name, code, prefecture, insured, password, roster, thresholds) -> None:
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False),
+              help="前年度の回答済みブック（前年度回答欄に表示。名簿では previous 列）")
+@click.option("--carry", is_flag=True, help="前年度の回答を回答欄に転記する（引き継げる項目のみ）")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False),
+              help="項目 id の対応表（previous_id,current_id）: 番号の変わった項目を引き継ぐ")
+def generate(year, kind, catalog_path, out_dir, name, code, prefecture, insured, password, roster, thresholds,
+             previous, carry, mapping) -> None:
     """自己評価ワークブック (.xlsx) を作成します。"""
+    from .comparison_io import read_mapping
+    from .distribute import generate_one
+
     catalog, tag = _catalog_and_tag(year, kind, catalog_path, thresholds)
+    try:
+        options = dict(password=password, thresholds=tag, prefill=carry,
+                       mapping=read_mapping(mapping) if mapping else None)
+    except CatalogError as err:
+        _fail(str(err))
     if roster:
-        _generate_roster(catalog, roster, Path(out_dir), password, tag)
+        _generate_roster(catalog, roster, Path(out_dir), options)
         return
     entity = Entity(name=name, code=code, prefecture=prefecture, insured=insured)
-    path = write_workbook(catalog, entity, Path(out_dir) / default_filename(catalog, entity), password=password,
-                          thresholds=tag)
-    console.print(f"作成しました: {path}（{catalog.year_label} {catalog.id}、回答欄 {len(catalog.answer_ids())} 項目）")
+    done = generate_one(catalog, entity, Path(out_dir), previous=Path(previous) if previous else None, **options)
+    _report_generated([done])
+    console.print(f"作成しました: {done.path}（{catalog.year_label} {catalog.id}、回答欄 {len(catalog.answer_ids())} 項目）")
 
 
-def _generate_roster(catalog: Catalog, roster: str, out_dir: Path, password: str | None, tag: str | None) -> None:
+def _report_generated(done) -> None:
+    for g in done:
+        if g.note:
+            err_console.print(f"[yellow]注意[/] {g.entity.label}: {g.note}")
+        if g.carry.carried or g.carry.not_carried:
+            console.print(f"{g.entity.label}: 前年度の回答 {len(g.carry.carried)} 項目を引き継ぎ、"
+                          f"{len(g.carry.not_carried)} 項目は引き継げませんでした")
+            for prev_id, reason in g.carry.not_carried:
+                console.print(f"  引き継げない項目 {prev_id}: {reason}")
+
+
+def _generate_roster(catalog: Catalog, roster: str, out_dir: Path, options: dict) -> None:
     from rich.progress import Progress
 
     from .distribute import generate_for_roster
@@ -99,11 +124,8 @@ def _generate_roster(catalog: Catalog, roster: str, out_dir: Path, password: str
         _fail(str(err))
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("ブックを作成中", total=len(entries))
-        done = generate_for_roster(catalog, entries, out_dir, password=password, thresholds=tag,
-                                   advance=lambda: progress.advance(task))
-    for g in done:
-        if g.note:
-            err_console.print(f"[yellow]注意[/] {g.entry.entity.label}: {g.note}")
+        done = generate_for_roster(catalog, entries, out_dir, advance=lambda: progress.advance(task), **options)
+    _report_generated(done)
     console.print(f"{len(done)} 冊作成しました: {out_dir}（{catalog.year_label} {catalog.id}）")
 
 

@@ -168,18 +168,18 @@ def _source_label(ind: Indicator) -> str:
     return f"{PROVENANCE_LABELS[ind.provenance.status]} {src}".strip()
 
 
-def _write_answer_cells(ws, row, answer_id, ind, is_subitem, validations, previous):
+def _write_answer_cells(ws, row, answer_id, ind, is_subitem, validations, previous, prefill):
     ref = f"{COL_ANSWER}{row}"
     if previous is not None:
         _put(ws, f"{COL_PREVIOUS}{row}", previous.get(answer_id), align=CENTER)
-    _put(ws, ref, None, fill=FILL_INPUT, align=CENTER).protection = UNLOCKED
+    _put(ws, ref, prefill.get(answer_id), fill=FILL_INPUT, align=CENTER).protection = UNLOCKED
     _put(ws, f"{COL_REMARKS}{row}", None).protection = UNLOCKED
     ws[f"{COL_DONE}{row}"] = f"=IF(LEN({ref})>0,1,0)"
     validations.add(ws, ref, ind, is_subitem)
     return ref
 
 
-def _write_indicator(ws, row, ind, validations, previous) -> tuple[int, str]:
+def _write_indicator(ws, row, ind, validations, previous, prefill) -> tuple[int, str]:
     """Write an indicator (and its sub-items) from `row`; return next row and its score cell."""
     ind_row = row
     _put(ws, f"{COL_NUMBER}{row}", ind.number, font=BOLD, align=CENTER)
@@ -194,12 +194,12 @@ def _write_indicator(ws, row, ind, validations, previous) -> tuple[int, str]:
     sub_cells: dict[str, str] = {}
     ratio = getattr(ind.rule, "ratio", None)
     if ratio is not None:
-        row = _write_ratio_rows(ws, row, ind, ratio, refs, validations, previous)
+        row = _write_ratio_rows(ws, row, ind, ratio, refs, validations, previous, prefill)
     elif not ind.subitems:
-        refs[ind.id] = _write_answer_cells(ws, row, ind.id, ind, False, validations, previous)
+        refs[ind.id] = _write_answer_cells(ws, row, ind.id, ind, False, validations, previous, prefill)
     for sub in ind.subitems:
         row += 1
-        refs[sub.id] = _write_answer_cells(ws, row, sub.id, ind, True, validations, previous)
+        refs[sub.id] = _write_answer_cells(ws, row, sub.id, ind, True, validations, previous, prefill)
     last_row, row = row, ind_row
     for sub in ind.subitems:
         row += 1
@@ -217,7 +217,7 @@ def _write_indicator(ws, row, ind, validations, previous) -> tuple[int, str]:
     return last_row + 1, score_cell
 
 
-def _write_ratio_rows(ws, row, ind, ratio, refs, validations, previous) -> int:
+def _write_ratio_rows(ws, row, ind, ratio, refs, validations, previous, prefill) -> int:
     """Numerator and denominator inputs, then the live figure the thresholds apply to."""
     for aid, label in zip(ratio_ids(ind), (ratio.numerator, ratio.denominator)):
         row += 1
@@ -227,7 +227,7 @@ def _write_ratio_rows(ws, row, ind, ratio, refs, validations, previous) -> int:
         _put(ws, f"{COL_SCORE}{row}", None)
         _put(ws, f"{COL_SOURCE}{row}", None)
         ws[f"{COL_ID}{row}"] = aid
-        refs[aid] = _write_answer_cells(ws, row, aid, ind, False, validations, previous)
+        refs[aid] = _write_answer_cells(ws, row, aid, ind, False, validations, previous, prefill)
     row += 1
     refs[ind.id] = f"{COL_ANSWER}{row}"
     _put(ws, f"{COL_NUMBER}{row}", "算出", align=CENTER)
@@ -249,7 +249,7 @@ def _band(ws, row, label_a, label_b, points, formula, fill, font=BOLD):
     _put(ws, f"{COL_SCORE}{row}", formula, fill=fill, font=font, align=CENTER, fmt=POINTS_FMT)
 
 
-def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations, previous) -> SheetLayout:
+def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations, previous, prefill) -> SheetLayout:
     ws = wb.create_sheet(input_sheet_name(grant))
     layout = SheetLayout(name=ws.title)
     _put(ws, "A1", f"{catalog.year_label} {grant.name} 自己評価（{KIND_LABELS[catalog.kind]}分） {entity.label}",
@@ -271,7 +271,7 @@ def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations,
             group_row, row = row, row + 1
             ind_cells = []
             for ind in group.indicators:
-                row, cell = _write_indicator(ws, row, ind, validations, previous)
+                row, cell = _write_indicator(ws, row, ind, validations, previous, prefill)
                 ind_cells.append(cell)
             cell = f"{COL_SCORE}{group_row}"
             _band(ws, group_row, "", GROUP_LABELS[group.kind], group.points, f"=SUM({','.join(ind_cells)})",
@@ -506,14 +506,15 @@ def _protect(wb: Workbook, password: str | None) -> None:
 
 def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str | None = None,
                    generated_at: str | None = None, previous_answers: Mapping[str, object] | None = None,
-                   thresholds: str | None = None) -> Workbook:
+                   thresholds: str | None = None, prefill: Mapping[str, object] | None = None) -> Workbook:
     """The workbook for one entity; previous_answers (id -> last year's answer) adds a 前年度回答 column;
-    thresholds is the tag of the thresholds file applied to the catalog (recorded to find it again)."""
+    thresholds is the tag of the thresholds file applied to the catalog (recorded to find it again);
+    prefill (id -> value) pre-fills answer cells, e.g. with last year's answers that carry over."""
     wb = Workbook()
     cover = wb.active
     lists_ws = wb.create_sheet(LISTS_SHEET)
     validations = _Validations(lists_ws)
-    layouts = {g.id: _write_input_sheet(wb, catalog, g, entity, validations, previous_answers)
+    layouts = {g.id: _write_input_sheet(wb, catalog, g, entity, validations, previous_answers, prefill or {})
                for g in catalog.grants}
     _write_summary(wb, catalog, layouts, entity)
     _write_cover(cover, catalog, entity, layouts)
