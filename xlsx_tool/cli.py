@@ -256,9 +256,10 @@ def demo(out_dir, year, seed) -> None:
               help="比較データ（全国結果の一覧、都道府県平均など。複数可）")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False), help="前年度と今年度の項目 id の対応表")
 @click.option("--catalog", "catalog_path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--thresholds", type=click.Path(exists=True, dir_okay=False), help="ブック作成時の採点基準ファイル")
 @click.option("--format", "fmt", type=click.Choice(["html", "xlsx", "md"]), default="html", show_default=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="出力ファイル（既定: 入力と同じフォルダ）")
-def report(book, previous, previous_catalog, compare_files, mapping, catalog_path, fmt, out_path) -> None:
+def report(book, previous, previous_catalog, compare_files, mapping, catalog_path, thresholds, fmt, out_path) -> None:
     """ギャップ報告: どこで失点したかを全国・都道府県平均・前年度と比較して出力します。"""
     from .report_builder import report_for_book
     from .report_render import render_html, render_markdown
@@ -266,7 +267,7 @@ def report(book, previous, previous_catalog, compare_files, mapping, catalog_pat
     from .atomic import write_atomically
 
     try:
-        rep = report_for_book(book, catalog_path, compare_files=compare_files, previous=previous,
+        rep = report_for_book(book, catalog_path, thresholds, compare_files=compare_files, previous=previous,
                               previous_catalog=previous_catalog, mapping_file=mapping)
     except (BookError, CatalogError) as err:
         _fail(str(err))
@@ -329,7 +330,8 @@ def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, stri
         console.print(f"[yellow]未提出[/] {e.entity.code} {e.entity.name}: {col.missing_reason(e.entity.code)}")
     console.print(f"受理 {c['accepted']} ／ 注意あり {c['warning']} ／ 不受理 {c['rejected']} ／ "
                   f"見つかったファイル {len(col.files)}（合計 {sum(c.values())}）")
-    console.print(f"出力: {out / SUMMARY_BOOK}、CSV 4 件、{out / 'collect.json'}")
+    console.print(f"出力: {out / SUMMARY_BOOK}、CSV 5 件（結果.csv は report --compare と estimate の入力形式）、"
+                  f"{out / 'collect.json'}")
     if strict and c["rejected"]:
         sys.exit(1)
 
@@ -380,6 +382,41 @@ def eligibility(book, as_json, **fields) -> None:
     if result.current is not None:
         console.print(f"① 当該年度 {result.current:,.0f} 円 ／ ② 前年度決算見込み等 {result.baseline:,.0f} 円")
     console.print(result.message)
+
+
+@main.command()
+@click.option("--results", "results_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="全国結果の一覧（1 団体 1 行）または collect の 結果.csv")
+@click.option("--params", "params_path", required=True,
+              help="配分パラメータ (YAML)。example で同梱の例示（国の実際の値ではありません）")
+@click.option("--entity", "code", help="この団体コードの詳細（1 点あたりの金額、失点項目ごとの金額）")
+@click.option("--book", type=click.Path(exists=True, dir_okay=False), help="--entity の団体の回答済みブック（失点項目の金額）")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="全団体の配分を CSV に出力")
+@click.option("--json", "as_json", is_flag=True)
+def estimate(results_path, params_path, code, book, out_path, as_json) -> None:
+    """交付金の配分を試算します（パラメータはすべてファイルから。例示の値は公式のものではありません）。"""
+    from .comparison_io import read_results
+    from .estimate import allocate, load_params
+    from .estimate_report import entity_detail, print_estimate, write_estimate_csv
+
+    try:
+        params = load_params(params_path)
+        entities = read_results(results_path)
+    except CatalogError as err:
+        _fail(str(err))
+    if code and code not in {e.code for e in entities}:
+        _fail(f"団体コード {code} は {results_path} にありません")
+    est = allocate(entities, params)
+    if out_path:
+        write_estimate_csv(est, Path(out_path))
+    detail = entity_detail(est, code, book) if code else None
+    if as_json:
+        data = est.to_json(code)
+        if detail:
+            data["detail"] = detail
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    print_estimate(console, est, code, detail)
 
 
 # Sub-commands kept in their own modules register themselves on the groups above.

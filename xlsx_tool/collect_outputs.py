@@ -142,8 +142,22 @@ def review_table(col: Collection) -> Table:
     return Table("要確認", header, rows)
 
 
+def results_table(col: Collection) -> Table:
+    """Accepted books in the national-results format (input of `report --compare` and `estimate`)."""
+    cat = col.catalog
+    keys = [g.id for g in cat.grants] + [goal.id for g in cat.grants for goal in g.goals] + \
+        [k for k, _ in _score_columns(cat) if "." in k]
+    roster = {e.entity.code: e.entity for e in col.roster}
+    rows = []
+    for r in sorted(col.kept, key=lambda r: r.code):
+        ent = roster.get(r.code)
+        rows.append([r.code, ent.name if ent else r.name, ent.prefecture if ent else "",
+                     ent.insured if ent else None, r.total, *[r.groups.get(k) for k in keys]])
+    return Table("結果", ["code", "name", "prefecture", "insured", "total", *keys], rows)
+
+
 def tables(col: Collection) -> list[Table]:
-    return [overview_table(col), answers_table(col), rates_table(col), review_table(col)]
+    return [overview_table(col), answers_table(col), rates_table(col), review_table(col), results_table(col)]
 
 
 def _write_sheet(wb: Workbook, t: Table) -> None:

@@ -46,8 +46,8 @@ def comparison_for(catalog, meta, compare_files=(), previous=None, previous_cata
     return cmp
 
 
-def report_for_book(book, catalog_path=None, **kwargs) -> GapReport:
-    catalog, contents = read_book(book, catalog_path)
+def report_for_book(book, catalog_path=None, thresholds_path=None, **kwargs) -> GapReport:
+    catalog, contents = read_book(book, catalog_path, thresholds_path)
     result = score(catalog, contents.answers)
     cmp = comparison_for(catalog, contents.meta, **kwargs)
     return build_report(catalog, contents.answers, result, contents.meta, cmp)

@@ -1,0 +1,152 @@
+"""Allocation estimate: budgets conserved to the yen, more points never less money, payment capped."""
+
+import json
+import math
+import random
+from fractions import Fraction
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xlsx_tool.cli import main
+from xlsx_tool.estimate import CRITERIA, Params, allocate, largest_remainder, load_params, marginal_yen, with_scores
+from xlsx_tool.gap import EntityResult
+
+PARAMS = load_params("example")
+
+
+def population(n, seed, requested=True):
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        insured = int(math.exp(rng.uniform(math.log(300), math.log(900_000))))
+        scores = {"promotion": rng.randint(0, 400), "support": rng.randint(0, 400),
+                  "P4": rng.randint(0, 100), "S4": rng.randint(0, 100),
+                  "support_eligible": 1 if rng.random() > 0.05 else 0}
+        scores["total"] = scores["promotion"] + scores["support"]
+        scores.update({c: 1 if rng.random() < 0.1 else 0 for c in CRITERIA})
+        if requested:
+            scores["requested_promotion"] = rng.randint(0, 20_000_000)
+            scores["requested_support"] = rng.randint(0, 40_000_000)
+        out.append(EntityResult(f"{i:06d}", f"団体{i}", "県", insured, scores))
+    return out
+
+
+NATION = population(1741, 1)
+
+
+def test_budgets_are_conserved_to_the_yen_nationwide():
+    est = allocate(NATION, PARAMS)
+    for grant, gp in PARAMS.grants.items():
+        rows = est.grants[grant]
+        assert sum(r.allocation for r in rows) == gp.budget
+        assert sum(est.budgets[grant].values()) == gp.budget and est.unallocated[grant] == 0
+        for frame, budget in est.budgets[grant].items():
+            assert sum(r.frames[frame] for r in rows) == budget
+
+
+def test_payment_is_the_lower_of_allocation_and_request():
+    est = allocate(NATION, PARAMS)
+    for grant, rows in est.grants.items():
+        for r in rows:
+            assert r.payment == min(r.allocation, r.requested) and r.payment <= r.requested
+
+
+def test_ineligible_entities_get_no_support_grant():
+    est = allocate(NATION, PARAMS)
+    for e, row in zip(NATION, est.grants["support"]):
+        if not e.scores["support_eligible"]:
+            assert row.allocation == 0
+
+
+@pytest.mark.parametrize("delta", [1, 7, 60])
+def test_more_points_never_mean_less_money_nationwide(delta):
+    rng = random.Random(delta)
+    before = allocate(NATION, PARAMS)
+    for e in rng.sample(NATION, 8):
+        for grant in ("promotion", "support"):
+            after = allocate(with_scores(NATION, e.code, **{grant: delta, "total": delta}), PARAMS)
+            assert after.for_code(e.code)[grant].allocation >= before.for_code(e.code)[grant].allocation
+
+
+def test_basic_frame_is_proportional_within_a_size_class():
+    est = allocate(NATION, PARAMS)
+    from xlsx_tool.entity import size_class
+
+    cls = "3千人未満"
+    members = [(e, r) for e, r in zip(NATION, est.grants["promotion"]) if size_class(e.insured) == cls]
+    budget = sum(r.frames["basic"] for _, r in members)
+    weights = [Fraction(e.scores["promotion"] * e.insured) for e, _ in members]
+    total = sum(weights)
+    for (e, r), w in zip(members, weights):
+        assert abs(r.frames["basic"] - budget * w / total) < 1  # whole yen from the exact quota
+
+
+def test_a_frame_nobody_qualifies_for_goes_to_the_basic_frame():
+    pop = [EntityResult(e.code, e.name, e.prefecture, e.insured, {**e.scores, **{c: 0 for c in CRITERIA}})
+           for e in NATION[:200]]
+    est = allocate(pop, PARAMS)
+    assert "promotion_frame" not in est.budgets["promotion"]
+    assert sum(r.allocation for r in est.grants["promotion"]) == PARAMS.grants["promotion"].budget
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(1, 500_000), st.integers(0, 100), st.integers(0, 3)),
+                min_size=1, max_size=40),
+       st.integers(0, 10**9), st.data())
+def test_properties_on_small_populations(rows, budget, data):
+    params = Params.model_validate({**PARAMS.model_dump(), "grants": {
+        "promotion": {"budget": budget, "frames": {"basic": 0.7, "outcome": 0.2, "promotion_frame": 0.1}}}})
+    pop = [EntityResult(str(i), "", "", ins, {"promotion": s, "total": s, "P4": o,
+                                              **{c: int(k > j) for j, c in enumerate(CRITERIA)}})
+           for i, (s, ins, o, k) in enumerate(rows)]
+    est = allocate(pop, params)
+    rows_ = est.grants["promotion"]
+    if any(s or o or k for s, _, o, k in rows):
+        assert sum(r.allocation for r in rows_) == budget
+    i = data.draw(st.integers(0, len(pop) - 1))
+    after = allocate(with_scores(pop, str(i), promotion=data.draw(st.integers(1, 50))), params)
+    assert after.for_code(str(i))["promotion"].allocation >= rows_[i].allocation
+
+
+@given(st.integers(0, 10**12), st.lists(st.integers(0, 10**6), min_size=1, max_size=50))
+def test_largest_remainder_adds_up(total, weights):
+    shares = largest_remainder(total, [Fraction(w) for w in weights])
+    assert sum(shares) == (total if any(weights) else 0)
+    assert all(s >= 0 for s in shares)
+
+
+def test_prefectures_by_share_of_the_national_score():
+    params = load_params("example-prefecture")
+    prefs = [EntityResult(str(i), f"県{i}", "", None, {"promotion": 250 + i, "support": 260, "P4": 40, "S4": 40,
+                                                        "total": 510 + i}) for i in range(47)]
+    est = allocate(prefs, params)
+    basic = est.budgets["promotion"]["basic"]
+    total = sum(e.scores["promotion"] for e in prefs)
+    for e, r in zip(prefs, est.grants["promotion"]):
+        assert abs(r.frames["basic"] - Fraction(basic * e.scores["promotion"], total)) < 1
+
+
+def test_cli_estimate_with_entity_detail(tmp_path):
+    path = tmp_path / "results.csv"
+    header = ["code", "name", "prefecture", "insured", "total", "promotion", "support", "P4", "S4", *CRITERIA]
+    lines = [",".join(header)]
+    for e in NATION[:300]:
+        lines.append(",".join(str(v) for v in [e.code, e.name, e.prefecture, e.insured] +
+                              [e.scores[k] for k in header[4:]]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code = NATION[5].code
+    result = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--entity", code,
+                                       "--json", "--out", str(tmp_path / "alloc.csv")])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["illustrative"] is True and len(data["entities"]) == 1
+    pop = [EntityResult(e.code, e.name, e.prefecture, e.insured,
+                        {k: e.scores[k] for k in header[4:]}) for e in NATION[:300]]
+    assert data["detail"]["marginal_yen_per_point"]["promotion"] == marginal_yen(pop, PARAMS, code, "promotion")
+    assert sum(data["budgets"]["promotion"].values()) == PARAMS.grants["promotion"].budget
+    assert (tmp_path / "alloc.csv").read_text(encoding="utf-8-sig").count("\n") == 301
+    table = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example"])
+    assert "例示のパラメータ" in table.output and "交付見込額の上位" in table.output
