@@ -150,3 +150,33 @@ def test_cli_estimate_with_entity_detail(tmp_path):
     assert (tmp_path / "alloc.csv").read_text(encoding="utf-8-sig").count("\n") == 301
     table = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example"])
     assert "例示のパラメータ" in table.output and "交付見込額の上位" in table.output
+
+
+def test_yen_of_each_missed_item_from_the_entitys_book(tmp_path):
+    from xlsx_tool.catalog import load_shipped_catalog
+    from xlsx_tool.entity import Entity
+    from xlsx_tool.workbook_filler import extreme_answers, fill_workbook
+    from xlsx_tool.workbook_writer import write_workbook
+
+    cat = load_shipped_catalog("R8", "municipality")
+    answers = extreme_answers(cat, best=True)
+    answers.update({"P1-p1-i": "非該当", "S1-p2": 3})  # 4 points lost in 推進, 6 in 支援
+    code = NATION[7].code
+    book = fill_workbook(write_workbook(cat, Entity(code=code), tmp_path / "t.xlsx"), answers,
+                         tmp_path / "book.xlsx", cat)
+    path = tmp_path / "results.csv"
+    header = ["code", "insured", "total", "promotion", "support", "P4", "S4"]
+    path.write_text("\n".join([",".join(header)] + [",".join(str(v) for v in [e.code, e.insured] +
+                                                              [e.scores[k] for k in header[2:]]) for e in NATION[:400]]),
+                    encoding="utf-8")
+    result = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--entity", code,
+                                       "--book", str(book), "--json"])
+    assert result.exit_code == 0, result.output
+    missed = {m["id"]: m for m in json.loads(result.output)["detail"]["missed_items"]}
+    assert set(missed) == {"P1-p1-i", "S1-p2"}
+    pop = [EntityResult(e.code, "", "", e.insured, {k: e.scores[k] for k in header[2:]}) for e in NATION[:400]]
+    base = allocate(pop, PARAMS).for_code(code)
+    for aid, grant, pts in (("P1-p1-i", "promotion", 4), ("S1-p2", "support", 6)):
+        after = allocate(with_scores(pop, code, **{grant: pts, "total": pts}), PARAMS).for_code(code)
+        assert missed[aid]["points"] == pts and missed[aid]["grant"] == grant
+        assert missed[aid]["yen"] == after[grant].allocation - base[grant].allocation > 0
