@@ -421,3 +421,4 @@ def estimate(results_path, params_path, code, book, out_path, as_json) -> None:
 
 # Sub-commands kept in their own modules register themselves on the groups above.
 from . import cli_catalog_tools  # noqa: E402,F401
+from . import cli_bridge_tools  # noqa: E402,F401

@@ -1,0 +1,158 @@
+"""The desktop Excel add-in: built from xlwings' own ribbon add-in, with our Japanese ribbon tab."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+import warnings
+import zipfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+with warnings.catch_warnings():  # oletools still uses pyparsing's old camelCase names
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from oletools.olevba import VBA_Parser
+
+import xlsx_tool
+from xlsx_tool import addin, bridge, cli_bridge_tools  # noqa: F401  (registers `xlsx-tool addin`)
+from xlsx_tool.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+NS = {"ui": addin.CUSTOM_UI_NS}
+MAIN_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _ribbon(path: Path) -> ET.Element:
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None
+        return ET.fromstring(z.read(addin.CUSTOM_UI))
+
+
+def _vba(path: Path) -> dict[str, str]:
+    """Module name -> VBA source, as olevba lists them."""
+    parser = VBA_Parser(str(path))
+    try:
+        assert parser.detect_vba_macros()
+        return {name.rsplit(".", 1)[0]: code for _, _, name, code in parser.extract_macros()}
+    finally:
+        parser.close()
+
+
+def _run_main_command(code: str, addin_file: str) -> str:
+    """The Python command RibbonMyAddin.RunMain passes to RunPython, evaluated as the VBA does."""
+    sub = re.search(r"Sub RunMain\(control As IRibbonControl\)(.*?)End Sub", code, re.S).group(1)
+    assert 'mymodule = Left(ThisWorkbook.Name, (InStrRev(ThisWorkbook.Name, ".", -1, vbTextCompare) - 1))' in sub
+    assert 'RunPython "import " & mymodule & ";" & mymodule & ".main()"' in sub
+    module = addin_file[:addin_file.rfind(".")]  # Left(Name, InStrRev(Name, ".") - 1)
+    return f"import {module};{module}.main()"
+
+
+def test_built_addin_has_the_japanese_ribbon_calling_xlsx_tool_main(tmp_path):
+    out = addin.build_addin(tmp_path / "xlsx_tool.xlam")
+    tab = _ribbon(out).find("ui:ribbon/ui:tabs/ui:tab", NS)
+    assert tab.get("label") == "交付金自己評価"
+    buttons = tab.findall("ui:group/ui:button", NS)
+    assert [b.get("label") for b in buttons] == ["採点", "ギャップ報告", "前年度回答の取込"]
+    assert [b.get("tag") for b in buttons] == list(bridge.ACTION_LABELS)
+    assert {b.get("onAction") for b in buttons} == {"RibbonMyAddin.RunMain"}
+
+    modules = _vba(out)
+    assert "RunPython" in modules["xlwings"] and "Public Function RunPython(PythonCommand As String)" in modules["xlwings"]
+    assert _run_main_command(modules["RibbonMyAddin"], out.name) == "import xlsx_tool;xlsx_tool.main()"
+    with zipfile.ZipFile(out) as built, zipfile.ZipFile(addin.template_path()) as shipped:
+        assert built.read("xl/vbaProject.bin") == shipped.read("xl/vbaProject.bin")  # VBA copied as is
+        assert built.namelist() == shipped.namelist()
+        assert built.read("[Content_Types].xml") == shipped.read("[Content_Types].xml")
+
+
+def test_olevba_command_lists_the_ribbon_callback(tmp_path):
+    out = addin.build_addin(tmp_path / "xlsx_tool.xlam")
+    listing = subprocess.run([sys.executable, "-W", "ignore", "-m", "oletools.olevba", "--code", str(out)],
+                             capture_output=True, text=True, encoding="utf-8", check=True).stdout
+    section = listing.split("VBA MACRO RibbonMyAddin.bas", 1)[1].split("VBA MACRO", 1)[0]
+    assert _run_main_command(section, out.name) == "import xlsx_tool;xlsx_tool.main()"
+    assert "VBA MACRO xlwings.bas" in listing
+
+
+def test_the_add_in_file_name_decides_the_module(tmp_path):
+    out = addin.build_addin(tmp_path / "xlsx_tool.bridge.xlam")
+    command = _run_main_command(_vba(out)["RibbonMyAddin"], out.name)
+    assert command == "import xlsx_tool.bridge;xlsx_tool.bridge.main()"
+    module = importlib.import_module("xlsx_tool.bridge")
+    assert callable(module.main)
+    with pytest.raises(addin.AddinError, match="xlsx_tool.xlam"):
+        addin.build_addin(tmp_path / "myaddin.xlam")
+    with pytest.raises(addin.AddinError, match=".xlam"):
+        addin.build_addin(tmp_path / "xlsx_tool.xlsm")
+
+
+def test_package_main_runs_the_bridge(tmp_path, monkeypatch):
+    """What the add-in's command `import xlsx_tool;xlsx_tool.main()` reaches (here on a remote book)."""
+    if not hasattr(xlsx_tool, "main"):
+        pytest.skip("xlsx_tool/__init__.py does not define main yet (the add-in calls xlsx_tool.main())")
+    import random
+
+    from test_bridge import _book, payload, remote_book
+    from xlsx_tool.catalog import load_shipped_catalog
+    from xlsx_tool.workbook_filler import random_answers
+
+    monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
+    bridge.ensure_engine("remote")
+    catalog = load_shipped_catalog("R8", "municipality")
+    book = remote_book(payload(_book(tmp_path, catalog, random_answers(catalog, random.Random(1)))))
+    outcome = xlsx_tool.main("score", book=book)
+    assert outcome.ok and outcome.sheet == bridge.SCORE_SHEET
+
+
+def test_module_callback_routes_each_button_through_the_bas_module(tmp_path):
+    out = addin.build_addin(tmp_path / "any_name.xlam", callback="module")
+    buttons = _ribbon(out).findall("ui:ribbon/ui:tabs/ui:tab/ui:group/ui:button", NS)
+    assert {b.get("onAction") for b in buttons} == {addin.MODULE_CALLBACK}
+    bas = (ROOT / "macros" / addin.BAS_NAME).read_bytes()
+    assert bas == addin.BAS_TEXT.encode("ascii")  # the committed module is the one the build writes
+    text = bas.decode("ascii")
+    assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
+    module, procedure = addin.MODULE_CALLBACK.split(".")
+    assert f'Attribute VB_Name = "{module}"' in text
+    assert f"Public Sub {procedure}(control As IRibbonControl)" in text
+    assert "xlsx_tool.bridge.main('\" & control.Tag & \"')" in text
+    assert all(b.get("tag") in bridge.ALIASES for b in buttons)
+    for action in bridge.ACTION_LABELS:
+        assert f"xlsx_tool.bridge.main('{action}')" in text
+
+
+def test_interpreter_is_written_into_the_add_ins_config_sheet(tmp_path):
+    out = addin.build_addin(tmp_path / "xlsx_tool.xlam", interpreter_win=r"C:\Users\hoken\venv\Scripts\python.exe",
+                            interpreter_mac="/Users/hoken/venv/bin/python")
+    with zipfile.ZipFile(out) as z:
+        workbook = ET.fromstring(z.read("xl/workbook.xml"))
+        sheet = ET.fromstring(z.read("xl/worksheets/sheet1.xml"))
+        strings = [t.text for t in ET.fromstring(z.read("xl/sharedStrings.xml")).iter(f"{MAIN_SHEET_NS}t")]
+    names = [s.get("name") for s in workbook.iter(f"{MAIN_SHEET_NS}sheet")]
+    assert names == ["myaddin.conf"]  # xlwings reads the config sheet PROJECT_NAME & ".conf"
+    cells = {}
+    for c in sheet.iter(f"{MAIN_SHEET_NS}c"):
+        v = c.find(f"{MAIN_SHEET_NS}v")
+        t = c.find(f"{MAIN_SHEET_NS}is/{MAIN_SHEET_NS}t")
+        cells[c.get("r")] = strings[int(v.text)] if c.get("t") == "s" else (t.text if t is not None else None)
+    row = {cells[f"A{n}"]: cells.get(f"B{n}") for n in range(1, 10)}
+    assert row["Interpreter_Win"] == r"C:\Users\hoken\venv\Scripts\python.exe"
+    assert row["Interpreter_Mac"] == "/Users/hoken/venv/bin/python"
+
+
+def test_cli_builds_the_add_in_and_the_vba_module(tmp_path):
+    out = tmp_path / "macros" / "xlsx_tool.xlam"
+    result = CliRunner().invoke(main, ["addin", "build", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and (tmp_path / "macros" / addin.BAS_NAME).read_bytes() == addin.BAS_TEXT.encode("ascii")
+    assert "xlsx_tool.main()" in result.output
+    again = out.read_bytes()
+    CliRunner().invoke(main, ["addin", "build", "--out", str(out)])
+    assert out.read_bytes() == again  # reproducible
+    bad = CliRunner().invoke(main, ["addin", "build", "--out", str(tmp_path / "other.xlam")])
+    assert bad.exit_code == 2 and "xlsx_tool.xlam" in bad.output
