@@ -83,7 +83,8 @@ def test_demo_leaves_template_filled_example_and_scores(tmp_path):
     tmp_path = tmp_path / "samples"
     names = {p.name for p in tmp_path.iterdir()}
     assert {"R8_municipality_template.xlsx", "R8_municipality_sample_filled.xlsx",
-            "R8_municipality_sample_score.json", "R8_municipality_sample_score.txt"} <= names
+            "R8_municipality_sample_score.json", "R8_municipality_sample_score.txt",
+            "R8_municipality_sample_report.html"} <= names
     data = json.loads((tmp_path / "R8_municipality_sample_score.json").read_text(encoding="utf-8"))
     assert data["max_total"] == 800 and 0 < data["total"] < 800
     assert "総合計" in (tmp_path / "R8_municipality_sample_score.txt").read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ from .entity import Entity
 from .gap import answer_labels
 from .scorer import ScoreResult, rate, score
 from .workbook_reader import BookError, read_book
+from .atomic import write_atomically
 from .workbook_writer import default_filename, write_workbook
 
 console = Console(highlight=False, soft_wrap=True)
@@ -244,8 +245,14 @@ def demo(out_dir, year, seed) -> None:
         json.dumps(result.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
     with (out / f"{year}_municipality_sample_score.txt").open("w", encoding="utf-8") as fh:
         Console(file=fh, width=120, no_color=True, highlight=False).print(score_table(result))
+    from .report_builder import report_for_book
+    from .report_render import render_html
+
+    html = render_html(report_for_book(filled))
+    report = write_atomically(out / f"{year}_municipality_sample_report.html",
+                              lambda tmp: tmp.write_text(html, encoding="utf-8"))
     console.print(score_table(result))
-    console.print(f"作成しました: {template}, {filled}, {out}/{year}_municipality_sample_score.(txt|json)")
+    console.print(f"作成しました: {template}, {filled}, {out}/{year}_municipality_sample_score.(txt|json), {report}")
 
 
 @main.command()
@@ -264,7 +271,6 @@ def report(book, previous, previous_catalog, compare_files, mapping, catalog_pat
     from .report_builder import report_for_book
     from .report_render import render_html, render_markdown
     from .report_xlsx import write_report_sheet
-    from .atomic import write_atomically
 
     try:
         rep = report_for_book(book, catalog_path, thresholds, compare_files=compare_files, previous=previous,
