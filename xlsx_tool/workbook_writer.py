@@ -231,7 +231,9 @@ def _write_ratio_rows(ws, row, ind, ratio, refs, validations, previous, prefill)
     row += 1
     refs[ind.id] = f"{COL_ANSWER}{row}"
     _put(ws, f"{COL_NUMBER}{row}", "算出", align=CENTER)
-    _put(ws, f"{COL_TEXT}{row}", f"{ratio.numerator} ÷ {ratio.denominator} × {ratio.per:g}（{ind.rule.unit}）")
+    text = f"{ratio.numerator} ÷ {ratio.denominator} × {ratio.per:g}（{ind.rule.unit}）"
+    _put(ws, f"{COL_TEXT}{row}", text)
+    ws.row_dimensions[row].height = _row_height(text, INPUT_COLUMNS[COL_TEXT][1])
     _put(ws, f"{COL_POINTS}{row}", None)
     _put(ws, refs[ind.id], figure_formula(ind, refs), align=CENTER, fmt="0.00")
     for col in (COL_SCORE, COL_REMARKS, COL_SOURCE):
