@@ -67,3 +67,19 @@ def modified(data: dict, path: list, value) -> dict:
     else:
         node[path[-1]] = value
     return out
+
+
+def ratio_catalog() -> dict:
+    """A figure computed from numerator/denominator, with cut-offs at float boundaries (29/50*100)."""
+    ind = {"id": "P1-a1", "number": "1", "text": "参加率（%）", "points": 6,
+           "rule": {"type": "thresholds", "unit": "%", "ratio": {"numerator": "参加者数", "denominator": "高齢者人口",
+                                                                 "per": 100},
+                    "thresholds": [{"min": 29, "points": 2}, {"min": 57, "points": 4}, {"min": 58, "points": 6}]},
+           "provenance": _prov()}
+    return {
+        "schema_version": 1, "id": "R98-municipality", "year": "R98", "kind": "municipality",
+        "title": "比率のテスト用カタログ", "total": 6, "provenance": _prov(),
+        "grants": [{"id": "promotion", "name": "保険者機能強化推進交付金", "short": "推進", "points": 6, "goals": [
+            {"id": "P1", "number": "Ⅰ", "name": "目標1", "points": 6, "groups": [
+                {"kind": "activity", "points": 6, "indicators": [ind]}]}]}],
+    }

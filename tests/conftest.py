@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests' own helper modules
 
-from catalog_fixtures import rules_catalog  # noqa: E402
+from catalog_fixtures import ratio_catalog, rules_catalog  # noqa: E402
 from xlsx_tool.catalog import load_shipped_catalog, parse_catalog, shipped_catalog_names  # noqa: E402
 from xlsx_tool.recalc import find_soffice  # noqa: E402
 
@@ -31,7 +31,8 @@ def catalog_key(cat):
 
 def all_catalogs():
     cats = [load_shipped_catalog(*name.split("-", 1)) for name in shipped_catalog_names()]
-    return cats + [parse_catalog(rules_catalog(), "rules_catalog"), EXAMPLE_THRESHOLDS]
+    return cats + [parse_catalog(rules_catalog(), "rules_catalog"), parse_catalog(ratio_catalog(), "ratio_catalog"),
+                   EXAMPLE_THRESHOLDS]
 
 
 @pytest.fixture(scope="session")

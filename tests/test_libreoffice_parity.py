@@ -9,7 +9,7 @@ import random
 
 import pytest
 import yaml
-from catalog_fixtures import rules_catalog
+from catalog_fixtures import ratio_catalog, rules_catalog
 from conftest import all_catalogs, catalog_key, thresholds_tag
 from openpyxl import load_workbook
 
@@ -37,8 +37,10 @@ def _fillings(cat):
 def recalculated(tmp_path_factory, soffice):
     """catalog id -> list of (answers, python result, recalculated workbook path)."""
     src = tmp_path_factory.mktemp("filled")
-    user_catalog = src / "rules.yaml"
-    user_catalog.write_text(yaml.safe_dump(rules_catalog(), allow_unicode=True), encoding="utf-8")
+    user_catalogs = {}
+    for name, data in (("R99", rules_catalog()), ("R98", ratio_catalog())):
+        user_catalogs[name] = src / f"{name}.yaml"
+        user_catalogs[name].write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     cases, files = {}, []
     for cat in all_catalogs():
         key = catalog_key(cat)
@@ -47,7 +49,7 @@ def recalculated(tmp_path_factory, soffice):
         for i, answers in enumerate(_fillings(cat)):
             path = fill_workbook(template, answers, src / f"{key}_{i:02d}.xlsx", cat)
             # the Python side goes through the real reader, as `xlsx-tool score` does
-            _, contents = read_book(path, user_catalog if cat.id.startswith("R99") else None)
+            _, contents = read_book(path, user_catalogs.get(cat.year))
             cases.setdefault(key, []).append((answers, score(cat, contents.answers), path.name))
             files.append(path)
     out = recalculate(files, tmp_path_factory.mktemp("recalculated"))

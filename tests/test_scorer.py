@@ -120,3 +120,14 @@ def test_meeting_one_more_subitem_never_lowers_the_score(answers, data):
     assert 0 <= after.total <= CAT.total
     for ind_id, pts in after.indicators.items():
         assert 0 <= pts <= next(i.points for *_, i in CAT.indicators() if i.id == ind_id)
+
+
+def test_ratio_figures_are_rounded_like_the_sheet_compares():
+    from catalog_fixtures import ratio_catalog
+
+    cat = parse_catalog(ratio_catalog(), "ratio")
+    assert 29 / 50 * 100 < 58  # in binary floating point ...
+    assert score(cat, {"P1-a1-num": 29, "P1-a1-den": 50}).total == 6  # ... but 58 % as the sheet shows it
+    assert score(cat, {"P1-a1-num": 28, "P1-a1-den": 50}).total == 2  # 56 %
+    assert score(cat, {"P1-a1-num": 29, "P1-a1-den": 0}).total == 0
+    assert score(cat, {"P1-a1-num": "29", "P1-a1-den": 50}).total == 0

@@ -313,7 +313,11 @@ def _missed(catalog: Catalog, answers: Mapping[str, object], res: ScoreResult, c
             out.append(Missed(ind.id, answer_label(grant, goal, group, ind), ind.text, ind.text,
                               ind.points - res.indicators[ind.id], answers.get(ind.id), nat_rate,
                               "未回答" if is_blank(answers.get(ind.id)) else ""))
-    order = {aid: i for i, (aid, *_) in enumerate(answer_slots(catalog))}
+    order = {}  # catalog order of every id a Missed can carry (sub-items and indicators)
+    for *_, ind in catalog.indicators():
+        order.setdefault(ind.id, len(order))
+        for sub in ind.subitems:
+            order[sub.id] = len(order)
     return sorted(out, key=lambda m: (-m.lost, order[m.answer_id]))
 
 
@@ -356,20 +360,20 @@ def _changes(catalog: Catalog, answers: Mapping[str, object], res: ScoreResult, 
     prev_cat, prev_ans = cmp.previous.catalog, cmp.previous_answers
     labels = _labels(catalog)
     prev_ids = set(prev_cat.answer_ids())
-    for aid, ind, is_sub in answer_slots(catalog):
-        if aid not in prev_ids:
-            continue
-        before, after = prev_ans.get(aid), answers.get(aid)
-        label, text = labels[aid]
-        if is_sub:
+    for *_, ind in catalog.indicators():
+        for sub in ind.subitems:
+            if sub.id not in prev_ids:
+                continue
+            before, after = prev_ans.get(sub.id), answers.get(sub.id)
+            label, text = labels[sub.id]
             if is_met(after) and not is_met(before):
-                met.append(Change(aid, label, text, before, after))
+                met.append(Change(sub.id, label, text, before, after))
             elif is_met(before) and not is_met(after):
-                lost.append(Change(aid, label, text, before, after))
-        else:
-            b, a = cmp.previous.indicators.get(aid), res.indicators.get(aid)
+                lost.append(Change(sub.id, label, text, before, after))
+        if not ind.subitems and ind.id in cmp.previous.indicators:
+            b, a = cmp.previous.indicators[ind.id], res.indicators[ind.id]
             if b != a:
-                points.append(Change(aid, label, text, b, a))
+                points.append(Change(ind.id, *labels[ind.id], b, a))
     prev_max, cur_max = _max_points(prev_cat), _max_points(catalog)
     for old, new in cmp.mapping.items():
         b = cmp.previous.indicators.get(old, cmp.previous.goals.get(old))

@@ -44,6 +44,9 @@ def subitem_points(ind: Indicator, sub: SubItem, answers: Mapping[str, object]) 
     return 1 if counted else 0
 
 
+FIGURE_DIGITS = 9
+
+
 def figure(ind: Indicator, answers: Mapping[str, object]) -> object:
     """The value a thresholds/direct indicator is scored on: its answer, or numerator/denominator × per."""
     ratio = getattr(ind.rule, "ratio", None)
@@ -52,7 +55,9 @@ def figure(ind: Indicator, answers: Mapping[str, object]) -> object:
     num, den = (answers.get(a) for a in ratio_ids(ind))
     if not (is_number(num) and is_number(den)) or den == 0:
         return None
-    return num / den * ratio.per
+    # Spreadsheets compare with a ~15-digit tolerance (29/50*100 is 57.99999999999999 but ">=58" holds
+    # in Excel and LibreOffice): rounding to FIGURE_DIGITS in both halves makes the comparison exact.
+    return round(num / den * ratio.per, FIGURE_DIGITS)
 
 
 def score_indicator(ind: Indicator, answers: Mapping[str, object]) -> float:
@@ -90,7 +95,7 @@ def subitem_formula(ind: Indicator, sub: SubItem, ref: Mapping[str, str]) -> str
     cond = _met_expr(ref[sub.id])
     if sub.requires is not None:
         cond = f"AND({cond},{_met_expr(ref[sub.requires])})"
-    value = sub.points or 0 if isinstance(ind.rule, SumRule) else 1
+    value = (sub.points or 0) if isinstance(ind.rule, SumRule) else 1
     return f"=IF({cond},{value},0)"
 
 
@@ -98,7 +103,8 @@ def figure_formula(ind: Indicator, ref: Mapping[str, str]) -> str:
     """Live figure of a ratio indicator: numerator / denominator × per, blank until both are numbers."""
     ratio = ind.rule.ratio
     num, den = (ref[a] for a in ratio_ids(ind))
-    return f'=IF(AND(ISNUMBER({num}),ISNUMBER({den})),IF({den}<>0,{num}/{den}*{_num(ratio.per)},""),"")'
+    return (f'=IF(AND(ISNUMBER({num}),ISNUMBER({den})),'
+            f'IF({den}<>0,ROUND({num}/{den}*{_num(ratio.per)},{FIGURE_DIGITS}),""),"")')
 
 
 def _nested_if(test_of, steps) -> str:

@@ -50,7 +50,8 @@ def random_answers(catalog: Catalog, rng: random.Random, blank_rate: float = 0.1
             mins = [t.min for t in ind.rule.thresholds]
             # values on, just below and between the thresholds exercise every branch
             target = rng.choice([0, *mins, *(m - 0.01 for m in mins), mins[-1] * 2 + 1])
-            answers.update(_figure_answers(ind, target, rng.choice([999, 5000, 12345])))
+            # a denominator of 50 with per 100 reaches float boundaries such as 29/50*100 = 57.99999999999999
+            answers.update(_figure_answers(ind, target, rng.choice([50, 999, 5000, 12345])))
     return answers
 
 
