@@ -95,3 +95,14 @@ def test_html_renders_in_headless_chromium(tmp_path, filled):
     assert dark > 0.01 * img.size[0] * img.size[1], "the page looks blank"
     assert "http" not in html.read_text(encoding="utf-8").replace("http://www.w3.org/2000/svg", "")
 
+
+
+def test_xlsx_report_writes_comparison_text_as_text(tmp_path, filled):
+    cat, book = filled
+    avg = tmp_path / "avg.csv"
+    avg.write_text("key,mean,scope\nP1-p2,15,=1+1\n", encoding="utf-8")
+    out = write_report_sheet(report_for_book(book, compare_files=[str(avg)]), book, tmp_path / "r.xlsx")
+    ws = load_workbook(out)[REPORT_SHEET]
+    cells = [c for row in ws.iter_rows() for c in row if c.value == "=1+1"]
+    assert cells and all(c.data_type == "s" for c in cells)
+    assert not [c for row in ws.iter_rows() for c in row if c.data_type == "f"]

@@ -194,3 +194,18 @@ def test_password_protects_sheets_and_structure(tmp_path):
     assert wb.security.workbookPassword
     wb2 = load_workbook(write_workbook(cat, ENTITY, tmp_path / "n.xlsx"))
     assert not any(ws.protection.password for ws in wb2.worksheets)
+
+
+def test_text_from_a_roster_or_catalog_never_becomes_a_formula(tmp_path):
+    from catalog_fixtures import modified
+
+    data = modified(rules_catalog(), ["grants", 1, "goals", 0, "groups", 0, "indicators", 0, "text"], "=1+1")
+    cat = parse_catalog(data, "hostile")
+    entity = Entity(name="=HYPERLINK(\"http://x\",\"x\")", code="=2+2", prefecture="A&B県")
+    wb = load_workbook(write_workbook(cat, entity, tmp_path / "h.xlsx"))
+    formulas = {(ws.title, c.coordinate): c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row
+                if c.data_type == "f"}
+    assert not [v for v in formulas.values() if "HYPERLINK" in v or v in ("=1+1", "=2+2")]
+    cover = {r[0]: r[1] for r in wb["表紙"].iter_rows(max_col=2, values_only=True) if r[0]}
+    assert cover["団体名"] == entity.name and cover["団体コード"] == "=2+2"
+    assert wb["推進交付金"].oddFooter.left.text.startswith("A&&B県")

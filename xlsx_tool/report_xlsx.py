@@ -181,6 +181,6 @@ def write_report_sheet(report: GapReport, source: str | Path, target: str | Path
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_area = f"A1:L{row}"
-    ws.oddFooter.left.text = who
+    ws.oddFooter.left.text = who.replace("&", "&&")  # & starts a header/footer code
     ws.oddFooter.center.text = "&P / &N"
     return write_atomically(target, lambda tmp: wb.save(tmp))

@@ -135,9 +135,14 @@ def _row_height(text: str, width_chars: int) -> float:
     return max(15.0, 13.5 * max(lines, math.ceil(units / width_chars)) + 3)
 
 
-def _put(ws: Worksheet, ref: str, value, font=BASE, fill=None, align=WRAP_TOP, fmt=None, border=True):
+def _put(ws: Worksheet, ref: str, value, font=BASE, fill=None, align=WRAP_TOP, fmt=None, border=True,
+         formula: bool = False):
+    """Style and fill a cell. Text starting with "=" stays text unless `formula` (a catalog, roster or
+    comparison file must never be able to put a live formula into a workbook)."""
     c = ws[ref]
     c.value = value
+    if not formula and c.data_type == "f":
+        c.data_type = "s"
     c.font = font
     c.alignment = align
     if fill is not None:
@@ -208,12 +213,12 @@ def _write_indicator(ws, row, ind, validations, previous, prefill) -> tuple[int,
         _put(ws, f"{COL_POINTS}{row}", sub.points if isinstance(ind.rule, SumRule) else None, align=CENTER)
         fmt = POINTS_FMT if isinstance(ind.rule, SumRule) else '"○";;"－"'  # tiers: counted or not
         sub_cells[sub.id] = f"{COL_SCORE}{row}"
-        _put(ws, sub_cells[sub.id], subitem_formula(ind, sub, refs), align=CENTER, fmt=fmt)
+        _put(ws, sub_cells[sub.id], subitem_formula(ind, sub, refs), align=CENTER, fmt=fmt, formula=True)
         _put(ws, f"{COL_SOURCE}{row}", None)
         ws[f"{COL_ID}{row}"] = sub.id
         ws.row_dimensions[row].height = _row_height(sub.text, INPUT_COLUMNS[COL_TEXT][1])
     score_cell = f"{COL_SCORE}{ind_row}"
-    _put(ws, score_cell, indicator_formula(ind, refs, sub_cells), font=BOLD, align=CENTER, fmt=POINTS_FMT)
+    _put(ws, score_cell, indicator_formula(ind, refs, sub_cells), font=BOLD, align=CENTER, fmt=POINTS_FMT, formula=True)
     return last_row + 1, score_cell
 
 
@@ -235,7 +240,7 @@ def _write_ratio_rows(ws, row, ind, ratio, refs, validations, previous, prefill)
     _put(ws, f"{COL_TEXT}{row}", text)
     ws.row_dimensions[row].height = _row_height(text, INPUT_COLUMNS[COL_TEXT][1])
     _put(ws, f"{COL_POINTS}{row}", None)
-    _put(ws, refs[ind.id], figure_formula(ind, refs), align=CENTER, fmt="0.00")
+    _put(ws, refs[ind.id], figure_formula(ind, refs), align=CENTER, fmt="0.00", formula=True)
     for col in (COL_SCORE, COL_REMARKS, COL_SOURCE):
         _put(ws, f"{col}{row}", None)
     return row
@@ -248,7 +253,7 @@ def _band(ws, row, label_a, label_b, points, formula, fill, font=BOLD):
     _put(ws, f"{COL_NUMBER}{row}", label_a, fill=fill, font=font, align=CENTER)
     _put(ws, f"{COL_TEXT}{row}", label_b, fill=fill, font=font)
     _put(ws, f"{COL_POINTS}{row}", points, fill=fill, font=font, align=CENTER)
-    _put(ws, f"{COL_SCORE}{row}", formula, fill=fill, font=font, align=CENTER, fmt=POINTS_FMT)
+    _put(ws, f"{COL_SCORE}{row}", formula, fill=fill, font=font, align=CENTER, fmt=POINTS_FMT, formula=True)
 
 
 def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations, previous, prefill) -> SheetLayout:
@@ -286,7 +291,7 @@ def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations,
         layout.goal_cells[goal.id] = cell
         goal_cells.append(cell)
     layout.total_cell = f"{COL_SCORE}2"
-    _put(ws, layout.total_cell, f"=SUM({','.join(goal_cells)})", font=BOLD, align=CENTER, fmt=POINTS_FMT)
+    _put(ws, layout.total_cell, f"=SUM({','.join(goal_cells)})", font=BOLD, align=CENTER, fmt=POINTS_FMT, formula=True)
     layout.last_row = row - 1
     answer_range = f"{COL_ANSWER}{FIRST_DATA_ROW}:{COL_ANSWER}{layout.last_row}"
     ws.conditional_formatting.add(answer_range, FormulaRule(
@@ -309,7 +314,7 @@ def _print_setup(ws: Worksheet, entity: Entity, area: str, landscape: bool = Fal
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_area = area
     ws.page_margins.left = ws.page_margins.right = 0.5
-    ws.oddFooter.left.text = entity.label
+    ws.oddFooter.left.text = entity.label.replace("&", "&&")  # & starts a header/footer code
     ws.oddFooter.center.text = "&P / &N"
     ws.oddFooter.right.text = "&A"
 
@@ -330,8 +335,8 @@ def _write_summary(wb, catalog: Catalog, layouts: dict[str, SheetLayout], entity
         nonlocal row
         for col, v in zip("ABCD", (grant_label, goal_label, group_label, points)):
             _put(ws, f"{col}{row}", v, fill=fill, font=font)
-        _put(ws, f"E{row}", formula, fill=fill, font=font, fmt=POINTS_FMT)
-        _put(ws, f"F{row}", f"=IF(D{row}=0,0,E{row}/D{row})", fill=fill, font=font, fmt=PERCENT)
+        _put(ws, f"E{row}", formula, fill=fill, font=font, fmt=POINTS_FMT, formula=True)
+        _put(ws, f"F{row}", f"=IF(D{row}=0,0,E{row}/D{row})", fill=fill, font=font, fmt=PERCENT, formula=True)
         names[name] = f"{quote_sheet(SUMMARY_SHEET)}!$E${row}"
         row += 1
 
@@ -400,7 +405,7 @@ def _write_cover(ws, catalog: Catalog, entity: Entity, layouts: dict[str, SheetL
     for i, (label, formula, suffix) in enumerate(live):
         font = BOLD if i < 2 else BASE
         _put(ws, f"A{r + i}", label, font=BOLD, fill=FILL_GOAL if i < 2 else FILL_GROUP)
-        _put(ws, f"B{r + i}", formula, font=font, align=Alignment(horizontal="right"), fmt=POINTS_FMT)
+        _put(ws, f"B{r + i}", formula, font=font, align=Alignment(horizontal="right"), fmt=POINTS_FMT, formula=True)
         _put(ws, f"C{r + i}", suffix, font=font, border=False, align=Alignment(horizontal="left", indent=1))
     r += len(catalog.grants) + 3
     _put(ws, f"A{r}", "記入方法", font=BOLD, fill=FILL_HEADER)
@@ -472,7 +477,7 @@ def _write_eligibility(wb, entity: Entity, validations: _Validations) -> None:
     for j, (key, label) in enumerate([("current", "① 当該年度の額"), ("baseline", "② 前年度決算見込み等（最も低い額）"),
                                       ("decided_by", "判定に用いた要件"), ("verdict", "判定")]):
         _put(ws, f"B{r + j}", label, font=BOLD, fill=FILL_GROUP)
-        _put(ws, f"C{r + j}", formulas[key], font=BOLD, fmt="#,##0")
+        _put(ws, f"C{r + j}", formulas[key], font=BOLD, fmt="#,##0", formula=True)
         wb.defined_names[f"eligibility_{key}"] = DefinedName(
             f"eligibility_{key}", attr_text=f"{quote_sheet(ELIGIBILITY_SHEET)}!$C${r + j}")
     ws.conditional_formatting.add(f"C{ELIGIBILITY_FIRST_ROW}:C{ELIGIBILITY_FIRST_ROW + len(INPUT_ROWS) - 1}",
@@ -490,7 +495,7 @@ def _write_meta(wb, catalog: Catalog, entity: Entity, generated_at: str, thresho
     }
     for r, (k, v) in enumerate(values.items(), start=1):
         ws[f"A{r}"] = k
-        ws[f"B{r}"] = v if v not in ("", None) else None
+        _put(ws, f"B{r}", v if v not in ("", None) else None, border=False)
     ws.sheet_state = "veryHidden"
 
 
