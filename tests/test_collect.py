@@ -196,7 +196,7 @@ def test_implementation_rates_equal_counts(corpus):
     for aid in sub_ids:
         met = sum(is_met(a.get(aid)) for a in kept)
         row = by_order[aid]
-        assert int(row[header.index("該当数（直接入力は平均点）")]) == met
+        assert int(row[header.index("該当数（小項目のない指標は平均点）")]) == met
         assert int(row[header.index("提出数")]) == len(kept) == 7
         assert float(row[header.index("実施率")]) == pytest.approx(met / len(kept))
 
@@ -279,3 +279,14 @@ def test_previous_year_rates_from_the_roster(tmp_path):
     after = sum(is_met(c.get(aid)) for c in cur) / 3
     assert float(by_id[aid][header.index("前年度実施率")]) == pytest.approx(before)
     assert float(by_id[aid][header.index("増減")]) == pytest.approx(after - before)
+
+
+def test_rates_of_figure_indicators_are_mean_points_not_raw_figures():
+    from catalog_fixtures import ratio_catalog
+
+    from xlsx_tool.catalog import parse_catalog
+    from xlsx_tool.collect_outputs import implementation_rates
+
+    cat = parse_catalog(ratio_catalog(), "ratio")
+    sets = [{"P1-a1-num": 29, "P1-a1-den": 50}, {"P1-a1-num": 15, "P1-a1-den": 50}]  # 58 % → 6, 30 % → 2
+    assert implementation_rates(cat, sets) == {"P1-a1": (6 + 2) / 2 / 6}

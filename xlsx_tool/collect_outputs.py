@@ -16,12 +16,11 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference as ChartRef
 from openpyxl.utils import get_column_letter
 
-from .answers import answer_slots
 from .atomic import write_atomically
 from .catalog import GROUP_LABELS, Catalog
 from .collect import REJECTED, STATUS_LABELS, WARNING, Collection, FileResult
 from .gap import answer_labels
-from .rules import is_met
+from .rules import is_met, score_indicator
 from .scorer import rate
 from .workbook_writer import BOLD, FILL_HEADER, PERCENT
 
@@ -87,19 +86,28 @@ def answers_table(col: Collection) -> Table:
     return Table("回答一覧", header, rows)
 
 
-def implementation_rates(catalog: Catalog, answer_sets: list[dict[str, object]]) -> dict[str, float]:
-    """Per answer id: share of books meeting a sub-item, or mean points / max of a direct entry."""
-    out = {}
-    n = len(answer_sets)
-    for aid, ind, is_sub in answer_slots(catalog):
-        if not n:
-            continue
-        if is_sub:
-            out[aid] = sum(is_met(a.get(aid)) for a in answer_sets) / n
+def _rate_items(catalog: Catalog):
+    """(id, indicator, sub-item or None): every sub-item, and every indicator without sub-items."""
+    for *_, ind in catalog.indicators():
+        if ind.subitems:
+            for sub in ind.subitems:
+                yield sub.id, ind, sub
         else:
-            values = [a.get(aid) for a in answer_sets]
-            out[aid] = sum(v for v in values if isinstance(v, (int, float))) / n / ind.points if ind.points else 0
-    return out
+            yield ind.id, ind, None
+
+
+def _item_value(ind, sub, answers) -> float:
+    """1/0 for a sub-item met or not; the points for an indicator scored as a whole (direct, figures)."""
+    return int(is_met(answers.get(sub.id))) if sub is not None else score_indicator(ind, answers)
+
+
+def implementation_rates(catalog: Catalog, answer_sets: list[dict[str, object]]) -> dict[str, float]:
+    """Per item: share of books meeting a sub-item, or mean points / max of an indicator without sub-items."""
+    n = len(answer_sets)
+    if not n:
+        return {}
+    return {aid: sum(_item_value(ind, sub, a) for a in answer_sets) / n / (1 if sub else ind.points or 1)
+            for aid, ind, sub in _rate_items(catalog)}
 
 
 def rates_table(col: Collection) -> Table:
@@ -108,16 +116,12 @@ def rates_table(col: Collection) -> Table:
     answers = [r.answers for r in col.kept]
     rates = implementation_rates(cat, answers)
     texts = _answer_texts(cat)
-    header = ["項目", "内容", "該当数（直接入力は平均点）", "提出数", "実施率", "前年度実施率", "増減"]
+    header = ["項目", "内容", "該当数（小項目のない指標は平均点）", "提出数", "実施率", "前年度実施率", "増減"]
     rows = []
-    for aid, ind, is_sub in answer_slots(cat):
-        if is_sub:
-            count = sum(is_met(a.get(aid)) for a in answers)
-        else:
-            vals = [a.get(aid) for a in answers if isinstance(a.get(aid), (int, float))]
-            count = round(sum(vals) / len(answers), 2) if answers else None
-        prev = col.previous_rates.get(aid)
-        now = rates.get(aid)
+    for aid, ind, sub in _rate_items(cat):
+        total = sum(_item_value(ind, sub, a) for a in answers)
+        count = total if sub is not None else (round(total / len(answers), 2) if answers else None)
+        prev, now = col.previous_rates.get(aid), rates.get(aid)
         rows.append([labels[aid], texts[aid], count, len(answers), now, prev,
                      None if prev is None or now is None else now - prev])
     return Table("実施率", header, rows)
