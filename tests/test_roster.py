@@ -80,3 +80,25 @@ def test_generate_from_roster_with_last_years_answers(tmp_path):
     assert shown and all(shown[k] == prev_answers[k] for k in shown)
     assert all(ws[f"{COL_ANSWER}{r}"].value is None for r in range(4, ws.max_row + 1))  # not pre-filled
     assert load_workbook(out / books[0])["推進交付金"][f"{COL_PREVIOUS}3"].value is None
+
+
+def test_roster_messages_say_roster_and_survive_odd_numbers(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text("code,name,insured\n1,A町,inf\n2,B町,nan\n", encoding="utf-8")
+    with pytest.raises(RosterError) as exc:
+        read_roster(path)
+    assert str(exc.value).startswith(f"名簿 {path} に誤りがあります (2 件)")
+
+
+def test_damaged_xlsx_comparison_file_is_reported_not_raised(tmp_path):
+    from xlsx_tool.comparison_io import ComparisonError, read_results
+
+    bad = tmp_path / "results.xlsx"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(ComparisonError) as exc:
+        read_results(bad)
+    assert str(exc.value).startswith(f"比較データ {bad}") and "壊れています" in str(exc.value)
+    csv_path = tmp_path / "results.csv"
+    csv_path.write_text("code,total\n1,nan\n", encoding="utf-8")
+    with pytest.raises(ComparisonError, match="2 行目 列「total」: 数値ではありません"):
+        read_results(csv_path)

@@ -227,13 +227,16 @@ class Catalog(Strict):
 
 
 class CatalogError(Exception):
-    """A catalog that cannot be used; ``problems`` holds one line per problem."""
+    """A data file that cannot be used; ``problems`` holds one line per problem. Subclasses name
+    the kind of file (名簿, 比較データ …) in the message header."""
+
+    what, what_en = "カタログ", "catalog"
 
     def __init__(self, source: str, problems: list[str]):
         self.source = source
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"カタログ {source} に誤りがあります ({len(problems)} 件) / invalid catalog:\n{lines}")
+        super().__init__(f"{self.what} {source} に誤りがあります ({len(problems)} 件) / invalid {self.what_en}:\n{lines}")
 
 
 # -- loading --------------------------------------------------------------------------

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
 from openpyxl import load_workbook
 
 from .catalog import Catalog, CatalogError
 from .gap import EntityResult
-from .reference import Reference, Stat, load_reference_file
+from .file_checks import FileRejected, check_container
+from .reference import Reference, ReferenceDataError, Stat, load_reference_file
 
 ALIASES = {"団体コード": "code", "保険者番号": "code", "団体名": "name", "市町村名": "name", "市区町村": "name",
            "都道府県": "prefecture", "第1号被保険者数": "insured", "合計": "total", "総合計": "total",
@@ -27,17 +29,25 @@ ALIASES = {"団体コード": "code", "保険者番号": "code", "団体名": "n
            "範囲": "scope", "前年度id": "previous_id", "今年度id": "current_id"}
 
 
-class ComparisonError(CatalogError):
+class ComparisonError(ReferenceDataError):
     """A comparison file that cannot be used (file, row, column, what to do)."""
 
 
 def read_table(path: Path) -> list[dict[str, object]]:
+    if not path.is_file():
+        raise ComparisonError(str(path), ["ファイルが見つかりません"])
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        wb = load_workbook(path, read_only=True, data_only=True)
         try:
-            values = list(wb.worksheets[0].iter_rows(values_only=True))
-        finally:
-            wb.close()
+            check_container(path)
+            wb = load_workbook(path, read_only=True, data_only=True)
+            try:
+                values = list(wb.worksheets[0].iter_rows(values_only=True))
+            finally:
+                wb.close()
+        except FileRejected as rej:
+            raise ComparisonError(str(path), [rej.reason]) from None
+        except Exception as exc:  # openpyxl raises many types for damaged files
+            raise ComparisonError(str(path), [f"ブックを読めません（壊れている可能性があります）: {exc}"]) from None
     else:
         raw = path.read_bytes()
         for enc in ("utf-8-sig", "cp932"):
@@ -60,6 +70,8 @@ def _number(value, path, row_no, column, problems, integer=False):
         return None
     try:
         number = float(str(value).replace(",", ""))
+        if not math.isfinite(number):
+            raise ValueError
     except ValueError:
         problems.append(f"{row_no} 行目 列「{column}」: 数値ではありません（{value!r}） → 数値にしてください")
         return None

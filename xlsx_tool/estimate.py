@@ -83,6 +83,10 @@ class Params(_Strict):
         return self
 
 
+class ParamsError(CatalogError):
+    what, what_en = "パラメータファイル", "parameters file"
+
+
 def load_params(path: str | Path) -> Params:
     """A parameters file, or the shipped illustrative one with `example` / `example-prefecture`."""
     if str(path) in ("example", "example-municipality", "example-prefecture"):
@@ -91,10 +95,10 @@ def load_params(path: str | Path) -> Params:
     path = Path(path)
     try:
         return Params.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(str(path), [f"パラメータファイルを読めません: {exc}"]) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ParamsError(str(path), [f"読めません（UTF-8 の YAML で保存してください）: {exc}"]) from None
     except ValidationError as err:
-        raise CatalogError(str(path), _pydantic_problems(err)) from None
+        raise ParamsError(str(path), _pydantic_problems(err)) from None
 
 
 def largest_remainder(total: int, weights: Sequence[Fraction]) -> list[int]:

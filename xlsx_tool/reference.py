@@ -56,6 +56,10 @@ class ReferenceSet(_Strict):
     references: list[Reference]
 
 
+class ReferenceDataError(CatalogError):
+    what, what_en = "比較データ", "comparison data"
+
+
 def group_key(goal_id: str, kind: str) -> str:
     return f"{goal_id}.{kind}"
 
@@ -65,10 +69,10 @@ def load_reference_file(path: str | Path) -> list[Reference]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return list(ReferenceSet.model_validate(data).references)
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(str(path), [f"比較データを読めません / cannot read: {exc}"]) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ReferenceDataError(str(path), [f"読めません（UTF-8 の YAML で保存してください）: {exc}"]) from None
     except ValidationError as err:
-        raise CatalogError(str(path), _pydantic_problems(err)) from None
+        raise ReferenceDataError(str(path), _pydantic_problems(err)) from None
 
 
 @cache

@@ -20,6 +20,8 @@ KNOWN_COLUMNS = ("code", "name", "prefecture", "insured", "previous")
 class RosterError(ComparisonError):
     """A roster that cannot be used; problems name row and column."""
 
+    what, what_en = "名簿", "roster"
+
 
 @dataclass(frozen=True)
 class RosterEntry:
@@ -75,7 +77,7 @@ def read_roster(path: str | Path) -> list[RosterEntry]:
                 insured = int(float(raw))
                 if insured < 0 or float(raw) != insured:
                     raise ValueError
-            except ValueError:
+            except (ValueError, OverflowError):  # text, NaN, inf
                 problems.append(f"{i} 行目 列「insured」: 第1号被保険者数「{raw}」は 0 以上の整数ではありません")
                 insured = None
         previous = None

@@ -19,6 +19,10 @@ from .catalog import Catalog, CatalogError, Strict, ThresholdsRule, _pydantic_pr
 EXAMPLE = "example"
 
 
+class ThresholdsError(CatalogError):
+    what, what_en = "採点基準ファイル", "thresholds file"
+
+
 class ThresholdsFile(Strict):
     catalog: str  # the catalog id it applies to, e.g. R8-municipality
     status: Literal["example", "official"]
@@ -31,16 +35,16 @@ def _parse(text: str, source: str) -> ThresholdsFile:
     try:
         return ThresholdsFile.model_validate(yaml.safe_load(text))
     except yaml.YAMLError as exc:
-        raise CatalogError(source, [f"YAML の書式誤り / YAML syntax error: {exc}"]) from None
+        raise ThresholdsError(source, [f"YAML の書式誤り / YAML syntax error: {exc}"]) from None
     except ValidationError as err:
-        raise CatalogError(source, _pydantic_problems(err)) from None
+        raise ThresholdsError(source, _pydantic_problems(err)) from None
 
 
 def shipped_example(catalog_id: str) -> tuple[ThresholdsFile, str]:
     name = f"{catalog_id}.example.yaml"
     entry = resources.files("xlsx_tool.thresholds_data") / name
     if not entry.is_file():
-        raise CatalogError(name, [f"{catalog_id} 用の例示の採点基準は同梱されていません。--thresholds FILE で指定してください"])
+        raise ThresholdsError(name, [f"{catalog_id} 用の例示の採点基準は同梱されていません。--thresholds FILE で指定してください"])
     return _parse(entry.read_text(encoding="utf-8"), name), f"{EXAMPLE}:{name}"
 
 
@@ -49,15 +53,16 @@ def load_thresholds(path: str | Path) -> tuple[ThresholdsFile, str]:
     path = Path(path)
     try:
         raw = path.read_bytes()
-    except OSError as exc:
-        raise CatalogError(str(path), [f"採点基準ファイルを読めません: {exc}"]) from None
-    return _parse(raw.decode("utf-8"), str(path)), f"file:{hashlib.sha256(raw).hexdigest()[:16]}"
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ThresholdsError(str(path), [f"読めません（UTF-8 で保存してください）: {exc}"]) from None
+    return _parse(text, str(path)), f"file:{hashlib.sha256(raw).hexdigest()[:16]}"
 
 
 def apply_thresholds(catalog: Catalog, tf: ThresholdsFile, tag: str) -> Catalog:
     """The catalog with the file's rules on its indicators (re-validated as a whole)."""
     if tf.catalog != catalog.id:
-        raise CatalogError(tag, [f"採点基準ファイルはカタログ {tf.catalog} 用です（指定のカタログは {catalog.id}）"])
+        raise ThresholdsError(tag, [f"採点基準ファイルはカタログ {tf.catalog} 用です（指定のカタログは {catalog.id}）"])
     data = catalog.model_dump(mode="json", exclude_none=True)
     label = "例示（国の実際の基準ではありません）" if tf.status == EXAMPLE else "採点基準ファイル"
     found = set()
@@ -72,6 +77,6 @@ def apply_thresholds(catalog: Catalog, tf: ThresholdsFile, tag: str) -> Catalog:
                         prov["note"] = f"{prov.get('note', '')} 採点基準: {label}（{tag}）。{tf.note}".strip()
     missing = sorted(set(tf.indicators) - found)
     if missing:
-        raise CatalogError(tag, [f"indicators.{m}: カタログ {catalog.id} にない指標 id です" for m in missing])
+        raise ThresholdsError(tag, [f"indicators.{m}: カタログ {catalog.id} にない指標 id です" for m in missing])
     data["title"] = f"{catalog.title}（活動指標の採点基準: {label}）"
     return parse_catalog(data, tag)
