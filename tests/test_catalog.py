@@ -105,6 +105,8 @@ def test_rejects_published_catalog_whose_goal_points_differ(tmp_path):
     (["grants", 0, "goals", 0, "groups", 1, "indicators", 0, "rule", "thresholds", 0, "min"], 99, "昇順"),
     (["grants", 0, "goals", 0, "groups", 0, "indicators", 0, "subitems"], [], "subitems が必要"),
     (["grants", 0, "goals", 0, "groups", 0, "indicators", 0, "text"], ..., "必須のキー"),
+    (["grants", 0, "goals", 0, "id"], "total", "予約語"),
+    (["grants", 1, "goals", 0, "id"], "p1", "大文字小文字しか違いません"),
 ])
 def test_rejects_malformed_rules(path, value, needle):
     problems = _problems(modified(rules_catalog(), path, value))

@@ -1,7 +1,6 @@
 """The command line as users run it: generate, score (table and JSON), demo."""
 
 import json
-import random
 import subprocess
 import sys
 

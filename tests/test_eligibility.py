@@ -12,7 +12,8 @@ from xlsx_tool.eligibility import INPUT_ROWS, YES, EligibilityInputs, check
 from xlsx_tool.entity import Entity
 from xlsx_tool.recalc import recalculate
 from xlsx_tool.workbook_reader import read_eligibility_inputs
-from xlsx_tool.workbook_writer import ELIGIBILITY_SHEET, eligibility_cells, write_workbook
+from xlsx_tool.workbook_meta import ELIGIBILITY_SHEET, eligibility_cells
+from xlsx_tool.workbook_writer import write_workbook
 
 BASE = dict(budget_this_year=1000, settlement_last_year=1000, amended_application=1100, budget_last_year=1050)
 

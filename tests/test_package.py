@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import xlsx_tool
 from xlsx_tool.catalog import shipped_catalog_names
 from xlsx_tool.templates_env import render, templates_dir
 
@@ -13,11 +12,23 @@ def test_templates_and_catalogs_are_package_data():
     assert "令和" in render("cover_instructions.txt.j2", catalog=_FakeCatalog(), sheets=["推進交付金"])
 
 
-def test_tests_run_against_the_installed_package_when_installed():
-    # the README's test command installs the package non-editably; then templates sit inside it
-    pkg = Path(xlsx_tool.__file__).resolve().parent
-    if "site-packages" in pkg.parts:
-        assert templates_dir() == pkg / "templates"
+def test_the_wheel_ships_catalogs_templates_and_data(tmp_path):
+    """`pip install .` must carry the package data, not only an editable checkout."""
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+                    "-w", str(tmp_path), str(root)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("xlsx_tool-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("xlsx_tool/templates/report.html.j2", "xlsx_tool/templates/cover_instructions.txt.j2",
+                 "xlsx_tool/catalogs/R8-municipality.yaml", "xlsx_tool/reference_data/R7-municipality.yaml",
+                 "xlsx_tool/thresholds_data/R8-municipality.example.yaml",
+                 "xlsx_tool/params_data/municipality.example.yaml"):
+        assert name in names, name
+    assert len([n for n in names if n.startswith("xlsx_tool/catalogs/") and n.endswith(".yaml")]) == 6
 
 
 class _FakeCatalog:

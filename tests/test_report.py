@@ -5,9 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 from click.testing import CliRunner
-from openpyxl import load_workbook
 
-from xlsx_tool.answers import answer_slots
 from xlsx_tool.catalog import load_shipped_catalog
 from xlsx_tool.cli import main
 from xlsx_tool.entity import Entity

@@ -11,6 +11,7 @@ from .catalog import Catalog, DirectRule, Indicator, SumRule, ThresholdsRule, Ti
 from .published import PUBLISHED_POINTS, PUBLISHED_SOURCES
 
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+RESERVED_GOAL_IDS = {"total", "promotion", "support", "group"}  # used in the workbook's score_* names
 
 
 def structural_problems(cat: Catalog) -> list[str]:
@@ -40,6 +41,18 @@ def _id_problems(cat: Catalog) -> list[str]:
                        "一意な id にしてください")
         else:
             seen[ident] = path
+    names: dict[str, str] = {}
+    for gi, grant in enumerate(cat.grants):
+        for oi, goal in enumerate(grant.goals):
+            path = f"grants[{gi}].goals[{oi}].id"
+            if goal.id.lower() in RESERVED_GOAL_IDS:
+                out.append(f"{path}: id '{goal.id}' は予約語です（{', '.join(sorted(RESERVED_GOAL_IDS))}） / reserved id "
+                           "→ 別の id にしてください")
+            key = re.sub(r"[^A-Za-z0-9]", "_", goal.id).lower()
+            if key in names and names[key] != goal.id:
+                out.append(f"{path}: id '{goal.id}' は '{names[key]}' と記号・大文字小文字しか違いません（ブックの名前が"
+                           "重なります） / ids collide in workbook names → はっきり異なる id にしてください")
+            names.setdefault(key, goal.id)
     grant_ids = [g.id for g in cat.grants]
     if len(set(grant_ids)) != len(grant_ids):
         out.append("grants: 同じ交付金が複数回あります / duplicate grant → 交付金ごとに 1 回だけ記述してください")

@@ -19,7 +19,7 @@ from .gap import answer_labels
 from .scorer import ScoreResult, rate, score
 from .workbook_reader import BookError, read_book
 from .atomic import write_atomically
-from .workbook_writer import default_filename, write_workbook
+from .workbook_writer import write_workbook
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -241,10 +241,13 @@ def demo(out_dir, year, seed) -> None:
                            out / f"{year}_municipality_sample_filled.xlsx", catalog)
     _, contents = read_book(filled)
     result = score(catalog, contents.answers)
-    (out / f"{year}_municipality_sample_score.json").write_text(
-        json.dumps(result.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
-    with (out / f"{year}_municipality_sample_score.txt").open("w", encoding="utf-8") as fh:
-        Console(file=fh, width=120, no_color=True, highlight=False).print(score_table(result))
+    data = json.dumps(result.to_json(), ensure_ascii=False, indent=2)
+    write_atomically(out / f"{year}_municipality_sample_score.json", lambda tmp: tmp.write_text(data, encoding="utf-8"))
+    text = Console(file=None, width=120, no_color=True, highlight=False, record=True)
+    with text.capture() as capture:
+        text.print(score_table(result))
+    write_atomically(out / f"{year}_municipality_sample_score.txt",
+                     lambda tmp: tmp.write_text(capture.get(), encoding="utf-8"))
     from .report_builder import report_for_book
     from .report_render import render_html
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from .catalog import Catalog, CatalogError
+from .catalog import Catalog
 from .gap import EntityResult
 from .file_checks import FileRejected, check_container
 from .reference import Reference, ReferenceDataError, Stat, load_reference_file

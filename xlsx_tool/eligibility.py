@@ -58,7 +58,7 @@ def check(inp: EligibilityInputs) -> EligibilityResult:
         return EligibilityResult(True, "(2)", current, baseline,
                                  "（2）上限に係っており、保健福祉事業・一般会計事業を含めると拡充しているため交付対象です")
     prev, before = inp.insured_last_year_end, inp.insured_year_before_end
-    if prev is not None and before and prev < before and baseline and \
+    if prev is not None and before is not None and before > 0 and prev < before and baseline and \
             (baseline - current) / baseline < (before - prev) / before:
         return EligibilityResult(True, "(3)", current, baseline,
                                  "（3）事業費の減少率が第1号被保険者数の減少率より小さいため交付対象です")
@@ -92,11 +92,11 @@ def sheet_formulas(cell: dict[str, str]) -> dict[str, str]:
     complete = (f"AND(ISNUMBER({c['budget_this_year']}),ISNUMBER({c['settlement_last_year']}),"
                 f"ISNUMBER({c['amended_application']}),ISNUMBER({c['budget_last_year']}))")
     t1 = f"{cur}>{base}"
-    t2 = (f'AND({c["at_cap"]}="{YES}",{cur}+N({c["extra_this_year"]})>{base}+N({c["extra_last_year"]}))')
+    t2 = (f'AND(TRIM({c["at_cap"]})="{YES}",{cur}+N({c["extra_this_year"]})>{base}+N({c["extra_last_year"]}))')
     prev, before = c["insured_last_year_end"], c["insured_year_before_end"]
     t3 = (f"AND(ISNUMBER({prev}),ISNUMBER({before}),N({before})>0,N({prev})<N({before}),{base}<>0,"
           f"IF(AND(ISNUMBER({before}),N({before})>0,{base}<>0),({base}-{cur})/{base}<(N({before})-N({prev}))/N({before}),FALSE))")
-    t4 = f'{c["new_or_expanded"]}="{YES}"'
+    t4 = f'TRIM({c["new_or_expanded"]})="{YES}"'
     decided = f'IF({complete},IF({t1},"(1)",IF({t2},"(2)",IF({t3},"(3)",IF({t4},"(4)","")))),"")'
     return {
         "current": f"=IF({complete},{cur},\"\")",

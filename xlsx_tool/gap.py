@@ -11,7 +11,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .answers import answer_slots, is_blank
+from .answers import is_blank
 from .entity import size_class
 from .catalog import ANSWER_MET, GROUP_LABELS, KIND_LABELS, Catalog, GroupKind, Indicator
 from .reference import Reference, Stat, group_key

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 from openpyxl.chart import BarChart, Reference as ChartRef
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from .atomic import write_atomically

@@ -22,6 +22,17 @@ META_KEYS = ("tool", "generator_version", "catalog_id", "catalog_hash", "year", 
              "entity_code", "entity_name", "prefecture", "insured", "generated_at", "thresholds")
 
 
+ELIGIBILITY_SHEET = "交付要件"
+ELIGIBILITY_FIRST_ROW = 4
+
+
+def eligibility_cells() -> dict[str, str]:
+    """Input cell of every field of the 交付要件 sheet (column C, one row each)."""
+    from .eligibility import INPUT_ROWS
+
+    return {field: f"C{ELIGIBILITY_FIRST_ROW + i}" for i, (field, *_) in enumerate(INPUT_ROWS)}
+
+
 def input_sheet_name(grant: Grant) -> str:
     return f"{grant.short}交付金"  # 推進交付金 / 支援交付金
 

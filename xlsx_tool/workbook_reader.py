@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,7 +129,7 @@ def _read_sheet(ws, wanted: set[str], contents: BookContents) -> None:
 def read_eligibility_inputs(path: str | Path) -> "EligibilityInputs":
     """The 交付要件 sheet's inputs of a workbook (blank optional amounts count as 0)."""
     from .eligibility import INPUT_ROWS, YES, EligibilityInputs
-    from .workbook_writer import ELIGIBILITY_SHEET, eligibility_cells
+    from .workbook_meta import ELIGIBILITY_SHEET, eligibility_cells
 
     path = Path(path)
     _check_container(path)

@@ -34,7 +34,8 @@ from .rules import allowed_points, figure_formula, indicator_formula, rule_summa
 from .templates_env import render
 from .workbook_meta import (COL_ANSWER, COL_DONE, COL_ID, COL_NUMBER, COL_POINTS, COL_PREVIOUS, COL_REMARKS,
                             COL_SCORE, COL_SOURCE, COL_TEXT, COVER_SHEET, FIRST_DATA_ROW, HEADER_ROW, LISTS_SHEET,
-                            META_SHEET, SUMMARY_SHEET, TOOL_ID, defined_name_for, input_sheet_name, quote_sheet)
+                            META_SHEET, SUMMARY_SHEET, TOOL_ID, ELIGIBILITY_FIRST_ROW, ELIGIBILITY_SHEET,
+                            defined_name_for, eligibility_cells, input_sheet_name, quote_sheet)
 
 NOTES_SHEET = "留意点"
 YES_NO = (YES, NO)
@@ -440,15 +441,6 @@ def _write_notes(wb, catalog: Catalog, entity: Entity) -> None:
     ws.freeze_panes = "A2"
     _print_setup(ws, entity, f"A1:H{r - 1}", landscape=True)
     ws.print_title_rows = "1:1"
-
-
-ELIGIBILITY_SHEET = "交付要件"
-ELIGIBILITY_FIRST_ROW = 4
-
-
-def eligibility_cells() -> dict[str, str]:
-    """Input cell of every field of the 交付要件 sheet (column C, one row each)."""
-    return {field: f"C{ELIGIBILITY_FIRST_ROW + i}" for i, (field, *_) in enumerate(INPUT_ROWS)}
 
 
 def _write_eligibility(wb, entity: Entity, validations: _Validations) -> None:
