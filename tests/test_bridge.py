@@ -350,6 +350,9 @@ def test_import_previous_shows_last_years_answers_beside_this_years(tmp_path):
     other = _book(tmp_path, pref, random_answers(pref, random.Random(9)), "pref.xlsx")
     _refused(data, "区分が異なります", bridge.import_previous, path=other)
     _refused(data, "ファイルが見つかりません", bridge.import_previous, path=tmp_path / "none.xlsx")
+    # another entity's book (e.g. on a shared xlwings Server) is refused
+    stranger = _book(tmp_path, r7, before, "stranger.xlsx", entity=Entity(name="他町", code="999999"))
+    _refused(data, "別の団体", bridge.import_previous, path=stranger)
 
 
 # -- the dispatcher and the xlwings Server scripts ---------------------------------------------------

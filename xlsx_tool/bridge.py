@@ -47,6 +47,7 @@ MARKER = "xlsx_tool:report"  # M1 of every report sheet: only such a sheet is ev
 MESSAGE_CELL = "A3"
 TITLE = "交付金自己評価"
 CATALOG_ENV = "XLSX_TOOL_CATALOG"  # desktop add-in: the catalog YAML of books made from a custom catalog
+THRESHOLDS_ENV = "XLSX_TOOL_THRESHOLDS"  # … and the thresholds file of books generated with one
 LICENSE_HELP = ("xlwings の remote / calamine エンジン（xlwings Server・xlwings Lite・ファイルの読み取り）には"
                 "ライセンスキーが必要です。非営利の利用（自治体など公的機関の利用を含む）では環境変数 "
                 "XLWINGS_LICENSE_KEY=noncommercial を設定してください（PolyForm Noncommercial License 1.0.0）。")
@@ -209,7 +210,7 @@ def read_contents(book, catalog_path: str | Path | None = None,
     """(catalog, contents) of an open book, with the checks and messages of workbook_reader.read_book."""
     path = Path(path) if path is not None else book_path(book)
     meta = read_meta(book, path)
-    catalog = resolve_catalog(meta, path, catalog_path)
+    catalog = resolve_catalog(meta, path, catalog_path, os.environ.get(THRESHOLDS_ENV) or None)
     contents = BookContents(path=path, meta=meta)
     read_answers(book, catalog, contents)
     return catalog, contents
@@ -264,6 +265,8 @@ def _load(book, catalog_path) -> tuple[Catalog, BookContents]:
         problem = err.problem
         if "--catalog" in problem:
             problem += f"（Excel から実行するときは環境変数 {CATALOG_ENV} にカタログのパスを設定します）"
+        if "--thresholds" in problem:
+            problem += f"（Excel から実行するときは環境変数 {THRESHOLDS_ENV} に採点基準ファイルのパスを設定します）"
         raise Refused(problem) from None
     if contents.missing:
         texts = answer_texts(catalog)
@@ -596,6 +599,9 @@ def import_previous(book, path: str | Path, *, catalog_path: str | Path | None =
             raise Refused(f"前年度のブックを読み込めません: {err.problem}") from None
         if prev_catalog.kind != catalog.kind:
             raise Refused(f"前年度のブックは区分が異なります（{prev_catalog.id}）。同じ団体区分のブックを選んでください。")
+        mine, theirs = str(contents.meta.get("entity_code") or ""), str(prev.meta.get("entity_code") or "")
+        if mine and theirs and mine != theirs:  # on a shared server, never show another entity's answers
+            raise Refused(f"前年度のブックは別の団体（団体コード {theirs}）のものです。自団体のブックを選んでください。")
     except Refused as ref:
         return _refusal(book, "import_previous", PREVIOUS_SHEET, ref, now, catalog, alert)
     cur, last = score(catalog, contents.answers), score(prev_catalog, prev.answers)

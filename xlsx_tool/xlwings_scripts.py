@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import copy
 import json
+import logging
 import os
 import re
 import sys
@@ -136,8 +137,10 @@ def make_wsgi_app(module=None, max_body: int = MAX_BODY):
             if not isinstance(data, dict):
                 raise ValueError("the body is not a JSON object")
             return reply("200 OK", asyncio.run(call_script(data, m.group(1), module)))
-        except Exception as exc:  # the client shows the text to the user
-            return reply("500 Internal Server Error", f"{type(exc).__name__}: {exc}", "text/plain; charset=utf-8")
+        except Exception:  # details stay in the server log: the text reaches any client
+            logging.getLogger(__name__).exception("script %s failed", m.group(1))
+            return reply("500 Internal Server Error", "処理中にエラーが発生しました（詳細はサーバーのログ）",
+                         "text/plain; charset=utf-8")
 
     return app
 
