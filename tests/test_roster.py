@@ -102,3 +102,10 @@ def test_damaged_xlsx_comparison_file_is_reported_not_raised(tmp_path):
     csv_path.write_text("code,total\n1,nan\n", encoding="utf-8")
     with pytest.raises(ComparisonError, match="2 行目 列「total」: 数値ではありません"):
         read_results(csv_path)
+
+
+def test_codes_match_with_or_without_leading_zeros():
+    from xlsx_tool.entity import code_key
+
+    assert code_key("011002") == code_key(11002) == code_key(11002.0) == code_key("０１１００２") == "11002"
+    assert code_key(" ABC1 ") == "ABC1" and code_key("000") == "0"

@@ -14,7 +14,7 @@ from rich.table import Table
 from . import __version__
 from .catalog import (GROUP_LABELS, Catalog, CatalogError, load_catalog_file, load_shipped_catalog,
                       shipped_catalog_names)
-from .entity import Entity
+from .entity import Entity, code_key
 from .gap import answer_labels
 from .scorer import ScoreResult, rate, score
 from .workbook_reader import BookError, read_book
@@ -413,7 +413,7 @@ def estimate(results_path, params_path, code, book, out_path, as_json) -> None:
         entities = read_results(results_path)
     except CatalogError as err:
         _fail(str(err))
-    if code and code not in {e.code for e in entities}:
+    if code and code_key(code) not in {code_key(e.code) for e in entities}:
         _fail(f"団体コード {code} は {results_path} にありません")
     est = allocate(entities, params)
     if out_path:

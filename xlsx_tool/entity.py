@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 
@@ -15,6 +16,15 @@ def size_class(insured: int | None) -> str | None:
     if insured is None:
         return None
     return next(label for floor, label in SIZE_CLASSES if insured >= floor)
+
+
+def code_key(code: object) -> str:
+    """団体コード for matching: full-width digits folded, spaces trimmed, and leading zeros ignored
+    (a code typed as a number in Excel or a CSV loses them: 011002 → 11002)."""
+    if isinstance(code, float) and code.is_integer():
+        code = int(code)
+    text = unicodedata.normalize("NFKC", "" if code is None else str(code)).strip()
+    return (text.lstrip("0") or "0") if text.isdigit() else text
 
 
 @dataclass(frozen=True)

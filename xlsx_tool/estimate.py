@@ -31,7 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .catalog import CatalogError, _pydantic_problems
-from .entity import SIZE_CLASSES, size_class
+from .entity import SIZE_CLASSES, code_key, size_class
 from .gap import EntityResult
 
 FRAMES = ("basic", "outcome", "promotion_frame")
@@ -138,13 +138,13 @@ class Estimate:
     unallocated: dict[str, int]
 
     def for_code(self, code: str) -> dict[str, GrantAllocation]:
-        i = next(i for i, e in enumerate(self.entities) if e.code == code)
+        i = next(i for i, e in enumerate(self.entities) if code_key(e.code) == code_key(code))
         return {g: rows[i] for g, rows in self.grants.items()}
 
     def to_json(self, code: str | None = None) -> dict:
         rows = []
         for i, e in enumerate(self.entities):
-            if code and e.code != code:
+            if code and code_key(e.code) != code_key(code):
                 continue
             grants = {g: {**a[i].frames, "allocation": a[i].allocation, "requested": a[i].requested,
                           "payment": a[i].payment} for g, a in self.grants.items()}
@@ -229,7 +229,7 @@ def with_scores(entities: list[EntityResult], code: str, **changes: float) -> li
     """The same population with one entity's scores changed (all else equal)."""
     out = []
     for e in entities:
-        if e.code == code:
+        if code_key(e.code) == code_key(code):
             scores = dict(e.scores)
             for k, delta in changes.items():
                 scores[k] = scores.get(k, 0) + delta

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .answers import is_blank
-from .entity import size_class
+from .entity import code_key, size_class
 from .catalog import ANSWER_MET, GROUP_LABELS, KIND_LABELS, Catalog, GroupKind, Indicator
 from .reference import Reference, Stat, group_key
 from .rules import is_met
@@ -194,7 +194,7 @@ def reference_from_results(results: Sequence[EntityResult], catalog: Catalog, sc
 def ranks_for(own_total: float, own_code: str, prefecture: str, insured: int | None,
               results: Sequence[EntityResult]) -> list[Rank]:
     """Competition ranks (1 + entities scoring strictly more), the entity itself excluded from others."""
-    others = [r for r in results if r.code != own_code and r.scores.get("total") is not None]
+    others = [r for r in results if code_key(r.code) != code_key(own_code) and r.scores.get("total") is not None]
     scopes = [("全国", others)]
     if prefecture:
         scopes.append((prefecture, [r for r in others if r.prefecture == prefecture]))

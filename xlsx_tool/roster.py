@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .comparison_io import ComparisonError, read_table
-from .entity import Entity
+from .entity import Entity, code_key
 
 ROSTER_ALIASES = {"前年度ブック": "previous", "前年度": "previous", "previous_book": "previous"}
 KNOWN_COLUMNS = ("code", "name", "prefecture", "insured", "previous")
@@ -64,10 +64,10 @@ def read_roster(path: str | Path) -> list[RosterEntry]:
         code, name = _text(r.get("code")), _text(r.get("name"))
         if not code:
             problems.append(f"{i} 行目 列「code」: 団体コードが空欄です")
-        elif code in seen:
-            problems.append(f"{i} 行目 列「code」: 団体コード {code} が {seen[code]} 行目と重複しています")
+        elif code_key(code) in seen:
+            problems.append(f"{i} 行目 列「code」: 団体コード {code} が {seen[code_key(code)]} 行目と重複しています")
         else:
-            seen[code] = i
+            seen[code_key(code)] = i
         if not name:
             problems.append(f"{i} 行目 列「name」: 団体名が空欄です")
         insured = None

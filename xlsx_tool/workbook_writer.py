@@ -393,7 +393,8 @@ def _write_cover(ws, catalog: Catalog, entity: Entity, layouts: dict[str, SheetL
     r = 3
     for label, value, editable in rows:
         _put(ws, f"A{r}", label, font=BOLD, fill=FILL_GROUP)
-        c = _put(ws, f"B{r}", value, align=Alignment(horizontal="left", vertical="top"), border=False)
+        c = _put(ws, f"B{r}", value, align=Alignment(horizontal="left", vertical="top"), border=False,
+                 fmt="@" if label == "団体コード" else None)  # text: a typed 011002 keeps its leading zero
         if editable:
             c.protection = UNLOCKED
         r += 1
