@@ -118,5 +118,5 @@ def test_recalculated_workbook_equals_python_scorer(recalculated, catalog_id):
             failures[i] = bad[:5]
     assert not failures, failures
     totals = {r.total for _, r, _ in rows}
-    assert len(totals) > 5, "fillings should produce a spread of totals"
+    assert len(totals) >= 4, "fillings should produce a spread of totals"
     assert max(totals) == rows[0][1].catalog.total  # the all-best filling reaches the maximum
