@@ -73,3 +73,15 @@ def test_generate_with_previous_and_carry(tmp_path):
             if aid in expected.carried:
                 assert ws[f"{COL_PREVIOUS}{r}"].value == expected.carried[aid]
                 assert ws[f"{COL_ANSWER}{r}"].value == expected.carried[aid]
+
+
+def test_regenerating_never_replaces_the_book_it_reads(tmp_path):
+    prev = random_answers(R8, random.Random(1), blank_rate=0.0)
+    out = tmp_path / "returned"
+    book = write_workbook(R8, Entity(name="大河原町", code="043222"), out / "R8_municipality_043222_大河原町.xlsx")
+    fill_workbook(book, prev, book.with_name("tmp.xlsx"), R8).replace(book)
+    before = book.read_bytes()
+    result = CliRunner().invoke(main, ["generate", "--year", "R8", "--out", str(out), "--code", "043222",
+                                       "--name", "大河原町", "--previous", str(book), "--carry"])
+    assert result.exit_code == 2 and "前年度ブックと同じファイル" in result.output
+    assert book.read_bytes() == before

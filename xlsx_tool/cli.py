@@ -99,13 +99,16 @@ def generate(year, kind, catalog_path, out_dir, name, code, prefecture, insured,
     entity = Entity(name=name, code=code, prefecture=prefecture, insured=insured)
     done = generate_one(catalog, entity, Path(out_dir), previous=Path(previous) if previous else None, **options)
     _report_generated([done])
+    if done.skipped:
+        sys.exit(2)
     console.print(f"作成しました: {done.path}（{catalog.year_label} {catalog.id}、回答欄 {len(catalog.answer_ids())} 項目）")
 
 
 def _report_generated(done) -> None:
     for g in done:
         if g.note:
-            err_console.print(f"[yellow]注意[/] {g.entity.label}: {g.note}")
+            err_console.print(f"[{'red' if g.skipped else 'yellow'}]{'未作成' if g.skipped else '注意'}[/] "
+                              f"{g.entity.label}: {g.note}")
         if g.carry.carried or g.carry.not_carried:
             console.print(f"{g.entity.label}: 前年度の回答 {len(g.carry.carried)} 項目を引き継ぎ、"
                           f"{len(g.carry.not_carried)} 項目は引き継げませんでした")
@@ -127,7 +130,11 @@ def _generate_roster(catalog: Catalog, roster: str, out_dir: Path, options: dict
         task = progress.add_task("ブックを作成中", total=len(entries))
         done = generate_for_roster(catalog, entries, out_dir, advance=lambda: progress.advance(task), **options)
     _report_generated(done)
-    console.print(f"{len(done)} 冊作成しました: {out_dir}（{catalog.year_label} {catalog.id}）")
+    made = [g for g in done if not g.skipped]
+    console.print(f"{len(made)} 冊作成しました: {out_dir}（{catalog.year_label} {catalog.id}）"
+                  + (f"、{len(done) - len(made)} 冊は作成していません（上記）" if len(made) < len(done) else ""))
+    if len(made) < len(done):
+        sys.exit(1)
 
 
 def _fmt(x: float) -> str:
@@ -306,7 +313,10 @@ def report(book, previous, previous_catalog, compare_files, mapping, catalog_pat
 @click.option("--strict", is_flag=True, help="不受理が 1 件でもあれば終了コード 1")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="並列数（既定: CPU コア数）")
 @click.option("--thresholds", default=None, help=THRESHOLDS_HELP)
-def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, strict, workers, thresholds) -> None:
+@click.option("--reader", type=click.Choice(["fast", "openpyxl"]), default="fast", show_default=True,
+              help="ブックの読み取り方式（fast で扱えないブックは自動的に openpyxl で読み直します）")
+def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, strict, workers, thresholds,
+                reader) -> None:
     """提出されたブックを検査・集計します（元のファイルは変更しません）。"""
     from rich.progress import Progress
 
@@ -322,12 +332,16 @@ def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, stri
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("ブックを検査中", total=None)
         col = collect(paths, catalog, entries, workers=workers, advance=lambda: progress.advance(task),
-                      on_total=lambda n: progress.update(task, total=n))
+                      on_total=lambda n: progress.update(task, total=n), reader=reader)
         col.previous_rates = _previous_rates(catalog, entries)
     out = Path(out_dir)
     write_summary_book(col, out / SUMMARY_BOOK)
     lost = write_csvs(col, out, encoding)
     write_json(col, out)
+    if col.fallbacks:
+        first = col.fallbacks[0]
+        err_console.print(f"[yellow]注意[/] 高速読み取りで扱えない {len(col.fallbacks)} 件は openpyxl で読み込みました"
+                          f"（例: {first.file}: {first.fallback}）")
     for name, chars in lost.items():
         err_console.print(f"[yellow]注意[/] {name}: {encoding} で表せない文字を「?」に置き換えました: {' '.join(chars)}")
     c = col.counts()
@@ -431,3 +445,4 @@ def estimate(results_path, params_path, code, book, out_path, as_json) -> None:
 # Sub-commands kept in their own modules register themselves on the groups above.
 from . import cli_catalog_tools  # noqa: E402,F401
 from . import cli_bridge_tools  # noqa: E402,F401
+from . import cli_bench  # noqa: E402,F401

@@ -2,10 +2,16 @@
 
 inspect_file runs in worker processes (one file each); collect() orchestrates, resolves
 duplicates and roster gaps. Outputs are written by collect_outputs.
+
+Two readers make the same decisions: "fast" (the default: fast_reader parses only the parts the
+checks need, with the C XML parser) and "openpyxl" (load_workbook of the whole book). When the fast
+reader meets anything it does not handle exactly as openpyxl does, the file is read again through
+openpyxl, and the result says so (FileResult.fallback; Collection.fallbacks; a warning is logged).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -17,16 +23,20 @@ from openpyxl import load_workbook
 
 from .answers import validate_answers
 from .catalog import Catalog, CatalogError, load_shipped_catalog
-from .file_checks import FileRejected, check_container
+from .entity import code_key
+from .file_checks import FastPathUnsupported, FileRejected, check_container
 from .roster import RosterEntry
 from .scorer import score
-from .tamper import check_tampering
+from .tamper import catalog_hash, check_tampering, check_tampering_fast, fast_template_print
 from .workbook_meta import COVER_SHEET, META_SHEET, TOOL_ID
 from .workbook_reader import BookContents, BookError, read_answers
 
 ACCEPTED, WARNING, REJECTED = "accepted", "warning", "rejected"
 STATUS_LABELS = {ACCEPTED: "受理", WARNING: "受理（注意あり）", REJECTED: "不受理"}
 PER_FILE_SECONDS = 60  # generous: a checked book opens in well under a second
+POOL_GRACE_SECONDS = 30  # added once to the time limit of a run of the worker pool
+READERS = ("fast", "openpyxl")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,6 +52,8 @@ class FileResult:
     answers: dict[str, object] = field(default_factory=dict)
     answered: int = 0
     saved_at: str = ""  # the workbook's own last-saved time (docProps), for duplicate resolution
+    reader: str = field(default="", compare=False)  # "fast" or "openpyxl": which reader decided
+    fallback: str = field(default="", compare=False)  # why the fast reader handed the file to openpyxl
 
     @property
     def reason(self) -> str:
@@ -55,7 +67,10 @@ class FileResult:
 @dataclass(frozen=True)
 class Expectation:
     catalog: Catalog
-    roster_codes: frozenset[str] = frozenset()
+    roster_codes: frozenset[str] = frozenset()  # matched by code_key (leading zeros ignored)
+
+    def __post_init__(self):
+        object.__setattr__(self, "roster_codes", frozenset(code_key(c) for c in self.roster_codes))
 
 
 def _rejected(path: Path, reason: str, **kw) -> FileResult:
@@ -78,9 +93,10 @@ def _identify(wb) -> tuple[dict[str, object], str]:
     if META_SHEET in wb.sheetnames:
         meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(max_col=2, values_only=True) if isinstance(r[0], str)}
         if meta.get("tool") == TOOL_ID:
-            cover = _cover_identity(wb)
-            if not meta.get("entity_code") and cover.get("entity_code"):
-                meta["entity_code"] = cover["entity_code"]  # a blank template filled in by hand
+            if not meta.get("entity_code"):
+                cover = _cover_identity(wb)
+                if cover.get("entity_code"):
+                    meta["entity_code"] = cover["entity_code"]  # a blank template filled in by hand
             return meta, ""
     cover = _cover_identity(wb)
     if cover.get("year") and cover.get("kind"):
@@ -94,24 +110,60 @@ def _code(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-def inspect_file(path: Path, expect: Expectation) -> FileResult:
+def inspect_file(path: Path, expect: Expectation, reader: str = "fast") -> FileResult:
     """Classify one returned file. Never raises: every problem becomes a rejected result."""
     try:
-        return _inspect(path, expect)
+        return _inspect(path, expect, reader)
     except Exception as exc:  # a parser failing on a damaged file must not stop the batch
-        return _rejected(path, f"ブックを読み込めません（ファイルが壊れている可能性があります）: {type(exc).__name__}: {exc}")
+        return _unreadable(path, exc)
 
 
-def _inspect(path: Path, expect: Expectation) -> FileResult:
+def _unreadable(path: Path, exc: Exception) -> FileResult:
+    result = _rejected(path, f"ブックを読み込めません（ファイルが壊れている可能性があります）: {type(exc).__name__}: {exc}")
+    result.reader = "openpyxl"
+    return result
+
+
+def _inspect(path: Path, expect: Expectation, reader: str = "fast") -> FileResult:
+    if reader not in READERS:
+        raise ValueError(f"reader must be one of {READERS}")
     if path.name.startswith("~$"):
         return _rejected(path, "Excel の作業中の一時ファイルです（提出ファイルではありません）")
     if path.suffix.lower() not in (".xlsx", ".xlsm", ".xls"):
         return _rejected(path, f"Excel ブックではありません（拡張子 {path.suffix or 'なし'}）")
+    fallback = ""
+    if reader == "fast":
+        from .fast_reader import load_book
+
+        try:
+            try:
+                book = load_book(path)
+            except FileRejected as rej:
+                result = _rejected(path, rej.reason)
+            else:
+                result = _evaluate(path, expect, book, check_tampering_fast)
+            result.reader = "fast"
+            return result
+        except FastPathUnsupported as exc:
+            fallback = str(exc)
+        except Exception as exc:  # damaged XML and the like: openpyxl words the reason
+            fallback = f"{type(exc).__name__}: {exc}"
     try:
         check_container(path)
+        wb = load_workbook(path, data_only=False, keep_vba=False, keep_links=False)
+        result = _evaluate(path, expect, wb, check_tampering)
     except FileRejected as rej:
-        return _rejected(path, rej.reason)
-    wb = load_workbook(path, data_only=False, keep_vba=False, keep_links=False)
+        result = _rejected(path, rej.reason)
+    except Exception as exc:
+        if not fallback:
+            raise
+        result = _unreadable(path, exc)
+    result.reader, result.fallback = "openpyxl", fallback
+    return result
+
+
+def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileResult:
+    """Everything after opening the book; `wb` is an openpyxl workbook or a fast_reader.FastBook."""
     meta, id_note = _identify(wb)
     if not meta:
         return _rejected(path, "このツールで作成した自己評価シートではありません（識別情報も表紙もありません）")
@@ -123,13 +175,13 @@ def _inspect(path: Path, expect: Expectation) -> FileResult:
         except CatalogError:
             other = f"{meta.get('year')} {meta.get('kind')}"
         return _rejected(path, f"年度または区分が異なります（{other} の様式です。{cat.year_label}の様式で提出してください）", **base)
-    if meta.get("catalog_hash") not in (None, cat.content_hash()):
+    if meta.get("catalog_hash") not in (None, catalog_hash(cat)):
         return _rejected(path, "様式の版が異なります（別の版のカタログから作成されています）。最新の様式で提出してください", **base)
     if not code:
         return _rejected(path, "団体コードが記入されていないため、どの団体のブックか特定できません", **base)
-    if expect.roster_codes and code not in expect.roster_codes:
+    if expect.roster_codes and code_key(code) not in expect.roster_codes:
         return _rejected(path, f"団体コード {code} は名簿にありません", **base)
-    findings = check_tampering(wb, cat)
+    findings = tampering(wb, cat)
     if findings.tampered:
         return FileResult(str(path), REJECTED, findings.reasons(), **base)
     contents = BookContents(path=path, meta=meta)
@@ -172,8 +224,38 @@ def _missing(path: Path) -> FileResult | None:
     return None if path.is_file() else _rejected(path, "ファイルが見つかりません")
 
 
+_WORKER: tuple[Expectation, str] | None = None  # set in each worker process by _init_worker
+
+
+def _init_worker(expect: Expectation, reader: str) -> None:
+    global _WORKER
+    _WORKER = (expect, reader)
+    _prepare(expect, reader)  # a forked worker inherits this from the parent; a spawned one builds it
+
+
+def _prepare(expect: Expectation, reader: str) -> None:
+    if reader == "fast":
+        fast_template_print(expect.catalog)
+    else:
+        from .tamper import template_print
+
+        template_print(expect.catalog)
+
+
+def _inspect_chunk(paths: list[Path]) -> list[FileResult]:
+    expect, reader = _WORKER
+    return [inspect_file(p, expect, reader) for p in paths]
+
+
+MAX_CHUNK = 8  # files per task: amortises the inter-process round trip, keeps the progress bar moving
+
+
 def inspect_all(files: list[Path], expect: Expectation, workers: int | None = None,
-                advance: Callable[[], None] = lambda: None) -> list[FileResult]:
+                advance: Callable[[], None] = lambda: None, reader: str = "fast") -> list[FileResult]:
+    """Inspect every file, in worker processes when there are several. The catalog and the template's
+    fingerprint go to each worker once; files go in small chunks. When the time limit runs out, the
+    files of unfinished chunks are tried again one per task, so only a file that itself hangs is
+    reported as timed out."""
     results: dict[int, FileResult] = {}
     todo = []
     for i, f in enumerate(files):
@@ -183,26 +265,42 @@ def inspect_all(files: list[Path], expect: Expectation, workers: int | None = No
         else:
             todo.append(i)
     workers = workers or os.cpu_count() or 1
+    if todo:
+        _prepare(expect, reader)
     if workers == 1 or len(todo) < 4:
         for i in todo:
-            results[i] = inspect_file(files[i], expect)
+            results[i] = inspect_file(files[i], expect, reader)
             advance()
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(inspect_file, files[i], expect): i for i in todo}
-            try:
-                for fut in as_completed(futures, timeout=30 + PER_FILE_SECONDS * len(todo) / workers):
-                    results[futures[fut]] = fut.result()
-                    advance()
-            except FutureTimeout:
-                for fut, i in futures.items():
-                    if i not in results:
-                        fut.cancel()
-                        results[i] = _rejected(files[i], "制限時間内に読み込めませんでした（不正なファイルの可能性があります）")
-                        advance()
-                for proc in getattr(pool, "_processes", {}).values():
-                    proc.terminate()
+        return [results[i] for i in range(len(files))]
+    chunk = max(1, min(MAX_CHUNK, len(todo) // (workers * 4)))
+    while todo:
+        todo = _run_pool(files, todo, chunk, expect, reader, workers, results, advance)
+        if chunk == 1:
+            for i in todo:
+                results[i] = _rejected(files[i], "制限時間内に読み込めませんでした（不正なファイルの可能性があります）")
+                advance()
+            break
+        chunk = 1
     return [results[i] for i in range(len(files))]
+
+
+def _run_pool(files, todo, chunk, expect, reader, workers, results, advance) -> list[int]:
+    """Inspect `todo` in chunks; return the indexes left unfinished when the time limit ran out."""
+    parts = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(expect, reader)) as pool:
+        futures = {pool.submit(_inspect_chunk, [files[i] for i in part]): part for part in parts}
+        try:
+            for fut in as_completed(futures, timeout=POOL_GRACE_SECONDS + PER_FILE_SECONDS * len(todo) / workers):
+                for i, result in zip(futures[fut], fut.result()):
+                    results[i] = result
+                    advance()
+        except FutureTimeout:
+            for fut in futures:
+                fut.cancel()
+            for proc in getattr(pool, "_processes", {}).values():
+                proc.terminate()
+            return [i for i in todo if i not in results]
+    return []
 
 
 def resolve_duplicates(results: list[FileResult]) -> None:
@@ -211,7 +309,7 @@ def resolve_duplicates(results: list[FileResult]) -> None:
     by_code: dict[str, list[FileResult]] = {}
     for r in results:
         if r.status != REJECTED and r.code:
-            by_code.setdefault(r.code, []).append(r)
+            by_code.setdefault(code_key(r.code), []).append(r)
     for rows in by_code.values():
         if len(rows) < 2:
             continue
@@ -237,6 +335,11 @@ class Collection:
     previous_rates: dict[str, float] = field(default_factory=dict)
 
     @property
+    def fallbacks(self) -> list[FileResult]:
+        """Files the fast reader handed to openpyxl, with why (FileResult.fallback)."""
+        return [r for r in self.files if r.fallback]
+
+    @property
     def kept(self) -> list[FileResult]:
         return [r for r in self.files if r.status != REJECTED]
 
@@ -244,21 +347,26 @@ class Collection:
         return {s: sum(r.status == s for r in self.files) for s in (ACCEPTED, WARNING, REJECTED)}
 
     def missing_entities(self) -> list[RosterEntry]:
-        have = {r.code for r in self.kept}
-        return [e for e in self.roster if e.entity.code not in have]
+        have = {code_key(r.code) for r in self.kept}
+        return [e for e in self.roster if code_key(e.entity.code) not in have]
 
     def missing_reason(self, code: str) -> str:
-        if any(r.code == code for r in self.files):
+        if any(code_key(r.code) == code_key(code) for r in self.files):
             return "提出されたブックがすべて不受理です（再提出が必要）"
         return "提出がありません"
 
 
 def collect(paths: Iterable[str | Path], catalog: Catalog, roster: list[RosterEntry], *,
             workers: int | None = None, advance: Callable[[], None] = lambda: None,
-            on_total: Callable[[int], None] = lambda n: None) -> Collection:
+            on_total: Callable[[int], None] = lambda n: None, reader: str = "fast") -> Collection:
     files = discover(paths)
     on_total(len(files))
     expect = Expectation(catalog, frozenset(e.entity.code for e in roster))
-    results = inspect_all(files, expect, workers, advance)
+    results = inspect_all(files, expect, workers, advance, reader)
     resolve_duplicates(results)
-    return Collection(catalog, results, roster)
+    col = Collection(catalog, results, roster)
+    if col.fallbacks:
+        first = col.fallbacks[0]
+        log.warning("高速読み取りで扱えない %d 件は openpyxl で読み込みました（例: %s: %s）",
+                    len(col.fallbacks), first.file, first.fallback)
+    return col

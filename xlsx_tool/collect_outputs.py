@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 
 from .atomic import write_atomically
 from .catalog import GROUP_LABELS, Catalog
+from .entity import code_key
 from .collect import REJECTED, STATUS_LABELS, WARNING, Collection, FileResult
 from .gap import answer_labels
 from .rules import is_met, score_indicator
@@ -53,27 +54,27 @@ def _score_columns(catalog: Catalog) -> list[tuple[str, str]]:
 
 def _ranks(results: list[FileResult]) -> dict[str, int]:
     totals = [r.total for r in results if r.total is not None]
-    return {r.code: 1 + sum(t > r.total for t in totals) for r in results if r.total is not None}
+    return {code_key(r.code): 1 + sum(t > r.total for t in totals) for r in results if r.total is not None}
 
 
 def overview_table(col: Collection) -> Table:
     cat = col.catalog
     score_cols = _score_columns(cat)
-    kept = {r.code: r for r in col.kept}
+    kept = {code_key(r.code): r for r in col.kept}
     ranks = _ranks(col.kept)
     header = ["団体コード", "団体名", "都道府県", "第1号被保険者数", *[label for _, label in score_cols],
               "合計", "得点率", "順位", "状態", "ファイル"]
     rows = []
     entities = [(e.entity.code, e.entity.name, e.entity.prefecture, e.entity.insured) for e in col.roster]
-    known = {e[0] for e in entities}
-    entities += [(r.code, r.name, "", None) for r in col.kept if r.code not in known]  # no roster given
+    known = {code_key(e[0]) for e in entities}
+    entities += [(r.code, r.name, "", None) for r in col.kept if code_key(r.code) not in known]  # no roster
     for code, name, pref, insured in entities:
-        r = kept.get(code)
+        r = kept.get(code_key(code))
         if r is None:
             rows.append([code, name, pref, insured, *[None] * len(score_cols), None, None, None, "未提出", None])
             continue
         rows.append([code, name or r.name, pref, insured, *[r.groups.get(k) for k, _ in score_cols], r.total,
-                     rate(r.total, cat.total), ranks[code], STATUS_LABELS[r.status], Path(r.file).name])
+                     rate(r.total, cat.total), ranks[code_key(code)], STATUS_LABELS[r.status], Path(r.file).name])
     return Table("一覧", header, rows)
 
 
@@ -151,10 +152,10 @@ def results_table(col: Collection) -> Table:
     cat = col.catalog
     keys = [g.id for g in cat.grants] + [goal.id for g in cat.grants for goal in g.goals] + \
         [k for k, _ in _score_columns(cat) if "." in k]
-    roster = {e.entity.code: e.entity for e in col.roster}
+    roster = {code_key(e.entity.code): e.entity for e in col.roster}
     rows = []
     for r in sorted(col.kept, key=lambda r: r.code):
-        ent = roster.get(r.code)
+        ent = roster.get(code_key(r.code))
         rows.append([r.code, ent.name if ent else r.name, ent.prefecture if ent else "",
                      ent.insured if ent else None, r.total, *[r.groups.get(k) for k in keys]])
     return Table("結果", ["code", "name", "prefecture", "insured", "total", *keys], rows)

@@ -6,7 +6,10 @@ renamed .xlsx, damaged zip, zip bomb, XML entity declarations.
 
 from __future__ import annotations
 
+import io
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -88,9 +91,139 @@ def _check_bomb(infos) -> None:
 
 def _check_entities(z: zipfile.ZipFile, infos) -> None:
     for i in infos:
-        if i.filename.endswith((".xml", ".rels", ".vml")):
+        if i.filename.endswith(XML_SUFFIXES):
             with z.open(i) as fh:
                 prolog = fh.read(XML_SNIFF)
-            if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
-                raise FileRejected(f"XML に DOCTYPE/ENTITY 宣言があります（{i.filename}）。"
-                                   "不正なファイル（XML エンティティ攻撃）の可能性があるため読み込みません", "xml_entity")
+            _check_prolog(i.filename, prolog)
+
+
+XML_SUFFIXES = (".xml", ".rels", ".vml")
+
+
+def _check_prolog(filename: str, prolog: bytes) -> None:
+    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+        raise FileRejected(f"XML に DOCTYPE/ENTITY 宣言があります（{filename}）。"
+                           "不正なファイル（XML エンティティ攻撃）の可能性があるため読み込みません", "xml_entity")
+
+
+# --- fast path -------------------------------------------------------------------------------------
+# The collector's fast reader reads the file once into memory and inflates members itself. It makes
+# the same decisions as check_container: it raises the same FileRejected where check_container would
+# (same order, same reasons), and FastPathUnsupported wherever it cannot be sure it would (anything
+# irregular: not a zip, encrypted or patched members, other compression methods, local headers that
+# disagree with the directory, bad CRCs, truncated data). The caller then runs the openpyxl path from
+# the start, which gives the reason it always gave.
+
+FAST_MAX_FILE = 32 * 1024 * 1024  # larger files go the openpyxl way (no book of ours comes close)
+FAST_MAX_PART = 16 * 1024 * 1024  # largest member the fast reader inflates whole
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+_MASK_UNSUPPORTED = 0x01 | 0x20 | 0x40  # encrypted, compressed patched data, strong encryption
+
+
+class FastPathUnsupported(Exception):
+    """The fast reader met something it does not handle exactly as the openpyxl path does."""
+
+
+class CheckedZip:
+    """A zip read into memory whose container checks passed; members inflated on demand."""
+
+    def __init__(self, data: bytes, infos: list[zipfile.ZipInfo]):
+        self.data = data
+        self.infos = infos
+        self.by_name = {i.filename: i for i in infos}  # as ZipFile.getinfo: the last of a duplicate name
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.by_name
+
+    def _span(self, info: zipfile.ZipInfo) -> tuple[int, int]:
+        data, off = self.data, info.header_offset
+        if info.flag_bits & _MASK_UNSUPPORTED or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise FastPathUnsupported(f"zip member {info.filename}: flags {info.flag_bits:#x}, method {info.compress_type}")
+        if off < 0 or off + _LOCAL_HEADER.size > len(data):
+            raise FastPathUnsupported(f"zip member {info.filename}: header outside the file")
+        sig, _, _, flags, _, _, _, _, _, _, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, off)
+        start = off + _LOCAL_HEADER.size
+        try:
+            name = data[start:start + name_len].decode("utf-8" if flags & 0x800 else "cp437")
+        except UnicodeDecodeError:
+            raise FastPathUnsupported(f"zip member {info.filename}: undecodable local name") from None
+        if sig != b"PK\x03\x04" or name != info.orig_filename:
+            raise FastPathUnsupported(f"zip member {info.filename}: local header differs from the directory")
+        start += name_len + extra_len
+        end = start + info.compress_size
+        if end > len(data):
+            raise FastPathUnsupported(f"zip member {info.filename}: data outside the file")
+        return start, end
+
+    def _whole(self, info: zipfile.ZipInfo, raw) -> bytes:
+        if info.compress_type == zipfile.ZIP_STORED:
+            out = bytes(raw)
+        else:
+            d = zlib.decompressobj(-15)
+            try:
+                out = d.decompress(raw) + d.flush()
+            except zlib.error:
+                raise FastPathUnsupported(f"zip member {info.filename}: damaged data") from None
+            if not d.eof:
+                raise FastPathUnsupported(f"zip member {info.filename}: truncated data")
+        if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+            raise FastPathUnsupported(f"zip member {info.filename}: size or CRC differs")
+        return out
+
+    def prefix(self, info: zipfile.ZipInfo, size: int = XML_SNIFF) -> bytes:
+        """The first `size` bytes, as ZipFile.open(info).read(size) gives them (whole members are
+        CRC-checked, as ZipFile does when it reaches their end)."""
+        start, end = self._span(info)
+        raw = memoryview(self.data)[start:end]
+        if info.file_size <= size:
+            return self._whole(info, raw)
+        if info.compress_type == zipfile.ZIP_STORED:
+            if info.compress_size != info.file_size:
+                raise FastPathUnsupported(f"zip member {info.filename}: stored sizes differ")
+            return bytes(raw[:size])
+        try:
+            out = zlib.decompressobj(-15).decompress(raw, size)
+        except zlib.error:
+            raise FastPathUnsupported(f"zip member {info.filename}: damaged data") from None
+        if len(out) != size:
+            raise FastPathUnsupported(f"zip member {info.filename}: shorter than its declared size")
+        return out
+
+    def read(self, name: str) -> bytes:
+        """A whole member (CRC-checked); KeyError when absent, as ZipFile.read."""
+        info = self.by_name[name]
+        if info.file_size > FAST_MAX_PART:
+            raise FastPathUnsupported(f"zip member {name}: {info.file_size} bytes")
+        start, end = self._span(info)
+        return self._whole(info, memoryview(self.data)[start:end])
+
+
+def open_checked(path: Path) -> CheckedZip:
+    """check_container's checks, reading the file once: FileRejected exactly where check_container
+    rejects, FastPathUnsupported where this reader cannot decide as it would."""
+    try:
+        size = path.stat().st_size
+        if size > FAST_MAX_FILE:
+            raise FastPathUnsupported(f"file size {size}")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FastPathUnsupported(f"cannot read: {exc}") from None
+    if len(data) != size:
+        raise FastPathUnsupported("the file changed while it was read")
+    try:
+        if not data.startswith(b"PK"):
+            raise zipfile.BadZipFile("not a zip")
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+    except Exception:  # empty, OLE (.xls, encrypted), text, damaged zip: check_container words it
+        check_container(path)
+        raise FastPathUnsupported("a container check_container accepts but this reader cannot open") from None
+    _check_bomb(infos)
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise FileRejected("Excel ブックの必須部品がありません（ファイルが壊れています）", "corrupt")
+    checked = CheckedZip(data, infos)
+    for i in infos:
+        if i.filename.endswith(XML_SUFFIXES):
+            _check_prolog(i.filename, checked.prefix(i))
+    return checked
