@@ -16,6 +16,7 @@ def comparison_for(catalog, meta, compare_files=(), previous=None, previous_cata
     cmp = Comparison()
     refs: list[Reference] = list(shipped_references())
     results: list[EntityResult] = []
+    results_name = ""
     for path in compare_files:
         loaded = load_compare_file(path, catalog)
         if isinstance(loaded, Reference):
@@ -23,12 +24,12 @@ def comparison_for(catalog, meta, compare_files=(), previous=None, previous_cata
         elif loaded and isinstance(loaded[0], Reference):
             refs = list(loaded) + refs
         else:
-            results = loaded
-            cmp.results_label = f"{Path(path).name}（{len(loaded)} 団体）"
+            results, results_name = loaded, Path(path).name
+            cmp.results_label = f"{results_name}（{len(loaded)} 団体）"
     prefecture = str(meta.get("prefecture") or "")
     if results:
         cmp.results = results
-        cmp.national = reference_from_results(results, catalog, "全国", Path(compare_files[0]).name)
+        cmp.national = reference_from_results(results, catalog, "全国", results_name)
         same_pref = [r for r in results if prefecture and r.prefecture == prefecture]
         if same_pref and cmp.prefecture is None:
             cmp.prefecture = reference_from_results(same_pref, catalog, prefecture, cmp.results_label)
