@@ -29,7 +29,7 @@ from . import __version__
 from .answers import AnswerProblem, answer_slots, is_blank, validate_answers
 from .catalog import Catalog
 from .collect_outputs import safe
-from .gap import Comparison, GapReport, answer_labels, build_report
+from .gap import GapReport, answer_labels, build_report, score_rows
 from .reference import group_key
 from .scorer import ScoreResult, rate, score
 from .workbook_meta import (COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, META_SHEET, SUMMARY_SHEET, TOOL_ID,
@@ -449,7 +449,6 @@ def _refusal(book, action: str, name: str, ref: Refused, now: datetime, catalog:
 
 def _score_lines(catalog: Catalog, contents: BookContents, res: ScoreResult, now: datetime,
                  message: str) -> list[Line]:
-    report = build_report(catalog, contents.answers, res, contents.meta, Comparison())
     names: dict[str, str] = {}
     for grant in catalog.grants:
         for goal in grant.goals:
@@ -457,7 +456,7 @@ def _score_lines(catalog: Catalog, contents: BookContents, res: ScoreResult, now
             names.update({group_key(goal.id, g.kind.value): goal.name for g in goal.groups})
     lines = _head(f"{catalog.year_label} 採点結果 {_who(contents.meta)}".rstrip(), now, catalog, message)
     lines.append(Line(["交付金", "目標", "指標群", "配点", "得点", "得点率"], key="header:score", style="header"))
-    for r in report.rows:
+    for r in score_rows(catalog, res):  # the rows only: no missed-item analysis for 採点
         goal = f"{r.goal} {names[r.key]}" if r.key in names else r.goal
         style = {"goal": "goal", "grant": "grant", "total": "total"}.get(r.level)
         lines.append(Line([r.grant, goal, r.group, r.max, r.own, r.rate], key=f"{r.level}:{r.key}", style=style,

@@ -233,7 +233,9 @@ def _level_maxima(catalog: Catalog) -> dict[str, int]:
     return out
 
 
-def _rows(catalog: Catalog, res: ScoreResult, cmp: Comparison) -> list[Row]:
+def score_rows(catalog: Catalog, res: ScoreResult, cmp: Comparison | None = None) -> list[Row]:
+    """Rows per goal × group, goal, grant, group kind and total (with comparisons when given)."""
+    cmp = cmp or Comparison()
     prev = cmp.previous
     prev_max = _level_maxima(prev.catalog) if prev else {}
     cur_max = _level_maxima(catalog)
@@ -417,7 +419,7 @@ def build_report(catalog: Catalog, answers: Mapping[str, object], res: ScoreResu
                       insured if isinstance(insured, int) else None, cmp.results) if cmp.results else []
     met, lost, points, mapped = _changes(catalog, answers, res, cmp)
     return GapReport(
-        catalog=catalog, result=res, entity=dict(entity), rows=_rows(catalog, res, cmp),
+        catalog=catalog, result=res, entity=dict(entity), rows=score_rows(catalog, res, cmp),
         missed=_missed(catalog, answers, res, cmp), below=_below(catalog, res, cmp),
         newly_met=met, newly_lost=lost, changed_points=points, mapped=mapped, ranks=ranks,
         national_label=_ref_label(cmp.national, catalog) if not cmp.results_label else cmp.results_label,
