@@ -34,11 +34,27 @@ def nfkc(value: object) -> object:
     return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
 
 
-def answer_slots(catalog: Catalog):
-    """Yield (answer id, indicator, is_subitem) for every answer cell, in sheet order."""
-    for *_, ind in catalog.indicators():
-        for aid in indicator_answer_ids(ind):
-            yield aid, ind, bool(ind.subitems)
+def answer_slots(catalog: Catalog) -> tuple[tuple[str, Indicator, bool], ...]:
+    """(answer id, indicator, is_subitem) for every answer cell, in sheet order."""
+    return _compiled(catalog)[0]
+
+
+_COMPILED: dict[int, tuple[Catalog, tuple, tuple]] = {}  # id -> (the catalog, kept so the id stays its own, ...)
+
+
+def _compiled(catalog: Catalog) -> tuple[tuple, tuple]:
+    """answer_slots and, per slot, the points a direct entry accepts: derived once per catalog
+    (catalogs are frozen); a collection validates every book against the same one."""
+    known = _COMPILED.get(id(catalog))
+    if known is None or known[0] is not catalog:
+        if len(_COMPILED) > 64:
+            _COMPILED.clear()
+        slots = tuple((aid, ind, bool(ind.subitems)) for *_, ind in catalog.indicators()
+                      for aid in indicator_answer_ids(ind))
+        allowed = tuple(frozenset(allowed_points(ind)) if not sub and isinstance(ind.rule, DirectRule) else None
+                        for _, ind, sub in slots)
+        known = _COMPILED[id(catalog)] = (catalog, slots, allowed)
+    return known[1], known[2]
 
 
 def unanswered_ids(catalog: Catalog, answers: Mapping[str, object]) -> list[str]:
@@ -53,9 +69,8 @@ def _choice_problem(aid: str, value: object) -> AnswerProblem | None:
     return AnswerProblem(aid, value, f"回答「{value}」は選択肢にありません。{hint}")
 
 
-def _points_problem(aid: str, ind: Indicator, value: object) -> AnswerProblem | None:
+def _points_problem(aid: str, ind: Indicator, value: object, allowed: frozenset | None) -> AnswerProblem | None:
     if isinstance(ind.rule, DirectRule):
-        allowed = allowed_points(ind)
         if is_number(value) and value in allowed:
             return None
         what = f"0～{ind.points} 点（{ind.rule.step} 点刻み）"
@@ -78,11 +93,12 @@ def _as_number(text: object) -> object:
 
 def validate_answers(catalog: Catalog, answers: Mapping[str, object]) -> list[AnswerProblem]:
     problems = []
-    for aid, ind, is_sub in answer_slots(catalog):
+    slots, allowed = _compiled(catalog)
+    for (aid, ind, is_sub), points in zip(slots, allowed):
         value = answers.get(aid)
         if is_blank(value):
             continue
-        problem = _choice_problem(aid, value) if is_sub else _points_problem(aid, ind, value)
+        problem = _choice_problem(aid, value) if is_sub else _points_problem(aid, ind, value, points)
         if problem:
             problems.append(problem)
     return problems

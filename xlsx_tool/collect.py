@@ -21,7 +21,6 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from .answers import validate_answers
 from .catalog import Catalog, CatalogError, load_shipped_catalog
 from .entity import code_key
 from .file_checks import FastPathUnsupported, FileRejected, check_container
@@ -189,12 +188,11 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
         read_answers(wb, cat, contents)
     except BookError as err:
         return _rejected(path, err.problem, **base)
-    problems = validate_answers(cat, contents.answers)
-    if problems:
-        listed = "、".join(f"{p.answer_id}「{p.value}」" for p in problems[:8])
-        return _rejected(path, f"選択肢にない回答があります（{len(problems)} 件: {listed}）。"
+    res = score(cat, contents.answers)  # res.problems: answers.validate_answers
+    if res.problems:
+        listed = "、".join(f"{p.answer_id}「{p.value}」" for p in res.problems[:8])
+        return _rejected(path, f"選択肢にない回答があります（{len(res.problems)} 件: {listed}）。"
                                "プルダウンから選び直してください", **base)
-    res = score(cat, contents.answers)
     notes = [n for n in [id_note] if n]
     if res.unanswered:
         notes.append(f"未回答が {len(res.unanswered)} 項目あります（0 点として集計）")

@@ -22,21 +22,22 @@ comments, drawings, defined names, sheet relationships, fonts/fills/borders of s
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from openpyxl.formula.translate import Translator
 from openpyxl.packaging.core import DocumentProperties
 from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
-from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
-from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel, from_ISO8601
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel
 from openpyxl.workbook.child import INVALID_TITLE_REGEX
-from openpyxl.worksheet._reader import _cast_number
 from openpyxl.worksheet.merge import MergeCells
 from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.xml.functions import fromstring as openpyxl_fromstring
 
+from .fast_rows import NUMBER_KIND, SHARED_KIND, RowRecord, raw_cells, row_number, split_rows, text_content
 from .file_checks import CheckedZip, FastPathUnsupported, open_checked
 
 __all__ = ["FastBook", "FastSheet", "FastPathUnsupported", "load_book"]
@@ -46,8 +47,7 @@ REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 _M = "{%s}" % MAIN
-ROW, VALUE, FORMULA, INLINE = _M + "row", _M + "v", _M + "f", _M + "is"
-T, RUN, RPH, PHONETIC_PR, RUN_PR, SI = _M + "t", _M + "r", _M + "rPh", _M + "phoneticPr", _M + "rPr", _M + "si"
+ROW, SI = _M + "row", _M + "si"
 PROTECTION, MERGE_CELLS, HYPERLINKS = _M + "sheetProtection", _M + "mergeCells", _M + "hyperlinks"
 SHARED_STRINGS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 WORKBOOK_CTS = (  # the order openpyxl's _find_workbook_part tries them
@@ -59,7 +59,6 @@ WORKBOOK_CTS = (  # the order openpyxl's _find_workbook_part tries them
 ARC_CORE = "docProps/core.xml"
 _FALSE = ("false", "f", "0", "")  # openpyxl's Bool: these are False, any other text True
 _SHEET_STATES = (None, "visible", "hidden", "veryHidden")
-_COORDS: dict[str, tuple[int, int]] = {}  # "B12" -> (12, 2), shared by every book a process reads
 
 
 def _local(tag: str) -> str:
@@ -69,7 +68,7 @@ def _local(tag: str) -> str:
 def _no_doctype(data: bytes) -> bytes:
     """A DOCTYPE or ENTITY anywhere (the container check only sniffs each part's first 4 KB) goes to
     the openpyxl path, whose parsers refuse entity declarations."""
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    if b"<!" in data and (b"<!DOCTYPE" in data or b"<!ENTITY" in data):
         raise FastPathUnsupported("DOCTYPE or ENTITY in a part")
     return data
 
@@ -93,35 +92,6 @@ def _bool(value: str | None, default: bool) -> bool:
     return default if value is None else value not in _FALSE
 
 
-def _text_content(node: ET.Element) -> str:
-    """Text.from_tree(node).content for the shapes Excel and LibreOffice write: a plain <t>, rich
-    text runs <r><rPr/><t/></r>, phonetic runs <rPh> and <phoneticPr> (which openpyxl leaves out)."""
-    plain, runs = None, []
-    for child in node:
-        tag = child.tag
-        if tag == T:
-            if len(child):
-                raise FastPathUnsupported("element inside <t>")
-            plain = child.text
-        elif tag == RUN:
-            run_text = None
-            for part in child:
-                if part.tag == T:
-                    if run_text is not None or len(part):
-                        raise FastPathUnsupported("unusual rich text run")
-                    run_text = part.text
-                elif part.tag != RUN_PR:
-                    raise FastPathUnsupported(f"unknown element in a rich text run: {part.tag}")
-            if run_text is None:
-                raise FastPathUnsupported("rich text run without text")  # openpyxl raises TypeError
-            runs.append(run_text)
-        elif tag not in (RPH, PHONETIC_PR) and _local(tag) in ("t", "r", "rPh", "phoneticPr"):
-            raise FastPathUnsupported(f"string element in another namespace: {tag}")
-    if plain is None and not runs:
-        return ""
-    return (plain or "") + "".join(runs)
-
-
 class _Protection:
     __slots__ = ("sheet",)
 
@@ -129,20 +99,63 @@ class _Protection:
         self.sheet = sheet
 
 
-class FastSheet:
-    """One worksheet's cells as openpyxl's non-read-only load gives them."""
+@dataclass(eq=False)
+class ResolvedRow:
+    """One row's cells in one book context (shared strings, cell formats, calendar), remembered with
+    its fast_rows.RowRecord so that books repeating the row share it."""
+    number: int
+    values: dict[tuple[int, int], object]
+    styles: dict[tuple[int, int], int]
+    max_col: int
+    verdicts: dict = field(default_factory=dict)  # tamper's findings for this row, per template sheet
+    spans: dict = field(default_factory=dict)  # (min_col, max_col) -> the row's values in those columns
 
-    def __init__(self, title: str, values: dict[tuple[int, int], object], styles: dict[tuple[int, int], int],
-                 protected: bool, merged_extent: tuple[int, int], had_cells: bool):
+    def span(self, min_col: int, max_col: int) -> tuple:
+        out = self.spans.get((min_col, max_col))
+        if out is None:
+            get, r = self.values.get, self.number
+            out = self.spans[(min_col, max_col)] = tuple(get((r, c)) for c in range(min_col, max_col + 1))
+        return out
+
+
+class FastSheet:
+    """One worksheet's cells as openpyxl's non-read-only load gives them. A sheet read row by row
+    (fast_rows.split_rows) keeps its `rows` in order and builds `values`/`styles` only when asked;
+    otherwise `rows` is None."""
+
+    def __init__(self, title: str, values: dict[tuple[int, int], object] | None,
+                 styles: dict[tuple[int, int], int] | None, protected: bool, merged_extent: tuple[int, int],
+                 had_cells: bool, rows: list[ResolvedRow] | None = None):
         self.title = title
-        self.values = values  # (row, col) -> value, every <c> of the sheet (merged cells emptied)
-        self.styles = styles  # (row, col) -> cellXfs index
+        self._values = values  # (row, col) -> value, every <c> of the sheet (merged cells emptied)
+        self._styles = styles  # (row, col) -> cellXfs index
         self.protection = _Protection(protected)
-        rows = [r for r, _ in values]
-        cols = [c for _, c in values]
-        self._current_row = max(rows) if had_cells else 0
-        self.max_row = max([1, *rows, merged_extent[0]])
-        self.max_column = max([1, *cols, merged_extent[1]])
+        self.rows = rows
+        if rows is not None:
+            filled = [row for row in rows if row.values]
+            last_row, last_col = (filled[-1].number, max(r.max_col for r in filled)) if filled else (0, 0)
+        else:
+            last_row = max((r for r, _ in values), default=0)
+            last_col = max((c for _, c in values), default=0)
+        self._current_row = last_row if had_cells else 0
+        self.max_row = max(1, last_row, merged_extent[0])
+        self.max_column = max(1, last_col, merged_extent[1])
+
+    @property
+    def values(self) -> dict[tuple[int, int], object]:
+        if self._values is None:
+            self._values = {}
+            for row in self.rows:
+                self._values.update(row.values)
+        return self._values
+
+    @property
+    def styles(self) -> dict[tuple[int, int], int]:
+        if self._styles is None:
+            self._styles = {}
+            for row in self.rows:
+                self._styles.update(row.styles)
+        return self._styles
 
     def iter_rows(self, min_row=None, max_row=None, min_col=None, max_col=None, values_only=False):
         if not values_only:
@@ -151,6 +164,11 @@ class FastSheet:
             return iter(())
         min_col, min_row = min_col or 1, min_row or 1
         max_col, max_row = max_col or self.max_column, max_row or self.max_row
+        if self.rows is not None:
+            by_number = {row.number: row for row in self.rows}
+            empty = (None,) * (max_col - min_col + 1)
+            return ((row.span(min_col, max_col) if (row := by_number.get(r)) is not None else empty)
+                    for r in range(min_row, max_row + 1))
         get = self.values.get
         return (tuple(get((r, c)) for c in range(min_col, max_col + 1)) for r in range(min_row, max_row + 1))
 
@@ -196,7 +214,8 @@ class FastBook:
     def _read_styles(self) -> None:
         if "xl/styles.xml" not in self.zip:
             raise FastPathUnsupported("no styles part")
-        self.locked, self.date_styles, self.timedelta_styles = _cached(_styles, self.zip.read("xl/styles.xml"))
+        self.locked, self.date_styles, self.timedelta_styles, serial = _cached(_styles, self.zip.read("xl/styles.xml"))
+        self.context = (serial, self.epoch)  # what a row's cells depend on besides shared strings
 
     @property
     def shared_strings(self) -> list[str]:
@@ -205,7 +224,7 @@ class FastBook:
                 self._shared = []
             else:
                 root = _parse(self.zip.read(self.strings_part))
-                self._shared = [_text_content(si).replace("x005F_", "") for si in root.iter(SI)]
+                self._shared = [text_content(si).replace("x005F_", "") for si in root.iter(SI)]
         return self._shared
 
     @property
@@ -233,74 +252,57 @@ class FastBook:
         return self._sheets[name]
 
     def _read_sheet(self, title: str, data: bytes) -> FastSheet:
+        split = split_rows(data)  # no DOCTYPE: nothing but an XML declaration may precede its root
+        if split is None:
+            return self._read_whole_sheet(title, _no_doctype(data))
+        context, rows = self.context, []
+        for rec in split.rows:
+            row = None if rec.shared else rec.resolved.get(context)
+            rows.append(row or self._resolved(rec))
+        outside = split.outside
+        if outside.protected is None:
+            outside.protected = _protected(outside.root)
+        return FastSheet(title, None, None, outside.protected, (0, 0), any(row.values for row in rows), rows)
+
+    def _resolved(self, rec: RowRecord) -> ResolvedRow:
+        """A remembered row in this book's context: the same object for every book sharing it."""
+        key = (self.context, tuple(self.shared_strings[i] for i in rec.shared)) if rec.shared else self.context
+        row = rec.resolved.get(key)
+        if row is None:
+            if len(rec.resolved) >= 16:
+                rec.resolved.clear()
+            values, styles = {}, {}
+            self._resolve(rec.cells, values, styles)
+            row = rec.resolved[key] = ResolvedRow(rec.number, values, styles, max((c for _, c in values), default=0))
+        return row
+
+    def _resolve(self, cells: list[tuple], values: dict, styles: dict) -> None:
+        """Cells of fast_rows.raw_cells with this book's shared strings, date formats and calendar."""
+        n_styles, dates = len(self.locked), self.date_styles
+        for rc, style_id, kind, value in cells:
+            if not (0 <= style_id < n_styles):
+                raise FastPathUnsupported(f"style index {style_id} out of range")  # openpyxl: IndexError
+            if kind == NUMBER_KIND:
+                if style_id in dates:
+                    value = self._date(value, style_id)
+            elif kind == SHARED_KIND:
+                value = self.shared_strings[value]
+            values[rc] = value
+            styles[rc] = style_id
+
+    def _read_whole_sheet(self, title: str, data: bytes) -> FastSheet:
         """openpyxl's WorkSheetParser.parse_row/parse_cell/parse_formula and bind_cells/bind_merged_cells,
         on the same element tree (the same expat parser underneath)."""
-        root = _parse(data)
+        root = ET.fromstring(data)
         values: dict[tuple[int, int], object] = {}
         styles: dict[tuple[int, int], int] = {}
-        shared_formulae: dict[str, Translator] = {}
-        n_styles, dates = len(self.locked), self.date_styles
-        coords = _COORDS
-        row_counter = 0
+        shared_formulae = {}
+        number = 0
         for row in root.iter(ROW):
-            r = row.get("r")
-            if r is not None:
-                try:
-                    row_counter = int(r)
-                except ValueError:
-                    as_float = float(r)
-                    if not as_float.is_integer():
-                        raise
-                    row_counter = int(as_float)
-            else:
-                row_counter += 1
-            col_counter = 0
-            for el in row:
-                get = el.get
-                data_type, coordinate, style_id = get("t", "n"), get("r"), get("s", 0)
-                if style_id:
-                    style_id = int(style_id)
-                if not (0 <= style_id < n_styles):
-                    raise FastPathUnsupported(f"style index {style_id} out of range")  # openpyxl: IndexError
-                value = None if data_type == "inlineStr" else (el.findtext(VALUE) or None)
-                if coordinate:
-                    rc = coords.get(coordinate)
-                    if rc is None:
-                        rc = coords[coordinate] = coordinate_to_tuple(coordinate)
-                    col_counter = rc[1]
-                else:
-                    col_counter += 1
-                    rc = (row_counter, col_counter)
-                formula = el.find(FORMULA)
-                if formula is not None:
-                    value = self._formula(formula, coordinate, shared_formulae)
-                elif value is not None:
-                    if data_type == "n":
-                        value = _cast_number(value)
-                        if style_id in dates:
-                            value = self._date(value, style_id)
-                    elif data_type == "s":
-                        value = self.shared_strings[int(value)]
-                    elif data_type == "b":
-                        value = bool(int(value))
-                    elif data_type == "d":
-                        value = from_ISO8601(value)
-                elif data_type == "inlineStr":
-                    child = el.find(INLINE)
-                    if child is not None:
-                        value = _text_content(child)
-                values[rc] = value
-                styles[rc] = style_id
+            number = row_number(row, number)
+            self._resolve(raw_cells(row, number, shared_formulae), values, styles)
         had_cells = bool(values)
-        protected = False
-        for el in root.iter(PROTECTION):  # openpyxl's parse_sheet_protection; the last one counts
-            protection = SheetProtection.from_tree(el)
-            if el.get("password") is not None:
-                protection.set_password(el.get("password"), True)
-            protected = bool(protection.sheet)
-        for links in root.iter(HYPERLINKS):
-            if len(links):
-                raise FastPathUnsupported("hyperlinks")  # openpyxl writes link targets into empty cells
+        protected = _protected(root)
         extent = (0, 0)
         merges = list(root.iter(MERGE_CELLS))
         if merges:
@@ -316,24 +318,25 @@ class FastBook:
                 extent = (max(extent[0], max_row), max(extent[1], max_col))
         return FastSheet(title, values, styles, protected, extent, had_cells)
 
-    def _formula(self, formula: ET.Element, coordinate, shared: dict[str, Translator]) -> str:
-        kind = formula.get("t")
-        value = "=" if formula.text is None else "=" + formula.text
-        if kind == "shared":
-            idx = formula.get("si")
-            if idx in shared:
-                return shared[idx].translate_formula(coordinate)
-            if value != "=":
-                shared[idx] = Translator(value, coordinate)
-        elif kind in ("array", "dataTable"):
-            raise FastPathUnsupported(f"{kind} formula")
-        return value
-
     def _date(self, value, style_id: int):
         try:
             return from_excel(value, self.epoch, timedelta=style_id in self.timedelta_styles)
         except (OverflowError, ValueError):
             raise FastPathUnsupported("date out of range") from None  # openpyxl: '#VALUE!' with a warning
+
+
+def _protected(root: ET.Element) -> bool:
+    """openpyxl's parse_sheet_protection (the last one counts); hyperlinks are not read here."""
+    protected = False
+    for el in root.iter(PROTECTION):
+        protection = SheetProtection.from_tree(el)
+        if el.get("password") is not None:
+            protection.set_password(el.get("password"), True)
+        protected = bool(protection.sheet)
+    for links in root.iter(HYPERLINKS):
+        if len(links):
+            raise FastPathUnsupported("hyperlinks")  # openpyxl writes link targets into empty cells
+    return protected
 
 
 # -- the small package parts, parsed once per distinct content in a process ------------------------
@@ -389,7 +392,10 @@ def _relationships(data: bytes, folder: str) -> dict[str | None, tuple[str, str]
     return rels
 
 
-def _styles(data: bytes) -> tuple[tuple[bool, ...], frozenset[int], frozenset[int]]:
+_STYLE_SERIALS = itertools.count()
+
+
+def _styles(data: bytes) -> tuple[tuple[bool, ...], frozenset[int], frozenset[int], int]:
     """Per cellXfs index: locked (openpyxl takes the xf's <protection> whatever applyProtection
     says; no <protection> means locked), and which indexes format numbers as dates / durations."""
     root = _parse(data)
@@ -410,7 +416,7 @@ def _styles(data: bytes) -> tuple[tuple[bool, ...], frozenset[int], frozenset[in
             deltas.add(idx)
     if not locked:
         raise FastPathUnsupported("no cell formats")  # openpyxl keeps its defaults then
-    return tuple(locked), frozenset(dates), frozenset(deltas)
+    return tuple(locked), frozenset(dates), frozenset(deltas), next(_STYLE_SERIALS)
 
 
 def load_book(path: str | Path) -> FastBook:

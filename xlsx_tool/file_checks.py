@@ -170,24 +170,26 @@ class CheckedZip:
             raise FastPathUnsupported(f"zip member {info.filename}: size or CRC differs")
         return out
 
-    def prefix(self, info: zipfile.ZipInfo, size: int = XML_SNIFF) -> bytes:
+    def prefix(self, info: zipfile.ZipInfo, size: int = XML_SNIFF) -> tuple[bytes, int]:
         """The first `size` bytes, as ZipFile.open(info).read(size) gives them (whole members are
-        CRC-checked, as ZipFile does when it reaches their end)."""
+        CRC-checked, as ZipFile does when it reaches their end), and how many compressed bytes
+        from the member's start determine them."""
         start, end = self._span(info)
         raw = memoryview(self.data)[start:end]
         if info.file_size <= size:
-            return self._whole(info, raw)
+            return self._whole(info, raw), end - start
         if info.compress_type == zipfile.ZIP_STORED:
             if info.compress_size != info.file_size:
                 raise FastPathUnsupported(f"zip member {info.filename}: stored sizes differ")
-            return bytes(raw[:size])
+            return bytes(raw[:size]), size
+        inflater = zlib.decompressobj(-15)
         try:
-            out = zlib.decompressobj(-15).decompress(raw, size)
+            out = inflater.decompress(raw, size)
         except zlib.error:
             raise FastPathUnsupported(f"zip member {info.filename}: damaged data") from None
         if len(out) != size:
             raise FastPathUnsupported(f"zip member {info.filename}: shorter than its declared size")
-        return out
+        return out, len(raw) - len(inflater.unconsumed_tail)
 
     def read(self, name: str) -> bytes:
         """A whole member (CRC-checked); KeyError when absent, as ZipFile.read."""
@@ -195,7 +197,26 @@ class CheckedZip:
         if info.file_size > FAST_MAX_PART:
             raise FastPathUnsupported(f"zip member {name}: {info.file_size} bytes")
         start, end = self._span(info)
-        return self._whole(info, memoryview(self.data)[start:end])
+        if end - start > _SMALL_PART:
+            return self._whole(info, memoryview(self.data)[start:end])
+        key = (info.compress_type, info.file_size, info.CRC, self.data[start:end])
+        out = _INFLATED.get(key)
+        if out is None:
+            out = _remember(_INFLATED, key, self._whole(info, memoryview(self.data)[start:end]))
+        return out
+
+    def prolog_clean(self, info: zipfile.ZipInfo) -> None:
+        """_check_prolog on the member's first XML_SNIFF bytes. Members repeat byte for byte across
+        books of one template (theme, drawings, relationships): a member whose compressed start
+        determines those bytes and was found clean before is not inflated again."""
+        start, end = self._span(info)
+        key = (info.compress_type, info.file_size, info.CRC, self.data[start:min(end, start + _SNIFF_INPUT)])
+        if key in _CLEAN:
+            return
+        head, determined_by = self.prefix(info)
+        _check_prolog(info.filename, head)
+        if determined_by <= _SNIFF_INPUT:
+            _remember(_CLEAN, key, True)
 
 
 def open_checked(path: Path) -> CheckedZip:
@@ -225,5 +246,20 @@ def open_checked(path: Path) -> CheckedZip:
     checked = CheckedZip(data, infos)
     for i in infos:
         if i.filename.endswith(XML_SUFFIXES):
-            _check_prolog(i.filename, checked.prefix(i))
+            checked.prolog_clean(i)
     return checked
+
+
+# Remembered by the member's compressed bytes (with method, size and CRC): the same bytes inflate to
+# the same content, so nothing is decided on a hash that a crafted file could collide with.
+_SMALL_PART = 4096  # compressed size up to which a wholly read member is remembered
+_SNIFF_INPUT = 2048  # compressed bytes that must give XML_SNIFF bytes for a prolog verdict to be reused
+_INFLATED: dict[tuple, bytes] = {}
+_CLEAN: dict[tuple, bool] = {}
+
+
+def _remember(table: dict, key, value):
+    if len(table) >= 4096:
+        table.clear()
+    table[key] = value
+    return value

@@ -49,7 +49,7 @@ FIGURE_DIGITS = 9
 
 def figure(ind: Indicator, answers: Mapping[str, object]) -> object:
     """The value a thresholds/direct indicator is scored on: its answer, or numerator/denominator × per."""
-    ratio = getattr(ind.rule, "ratio", None)
+    ratio = ind.rule.ratio if isinstance(ind.rule, ThresholdsRule) else None
     if ratio is None:
         return answers.get(ind.id)
     num, den = (answers.get(a) for a in ratio_ids(ind))

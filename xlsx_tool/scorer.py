@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .answers import AnswerProblem, unanswered_ids, validate_answers
+from .answers import AnswerProblem, answer_slots, unanswered_ids, validate_answers
 from .catalog import Catalog
 from .rules import score_indicator, subitem_points
 
@@ -38,7 +38,7 @@ class ScoreResult:
 
     @property
     def answered(self) -> int:
-        return len(self.catalog.answer_ids()) - len(self.unanswered)
+        return len(answer_slots(self.catalog)) - len(self.unanswered)
 
     def to_json(self) -> dict:
         cat = self.catalog

@@ -149,13 +149,23 @@ def check_tampering(wb, catalog: Catalog) -> TamperFindings:
 
 @dataclass(frozen=True)
 class _FastPrint:
+    key: tuple[str, str]  # (catalog hash, sheet name): which template a row's findings were made against
     tmpl: SheetPrint
-    cells: dict[tuple[int, int], tuple[str, object]]  # (row, col) -> (coordinate, normalised value)
+    by_row: dict[int, tuple[tuple[int, str, object], ...]]  # row -> (col, coordinate, normalised value)
     inputs: frozenset[tuple[int, int]]
     extent: tuple[int, int]  # last row and column holding a template cell
+    unseen: tuple[str, ...]  # template cells the walk skips (inputs, last year's column)
+
+
+@dataclass(frozen=True)
+class _RowFindings:
+    ident: tuple[int, object] | None  # (row, value) of the id column
+    changed: tuple[str, ...]
+    unlocked: tuple[str, ...]
 
 
 _FAST_PRINTS: dict[str, dict[str, _FastPrint]] = {}
+_NO_ROW: dict = {}
 
 
 def _rc(coord: str) -> tuple[int, int]:
@@ -168,11 +178,74 @@ def fast_template_print(catalog: Catalog) -> dict[str, _FastPrint]:
     if key not in _FAST_PRINTS:
         prints = {}
         for name, tmpl in template_print(catalog).items():
-            cells = {_rc(coord): (coord, value) for coord, value in tmpl.cells.items()}
-            extent = (max((r for r, _ in cells), default=0), max((c for _, c in cells), default=0))
-            prints[name] = _FastPrint(tmpl, cells, frozenset(_rc(c) for c in tmpl.inputs), extent)
+            inputs = frozenset(_rc(c) for c in tmpl.inputs)
+            by_row: dict[int, list] = {}
+            unseen = []
+            for coord, value in tmpl.cells.items():
+                r, c = _rc(coord)
+                if (r, c) in inputs or c == _COL[COL_PREVIOUS]:
+                    unseen.append(coord)
+                else:
+                    by_row.setdefault(r, []).append((c, coord, value))
+            extent = (max((_rc(c)[0] for c in tmpl.cells), default=0), max((_rc(c)[1] for c in tmpl.cells), default=0))
+            prints[name] = _FastPrint((key, name), tmpl, {r: tuple(sorted(v)) for r, v in by_row.items()},
+                                      inputs, extent, tuple(unseen))
         _FAST_PRINTS[key] = prints
     return _FAST_PRINTS[key]
+
+
+def _row_findings(fast: _FastPrint, number: int, values: dict, styles: dict, cols, locked) -> _RowFindings:
+    """check_tampering's walk over one row: the book's non-empty cells and the template's cells, in
+    column order (`values`/`styles` may hold other rows too; `cols` are this row's columns)."""
+    col_id, col_previous = _COL[COL_ID], _COL[COL_PREVIOUS]
+    ident = values.get((number, col_id)) if number >= FIRST_DATA_ROW else None
+    expected = {c: (coord, value) for c, coord, value in fast.by_row.get(number, ())}
+    candidates = set(expected)
+    if number >= 2:
+        candidates.update(c for c in cols if values[(number, c)] is not None)
+    changed, unlocked = [], []
+    for c in sorted(candidates):
+        rc = (number, c)
+        if rc in fast.inputs or c == col_previous:  # last year's answers vary
+            continue
+        value = normalise(values.get(rc))
+        known = expected.get(c)
+        if known is None:
+            if value is None:
+                continue
+            coord, want = f"{get_column_letter(c)}{number}", None
+        else:
+            coord, want = known
+        if value != want:
+            changed.append(coord)
+        elif not locked[styles.get(rc, 0)]:
+            unlocked.append(coord)
+    return _RowFindings(None if ident is None else (number, ident), tuple(changed), tuple(unlocked))
+
+
+def _sheet_rows(ws, fast: _FastPrint, locked) -> list[_RowFindings]:
+    """Findings per row, in row order, for the rows of the book and of the template. Rows read by
+    fast_rows are the same objects in every book that repeats them: their findings are remembered."""
+    template_rows = fast.by_row.keys()
+    if ws.rows is None:
+        cols_of: dict[int, list[int]] = {}
+        for r, c in ws.values:
+            cols_of.setdefault(r, []).append(c)
+        numbers = sorted(cols_of.keys() | template_rows)
+        return [_row_findings(fast, n, ws.values, ws.styles, cols_of.get(n, ()), locked) for n in numbers]
+    out = []
+    present = set()
+    for row in ws.rows:
+        present.add(row.number)
+        found = row.verdicts.get(fast.key)
+        if found is None:
+            found = row.verdicts[fast.key] = _row_findings(fast, row.number, row.values, row.styles,
+                                                           [c for _, c in row.values], locked)
+        out.append((row.number, found))
+    for n in template_rows - present:  # template rows the book lacks
+        out.append((n, _row_findings(fast, n, _NO_ROW, _NO_ROW, (), locked)))
+        out.sort(key=lambda pair: pair[0])
+    return [found for _, found in out]
 
 
 def check_tampering_fast(book, catalog: Catalog) -> TamperFindings:
@@ -183,41 +256,23 @@ def check_tampering_fast(book, catalog: Catalog) -> TamperFindings:
     listed last. The fast book does not know the comments' extent, so when a template cell lies
     outside the rectangle of its cells the order could differ: FastPathUnsupported."""
     found = TamperFindings()
-    col_id, col_previous = _COL[COL_ID], _COL[COL_PREVIOUS]
     for name, fast in fast_template_print(catalog).items():
         if name not in book.sheetnames:
             found.missing_sheets.append(name)
             continue
         ws = book[name]
-        values = ws.values
-        ids = tuple(sorted((r, v) for (r, c), v in values.items()
-                           if c == col_id and r >= FIRST_DATA_ROW and v is not None))
-        if ids != fast.tmpl.ids:
+        rows = _sheet_rows(ws, fast, book.locked)
+        if tuple(r.ident for r in rows if r.ident is not None) != fast.tmpl.ids:
             found.moved_rows.append(name)
             continue
         if not ws.protection.sheet:
             found.unprotected.append(name)
-        if fast.extent[0] > ws.max_row or fast.extent[1] > max(ws.max_column, col_id):
+        if fast.extent[0] > ws.max_row or fast.extent[1] > max(ws.max_column, _COL[COL_ID]):
             raise FastPathUnsupported(f"template cells outside the cells of sheet {name}")
-        cells, inputs, styles, locked = fast.cells, fast.inputs, ws.styles, book.locked
-        candidates = {rc for rc, v in values.items() if v is not None and rc[0] >= 2}
-        candidates.update(cells)
-        seen = set()
-        for rc in sorted(candidates):
-            if rc in inputs or rc[1] == col_previous:  # last year's answers vary
-                continue
-            value = normalise(values.get(rc))
-            known = cells.get(rc)
-            if known is None:
-                if value is None:
-                    continue
-                coord, expected = f"{get_column_letter(rc[1])}{rc[0]}", None
-            else:
-                coord, expected = known
-            seen.add(coord)
-            if value != expected:
-                found.changed.append(f"{name}!{coord}")
-            elif not locked[styles.get(rc, 0)]:
-                found.unlocked.append(f"{name}!{coord}")
-        found.changed.extend(f"{name}!{coord}" for coord in fast.tmpl.cells.keys() - seen)
+        for r in rows:
+            if r.changed:
+                found.changed.extend(f"{name}!{coord}" for coord in r.changed)
+            if r.unlocked:
+                found.unlocked.extend(f"{name}!{coord}" for coord in r.unlocked)
+        found.changed.extend(f"{name}!{coord}" for coord in fast.unseen)
     return found

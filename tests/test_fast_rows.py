@@ -1,0 +1,160 @@
+"""The fast reader's row-by-row path (fast_rows.split_rows): wherever it is used it gives what the
+whole-sheet parse and openpyxl give, and anything it cannot vouch for goes to the whole-sheet parse."""
+
+import random
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from xlsx_tool import fast_rows
+from xlsx_tool.catalog import load_shipped_catalog
+from xlsx_tool.entity import Entity
+from xlsx_tool.fast_reader import FastPathUnsupported, load_book
+from xlsx_tool.workbook_filler import fill_workbook, random_answers
+from xlsx_tool.workbook_writer import write_workbook
+
+CAT = load_shipped_catalog("R8", "municipality")
+SHEET = "xl/worksheets/sheet2.xml"  # 推進交付金
+MAIN = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("rows")
+    template = write_workbook(CAT, Entity(name="町01", code="01"), tmp / "t.xlsx")
+    return fill_workbook(template, random_answers(CAT, random.Random(5), blank_rate=0.2), tmp / "filled.xlsx", CAT)
+
+
+def _with_sheet(src: Path, dst: Path, change) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info, change(data) if info.filename == SHEET else data)
+    return dst
+
+
+def _row(n: int, data: bytes) -> re.Match:
+    return re.search(rb'<row r="%d"[^>]*>.*?</row>' % n, data, re.S)
+
+
+def _same_as_openpyxl(path: Path) -> None:
+    book, wb = load_book(path), load_workbook(path)
+    for title in book.sheetnames:
+        fast, ws = book[title], wb[title]
+        assert fast.values.keys() == ws._cells.keys(), title
+        for k, c in ws._cells.items():
+            assert type(fast.values[k]) is type(c.value) and fast.values[k] == c.value, (title, k, c.value)
+            if type(c).__name__ == "Cell":
+                assert book.locked[fast.styles.get(k, 0)] == c.protection.locked, (title, k)  # 0: a cell openpyxl creates
+        assert (fast.max_row, fast.max_column) == (ws.max_row, ws.max_column), title
+        assert fast.protection.sheet == bool(ws.protection.sheet), title
+        rows = list(fast.iter_rows(min_row=2, min_col=2, max_col=9, values_only=True))
+        assert rows == list(ws.iter_rows(min_row=2, min_col=2, max_col=9, values_only=True)), title
+
+
+def test_generated_books_are_read_row_by_row(filled):
+    """The path is actually taken for every sheet the collector reads, and gives openpyxl's cells."""
+    book = load_book(filled)
+    for title in ("推進交付金", "支援交付金", "集計", "_meta"):  # (表紙 has merged cells: whole-sheet parse)
+        assert fast_rows.split_rows(book.zip.read(book.part_name(title))) is not None, title
+        assert book[title].rows is not None, title
+    _same_as_openpyxl(filled)
+
+
+def _cached_results(d: bytes) -> bytes:  # what Excel and LibreOffice write: the formulas' last results
+    return re.sub(rb"</f><v ?/>", b"</f><v>7</v>", d)
+
+
+def _append(rows: bytes):
+    return lambda d: d.replace(b"</sheetData>", rows + b"</sheetData>")
+
+
+def _inside_row(n: int, extra: bytes):
+    def change(d):
+        m = _row(n, d)
+        return d[:m.end() - 6] + extra + d[m.end() - 6:]
+    return change
+
+
+def _swap_rows(d: bytes) -> bytes:
+    a, b = _row(5, d), _row(6, d)
+    return d[:a.start()] + b.group() + a.group() + d[b.end():]
+
+
+def _duplicate_row(d: bytes) -> bytes:
+    a = _row(6, d)
+    return d[:a.end()] + a.group() + d[a.end():]
+
+
+INLINE_X = b'<c r="A%d" t="inlineStr"><is><t>x</t></is></c>'
+# name -> (change to the 推進交付金 sheet, whether the row-by-row path must still be taken)
+VARIANTS = {
+    "cached_formula_results": (_cached_results, True),
+    "comment_in_a_row": (_inside_row(6, b"<!-- note -->"), True),
+    "cdata_text": (_append(b'<row r="50"><c r="B50" t="inlineStr"><is><t><![CDATA[a<b&c]]></t></is></c></row>'), True),
+    "whitespace_between_rows": (lambda d: d.replace(b"</row><row", b"</row>\n  <row"), True),
+    "empty_rows_self_closed": (_append(b'<row r="40" ht="20" customHeight="1"/><row r="41">' + INLINE_X % 41
+                                       + b'</row><row r="42"/>'), True),
+    "footer_varies": (lambda d: d.replace(b"<oddFooter>", b"<oddFooter>&amp;L\xe5\x88\xa5"), True),
+    "comment_hiding_a_row_end": (_inside_row(6, b"<!-- </row> -->"), False),
+    "cdata_hiding_a_row_end": (_append(b'<row r="50"><c r="B50" t="inlineStr"><is><t><![CDATA[</row>]]></t></is>'
+                                       b"</c></row>"), False),
+    "rows_out_of_order": (_swap_rows, False),
+    "row_repeated": (_duplicate_row, False),
+    "row_without_number": (lambda d: d.replace(b'<row r="6"', b"<row"), False),
+    "cell_naming_another_row": (lambda d: d.replace(b'<c r="H6"', b'<c r="H60"'), False),
+    "protection_inside_a_row": (_inside_row(6, b'<c r="Z6"><sheetProtection sheet="0"/></c>'), False),
+    "row_nested_in_a_cell": (_inside_row(6, b'<c r="Z6"><row r="70"><c r="A70"><v>1</v></c></row></c>'), False),
+    "merged_cells": (lambda d: d.replace(b"</sheetData>", b'</sheetData><mergeCells count="1">'
+                                         b'<mergeCell ref="J6:K6"/></mergeCells>'), False),
+    "main_namespace_under_a_prefix": (lambda d: d.replace(b"<worksheet ", b'<worksheet xmlns:x="' + MAIN + b'" ', 1)
+                                      .replace(b'<c r="A6"', b'<x:c r="A6"', 1).replace(b"</is></c><c r=\"B6\"",
+                                                                                      b"</is></x:c><c r=\"B6\"", 1),
+                                      False),
+    "shared_formula": (lambda d: re.sub(rb'<f>([^<]*)</f>', rb'<f t="shared" ref="Z1:Z1" si="0">\1</f>', d, count=1),
+                       False),
+    "latin1_declaration": (lambda d: b'<?xml version="1.0" encoding="ISO-8859-1"?>' + d, False),
+}
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_a_variant_reads_as_openpyxl_reads_it(filled, tmp_path, name):
+    change, split_taken = VARIANTS[name]
+    path = _with_sheet(filled, tmp_path / f"{name}.xlsx", change)
+    data = load_book(path).zip.read(SHEET)
+    assert change(load_book(filled).zip.read(SHEET)) != load_book(filled).zip.read(SHEET)  # the change applies
+    assert (fast_rows.split_rows(data) is not None) == split_taken
+    _same_as_openpyxl(path)
+
+
+@pytest.mark.parametrize("where", [b'<row r="30"', b"</worksheet>"])
+def test_a_doctype_anywhere_is_not_parsed_here(filled, tmp_path, where):
+    """Past the first 4 KB (which the container check sniffs): still never parsed."""
+    path = _with_sheet(filled, tmp_path / "doctype.xlsx",
+                       lambda d: d.replace(where, b'<!DOCTYPE x [<!ENTITY e "boom">]>' + where, 1))
+    book = load_book(path)
+    data = book.zip.read(SHEET)
+    assert data.find(b"<!DOCTYPE") > 4096
+    assert fast_rows.split_rows(data) is None
+    with pytest.raises(FastPathUnsupported):
+        book["推進交付金"]
+
+
+def test_books_sharing_rows_each_get_their_own_answers(tmp_path):
+    """Rows are remembered across books: a second book that repeats most rows of the first still
+    reads its own answers and its own identity."""
+    template = write_workbook(CAT, Entity(name="町02", code="02"), tmp_path / "t.xlsx")
+    rng = random.Random(9)
+    answers = [random_answers(CAT, rng, blank_rate=0.3) for _ in range(3)]
+    paths = [fill_workbook(template, a, tmp_path / f"b{i}.xlsx", CAT) for i, a in enumerate(answers)]
+    for path, expected in zip(paths * 2, answers * 2):  # twice: the second round reads only remembered rows
+        book = load_book(path)
+        got = {}
+        for title in ("推進交付金", "支援交付金"):
+            for row in book[title].iter_rows(min_row=4, min_col=4, max_col=8, values_only=True):
+                if row[4] in expected:
+                    got[row[4]] = row[0]
+        assert got == {k: v for k, v in expected.items()}

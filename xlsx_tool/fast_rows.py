@@ -1,0 +1,313 @@
+"""Worksheet cells for the fast reader: one decoder of <row> elements, and rows remembered by their bytes.
+
+`raw_cells` decodes one <row> element as openpyxl's WorkSheetParser.parse_row/parse_cell do, up to
+what depends on the book (shared strings, date formats, the number of cell formats): those are
+resolved by fast_reader for each book.
+
+`split_rows` serves collections: books generated from one template and saved by one program repeat
+most rows byte for byte (fixed texts, formulas, answer rows with the same answer), so each distinct
+row is decoded once per process and remembered by its bytes (`RowCache`). The split is a regular
+expression over the sheet XML; it is used only where it can vouch that the rows it found are exactly
+the <row> elements an XML parser finds, with nothing else in the sheet data. Anything it cannot vouch
+for (comments, CDATA, processing instructions, namespace declarations or prefixed elements that could
+change what the parser sees, rows without a number or out of order, shared formulas, merged cells,
+hyperlinks, ...) gives None, and the caller parses the whole sheet with ElementTree as before.
+
+Formula cells' cached results (`<v>` after `<f>`) are dropped before a row is remembered: the reader
+gives a formula cell its formula, never its cached result, so rows that differ only there are one row.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+from openpyxl.formula.translate import Translator
+from openpyxl.utils.cell import coordinate_to_tuple
+from openpyxl.utils.datetime import from_ISO8601
+from openpyxl.worksheet._reader import _cast_number
+
+from .file_checks import FastPathUnsupported
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_M = "{%s}" % MAIN
+ROW, VALUE, FORMULA, INLINE = _M + "row", _M + "v", _M + "f", _M + "is"
+T, RUN, RPH, PHONETIC_PR, RUN_PR = _M + "t", _M + "r", _M + "rPh", _M + "phoneticPr", _M + "rPr"
+# What a cell holds before the book's own parts are consulted: its value as it stands, a number whose
+# cell format may make it a date, or an index into the shared strings.
+VALUE_KIND, NUMBER_KIND, SHARED_KIND = 0, 1, 2
+_COORDS: dict[str, tuple[int, int]] = {}  # "B12" -> (12, 2), shared by every book a process reads
+
+
+class NotRowLocal(Exception):
+    """A row whose cells depend on other rows (a shared formula): read the whole sheet instead."""
+
+
+def text_content(node: ET.Element) -> str:
+    """Text.from_tree(node).content for the shapes Excel and LibreOffice write: a plain <t>, rich
+    text runs <r><rPr/><t/></r>, phonetic runs <rPh> and <phoneticPr> (which openpyxl leaves out)."""
+    plain, runs = None, []
+    for child in node:
+        tag = child.tag
+        if tag == T:
+            if len(child):
+                raise FastPathUnsupported("element inside <t>")
+            plain = child.text
+        elif tag == RUN:
+            run_text = None
+            for part in child:
+                if part.tag == T:
+                    if run_text is not None or len(part):
+                        raise FastPathUnsupported("unusual rich text run")
+                    run_text = part.text
+                elif part.tag != RUN_PR:
+                    raise FastPathUnsupported(f"unknown element in a rich text run: {part.tag}")
+            if run_text is None:
+                raise FastPathUnsupported("rich text run without text")  # openpyxl raises TypeError
+            runs.append(run_text)
+        elif tag not in (RPH, PHONETIC_PR) and tag.rsplit("}", 1)[-1] in ("t", "r", "rPh", "phoneticPr"):
+            raise FastPathUnsupported(f"string element in another namespace: {tag}")
+    if plain is None and not runs:
+        return ""
+    return (plain or "") + "".join(runs)
+
+
+def row_number(row: ET.Element, previous: int) -> int:
+    """openpyxl's row counter: the r attribute (an integer, or a float with no fraction), else the next."""
+    r = row.get("r")
+    if r is None:
+        return previous + 1
+    try:
+        return int(r)
+    except ValueError:
+        as_float = float(r)
+        if not as_float.is_integer():
+            raise
+        return int(as_float)
+
+
+def raw_cells(row: ET.Element, number: int, shared_formulae: dict[str, Translator] | None) -> list[tuple]:
+    """(row, col), style index, kind, value of every child of a <row>, as openpyxl reads them.
+    `shared_formulae` is the sheet's table of shared formulas; None when the row is read on its own
+    (a shared formula then raises NotRowLocal)."""
+    cells = []
+    coords = _COORDS
+    col_counter = 0
+    for el in row:
+        get = el.get
+        data_type, coordinate, style_id = get("t", "n"), get("r"), get("s", 0)
+        if style_id:
+            style_id = int(style_id)
+        value = None if data_type == "inlineStr" else (el.findtext(VALUE) or None)
+        if coordinate:
+            rc = coords.get(coordinate)
+            if rc is None:
+                rc = coords[coordinate] = coordinate_to_tuple(coordinate)
+            col_counter = rc[1]
+        else:
+            col_counter += 1
+            rc = (number, col_counter)
+        kind = VALUE_KIND
+        formula = el.find(FORMULA)
+        if formula is not None:
+            value = _formula(formula, coordinate, shared_formulae)
+        elif value is not None:
+            if data_type == "n":
+                value, kind = _cast_number(value), NUMBER_KIND
+            elif data_type == "s":
+                value, kind = int(value), SHARED_KIND
+            elif data_type == "b":
+                value = bool(int(value))
+            elif data_type == "d":
+                value = from_ISO8601(value)
+        elif data_type == "inlineStr":
+            child = el.find(INLINE)
+            if child is not None:
+                value = text_content(child)
+        cells.append((rc, style_id, kind, value))
+    return cells
+
+
+def _formula(formula: ET.Element, coordinate, shared: dict[str, Translator] | None) -> str:
+    kind = formula.get("t")
+    value = "=" if formula.text is None else "=" + formula.text
+    if kind == "shared":
+        if shared is None:
+            raise NotRowLocal
+        idx = formula.get("si")
+        if idx in shared:
+            return shared[idx].translate_formula(coordinate)
+        if value != "=":
+            shared[idx] = Translator(value, coordinate)
+    elif kind in ("array", "dataTable"):
+        raise FastPathUnsupported(f"{kind} formula")
+    return value
+
+
+# -- rows remembered by their bytes ------------------------------------------------------------------
+
+@dataclass(eq=False)
+class RowRecord:
+    """One distinct <row>: its number, its raw cells, and its cells resolved for each book context."""
+    number: int
+    cells: tuple
+    shared: tuple[int, ...]  # shared-string indexes the row refers to, in cell order
+    resolved: dict = field(default_factory=dict)  # context key -> fast_reader.ResolvedRow
+
+
+@dataclass(eq=False)
+class Outside:
+    """The sheet without its rows (protection, hyperlinks ...), parsed once per distinct content."""
+    root: ET.Element
+    protected: bool | None = None  # set by the reader the first time it reads the protection
+
+
+@dataclass
+class SplitSheet:
+    rows: list[RowRecord]
+    outside: Outside
+
+
+# An optional XML declaration (UTF-8 or no encoding: rows are parsed without it) and the root tag.
+# Nothing else may precede the root, so there is no DOCTYPE and no entity can be declared.
+_PROLOG = re.compile(rb'(?:<\?xml(?:[^>](?!encoding))*(?:\sencoding=["\'](?i:utf-8)["\'][^>]*)?\?>)?\s*'
+                     rb"(<worksheet\b[^>]*>)")
+_FORMULA_RESULT = re.compile(rb"</f><v>[^<]*</v>")
+_MAIN = MAIN.encode()
+_DEFAULT_NS = b'xmlns="' + _MAIN + b'"'
+_NOT_IN_ROWS = frozenset({_M + "sheetProtection", _M + "mergeCells", _M + "hyperlinks", _M + "row",
+                          _M + "sheetData", _M + "worksheet"})
+MAX_ROWS_REMEMBERED = 40_000  # per process; a few hundred bytes each
+
+
+class RowCache:
+    """Decoded pieces of sheet data by (root tag, bytes); emptied when it grows past MAX_ROWS_REMEMBERED."""
+
+    def __init__(self):
+        self.by_root: dict[bytes, dict[bytes, tuple[RowRecord, ...]]] = {}
+        self.size = 0
+
+    def rows(self, root_tag: bytes) -> dict[bytes, tuple[RowRecord, ...]]:
+        if self.size >= MAX_ROWS_REMEMBERED:
+            self.by_root.clear()
+            self.size = 0
+        return self.by_root.setdefault(root_tag, {})
+
+
+CACHE = RowCache()
+
+
+def split_rows(data: bytes) -> SplitSheet | None:
+    """The sheet's rows as remembered records and the rest parsed, or None when the split cannot
+    vouch for them.
+
+    The sheet data is cut after each "</row>". A cut inside a comment, CDATA or processing
+    instruction leaves a piece that does not parse, so every piece that parses (inside the root tag,
+    for its namespace declarations) is a sequence of whole rows, and the pieces together are exactly
+    the sheet data. Each distinct piece is parsed once and checked for what the whole-sheet reader
+    would find inside the rows (nested rows, protection, merged cells, hyperlinks); elements of the
+    main namespace under another prefix cannot occur (it is declared once, as the root's default)."""
+    prolog = _PROLOG.match(data)
+    if (prolog is None or _DEFAULT_NS not in prolog.group(1) or prolog.group(1).count(_MAIN) != 1
+            or data.find(_MAIN, prolog.end()) >= 0):
+        return None
+    root_tag = prolog.group(1)
+    open_at = data.find(b"<sheetData>")
+    close_at = data.find(b"</sheetData>", open_at)
+    if open_at < 0 or close_at < 0 or data.find(b"<sheetData", open_at + 1) >= 0:
+        return None
+    start = open_at + len(b"<sheetData>")
+    outside = _outside(data[:start] + data[close_at:], root_tag)
+    if outside is None:
+        return None
+    pieces = data[start:close_at].split(b"</row>")
+    rest = pieces.pop()  # after the last "</row>": nothing, or rows written as <row .../>
+    known = CACHE.rows(root_tag)  # keyed by the piece without its closing "</row>"
+    records: list[RowRecord] = []
+    for piece in pieces:
+        found = known.get(piece)
+        if found is None and (found := _remember(known, root_tag, piece)) is None:
+            return None
+        records.extend(found)
+    if rest:  # rare; not remembered (its bytes mean something else than a piece's)
+        if (found := _decode(root_tag, rest, b"")) is None:
+            return None
+        records.extend(found)
+    last = 0
+    for rec in records:
+        if rec.number <= last:
+            return None  # rows out of order or repeated: the whole-sheet reader's counter decides
+        last = rec.number
+    return SplitSheet(records, outside)
+
+
+def _remember(known: dict, root_tag: bytes, piece: bytes) -> tuple[RowRecord, ...] | None:
+    """Decode a piece not seen before. Formula cells' cached results do not change what the reader
+    gives, so a piece is also remembered without them: books differing only there share it."""
+    plain = _FORMULA_RESULT.sub(b"</f>", piece) if b"</f><v>" in piece else piece
+    found = known.get(plain)
+    if found is None:
+        found = _decode(root_tag, plain, b"</row>")
+        if found is None:
+            return None
+        known[plain] = found
+        CACHE.size += 1
+    if plain is not piece:
+        known[piece] = found
+        CACHE.size += 1
+    return found
+
+
+_OUTSIDE: dict[bytes, Outside | None] = {}
+_FOOTER_OPEN, _FOOTER_CLOSE = b"<headerFooter", b"</headerFooter>"
+_NOT_IN_FOOTER = (b"<row", b"sheetProtection", b"<mergeCells", b"<hyperlinks", b"<!")
+
+
+def _outside(skeleton: bytes, root_tag: bytes) -> Outside | None:
+    """The sheet with an empty <sheetData>, parsed (a parse error propagates, as on the whole sheet);
+    None when it holds rows or merged cells (the whole-sheet reader handles those).
+
+    The page header/footer carries the entity's name, so it alone differs between books of one
+    template: it is checked on its own (well-formed, nothing the reader looks for inside) and the
+    rest is parsed once per distinct content."""
+    first, end = skeleton.find(_FOOTER_OPEN), skeleton.find(_FOOTER_CLOSE)
+    if first >= 0 and end > first and skeleton.find(_FOOTER_OPEN, first + 1) < 0:
+        end += len(_FOOTER_CLOSE)
+        footer = skeleton[first:end]
+        if not any(marker in footer for marker in _NOT_IN_FOOTER):
+            ET.fromstring(root_tag + footer + b"</worksheet>")  # a parse error propagates
+            skeleton = skeleton[:first] + skeleton[end:]
+    if skeleton not in _OUTSIDE:
+        if len(_OUTSIDE) >= 256:
+            _OUTSIDE.clear()
+        if b"<!DOCTYPE" in skeleton or b"<!ENTITY" in skeleton:
+            return None  # the whole-sheet reader refuses it
+        root = ET.fromstring(skeleton)
+        plain = next(root.iter(ROW), None) is None and next(root.iter(_M + "mergeCells"), None) is None
+        _OUTSIDE[skeleton] = Outside(root) if plain else None
+    return _OUTSIDE[skeleton]
+
+
+def _decode(root_tag: bytes, piece: bytes, close: bytes) -> tuple[RowRecord, ...] | None:
+    """The rows of a piece of sheet data (+ `close`), parsed on their own inside the sheet's root tag;
+    None when the piece is not a sequence of plain rows."""
+    try:
+        sheet_data = ET.fromstring(root_tag + b"<sheetData>" + piece + close + b"</sheetData></worksheet>")[0]
+    except ET.ParseError:
+        return None  # the whole-sheet reader reports it
+    if len(sheet_data) == 0 or any(el.tag in _NOT_IN_ROWS for row in sheet_data for el in row.iter() if el is not row):
+        return None
+    records = []
+    for row in sheet_data:
+        if row.tag != ROW or row.get("r") is None:
+            return None
+        number = row_number(row, 0)
+        try:
+            cells = tuple(raw_cells(row, number, None))
+        except NotRowLocal:
+            return None
+        if any(rc[0] != number for rc, *_ in cells):
+            return None  # a cell naming another row
+        records.append(RowRecord(number, cells, tuple(v for _, _, kind, v in cells if kind == SHARED_KIND)))
+    return tuple(records)
