@@ -113,7 +113,12 @@ VARIANTS = {
     "main_namespace_under_a_prefix": (lambda d: d.replace(b"<worksheet ", b'<worksheet xmlns:x="' + MAIN + b'" ', 1)
                                       .replace(b'<c r="A6"', b'<x:c r="A6"', 1).replace(b"</is></c><c r=\"B6\"",
                                                                                       b"</is></x:c><c r=\"B6\"", 1),
-                                      False),
+                                      True),
+    "row_under_a_prefix": (lambda d: d.replace(b"<worksheet ", b'<worksheet xmlns:x="' + MAIN + b'" ', 1)
+                           .replace(b"</sheetData>", b'<x:row r="60"><c r="A60"><v>3</v></c></x:row></sheetData>'), True),
+    "sheet_data_in_another_namespace": (lambda d: d.replace(b"<sheetData>", b'<o:wrap xmlns:o="urn:other"><sheetData>')
+                                        .replace(b"</sheetData>", b"</sheetData></o:wrap>"), False),
+    "footer_not_plain": (lambda d: d.replace(b"<oddFooter>", b'<oddFooter xml:space="preserve">'), True),
     "shared_formula": (lambda d: re.sub(rb'<f>([^<]*)</f>', rb'<f t="shared" ref="Z1:Z1" si="0">\1</f>', d, count=1),
                        False),
     "latin1_declaration": (lambda d: b'<?xml version="1.0" encoding="ISO-8859-1"?>' + d, False),
@@ -158,3 +163,66 @@ def test_books_sharing_rows_each_get_their_own_answers(tmp_path):
                 if row[4] in expected:
                     got[row[4]] = row[0]
         assert got == {k: v for k, v in expected.items()}
+
+
+def _listing(members) -> list[tuple]:
+    return [(m.filename, m.orig_filename, m.flag_bits, m.compress_type, m.CRC, m.compress_size, m.file_size,
+             m.header_offset) for m in members]
+
+
+def test_central_directory_lists_what_zipfile_lists(filled, tmp_path):
+    """The fast reader's own central-directory parse equals zipfile's on plain archives (openpyxl's,
+    LibreOffice-like stored members, UTF-8 names) and declines anything else, which zipfile reads."""
+    import io
+
+    from xlsx_tool.file_checks import _central_directory
+
+    stored = tmp_path / "stored.zip"
+    with zipfile.ZipFile(filled) as zin, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info))
+        zout.writestr("日本語/名前.xml", b"<a/>")
+    for path in (filled, stored):
+        data = path.read_bytes()
+        assert _listing(_central_directory(data)) == _listing(zipfile.ZipFile(io.BytesIO(data)).infolist())
+    commented = tmp_path / "comment.zip"
+    with zipfile.ZipFile(commented, "w") as z:
+        z.writestr("a.xml", b"<a/>")
+        z.comment = b"note"
+    data = filled.read_bytes()
+    for odd in (commented.read_bytes(), b"junk" + data, data[:-5], data + b"\0"):
+        assert _central_directory(odd) is None
+
+
+CORE = (b'<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        b'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        b'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">%s</cp:coreProperties>')
+
+
+@pytest.mark.parametrize("body", [
+    b'<dc:creator>a</dc:creator><cp:lastModifiedBy>b</cp:lastModifiedBy><dcterms:created xsi:type="dcterms:W3CDTF">'
+    b'2020-01-01T00:00:00Z</dcterms:created><dcterms:modified xsi:type="dcterms:W3CDTF">2024-01-02T03:04:05Z'
+    b'</dcterms:modified>',
+    b"<dcterms:modified>2024-01-02T03:04:05.123+09:00</dcterms:modified>",
+    b"<dcterms:modified>2024-01-02T03:04:05Z</dcterms:modified><dcterms:modified>2025-01-02T03:04:05Z</dcterms:modified>",
+    b"<foo>1</foo><dcterms:modified>2024-01-02T03:04:05Z</dcterms:modified>",
+    b"<dcterms:modified>2024-01-02</dcterms:modified>",  # a date only: openpyxl refuses it
+    b"<dcterms:created>bad</dcterms:created><dcterms:modified>2024-01-02T03:04:05Z</dcterms:modified>",
+    b"<tagname>1</tagname><dcterms:modified>2024-01-02T03:04:05Z</dcterms:modified>",
+])
+def test_last_saved_time_reads_as_openpyxl_reads_it(body):
+    from openpyxl.packaging.core import DocumentProperties
+    from openpyxl.xml.functions import fromstring
+
+    from xlsx_tool.fast_reader import _core_dates
+
+    data = CORE % body
+
+    def outcome(read):
+        try:
+            return read().modified
+        except Exception as exc:  # noqa: BLE001  the kind of failure must match too
+            return type(exc)
+
+    expected = outcome(lambda: DocumentProperties.from_tree(fromstring(data)))
+    assert outcome(lambda: _core_dates(data) or DocumentProperties.from_tree(fromstring(data))) == expected

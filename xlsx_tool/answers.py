@@ -39,12 +39,16 @@ def answer_slots(catalog: Catalog) -> tuple[tuple[str, Indicator, bool], ...]:
     return _compiled(catalog)[0]
 
 
-_COMPILED: dict[int, tuple[Catalog, tuple, tuple]] = {}  # id -> (the catalog, kept so the id stays its own, ...)
+def answer_id_set(catalog: Catalog) -> frozenset[str]:
+    return _compiled(catalog)[2]
 
 
-def _compiled(catalog: Catalog) -> tuple[tuple, tuple]:
-    """answer_slots and, per slot, the points a direct entry accepts: derived once per catalog
-    (catalogs are frozen); a collection validates every book against the same one."""
+_COMPILED: dict[int, tuple] = {}  # id -> (the catalog, kept so that the id stays its own, derived views)
+
+
+def _compiled(catalog: Catalog) -> tuple[tuple, tuple, frozenset]:
+    """answer_slots, per slot the points a direct entry accepts, and the set of answer ids: derived
+    once per catalog (catalogs are frozen); a collection reads every book against the same one."""
     known = _COMPILED.get(id(catalog))
     if known is None or known[0] is not catalog:
         if len(_COMPILED) > 64:
@@ -53,8 +57,8 @@ def _compiled(catalog: Catalog) -> tuple[tuple, tuple]:
                       for aid in indicator_answer_ids(ind))
         allowed = tuple(frozenset(allowed_points(ind)) if not sub and isinstance(ind.rule, DirectRule) else None
                         for _, ind, sub in slots)
-        known = _COMPILED[id(catalog)] = (catalog, slots, allowed)
-    return known[1], known[2]
+        known = _COMPILED[id(catalog)] = (catalog, slots, allowed, frozenset(aid for aid, _, _ in slots))
+    return known[1:]
 
 
 def unanswered_ids(catalog: Catalog, answers: Mapping[str, object]) -> list[str]:
@@ -93,7 +97,7 @@ def _as_number(text: object) -> object:
 
 def validate_answers(catalog: Catalog, answers: Mapping[str, object]) -> list[AnswerProblem]:
     problems = []
-    slots, allowed = _compiled(catalog)
+    slots, allowed, _ = _compiled(catalog)
     for (aid, ind, is_sub), points in zip(slots, allowed):
         value = answers.get(aid)
         if is_blank(value):

@@ -26,12 +26,13 @@ import itertools
 import posixpath
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from openpyxl.packaging.core import DocumentProperties
 from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
 from openpyxl.utils.cell import range_boundaries
-from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel, from_ISO8601
 from openpyxl.workbook.child import INVALID_TITLE_REGEX
 from openpyxl.worksheet.merge import MergeCells
 from openpyxl.worksheet.protection import SheetProtection
@@ -228,12 +229,12 @@ class FastBook:
         return self._shared
 
     @property
-    def properties(self) -> DocumentProperties:
+    def properties(self) -> DocumentProperties | _CoreDates:
         if self._properties is None:
             if ARC_CORE not in self.zip:
                 raise FastPathUnsupported("no docProps/core.xml")  # openpyxl would invent 'now'
             data = _no_doctype(self.zip.read(ARC_CORE))
-            self._properties = DocumentProperties.from_tree(openpyxl_fromstring(data))
+            self._properties = _core_dates(data) or DocumentProperties.from_tree(openpyxl_fromstring(data))
         return self._properties
 
     # -- sheets --------------------------------------------------------------------------------
@@ -323,6 +324,45 @@ class FastBook:
             return from_excel(value, self.epoch, timedelta=style_id in self.timedelta_styles)
         except (OverflowError, ValueError):
             raise FastPathUnsupported("date out of range") from None  # openpyxl: '#VALUE!' with a warning
+
+
+class _CoreDates:
+    """DocumentProperties.modified as openpyxl reads it from a plain docProps/core.xml."""
+    __slots__ = ("modified",)
+
+    def __init__(self, modified: datetime):
+        self.modified = modified
+
+
+_CORE_DATES = ("created", "modified", "lastPrinted")
+
+
+def _core_dates(data: bytes) -> _CoreDates | None:
+    """What DocumentProperties.from_tree gives for `modified`, when core.xml holds only elements it
+    knows (any namespace: it matches local names) and no plain attribute on its root; None for
+    anything else, which DocumentProperties itself then reads. Its checks are kept: every date
+    element must read as a date and time (else it raises)."""
+    root = ET.fromstring(data)
+    if any(not key.startswith("{") for key in root.attrib):
+        return None
+    modified = None
+    for el in root:
+        name = el.tag.rsplit("}", 1)[-1]
+        if name not in DocumentProperties.__elements__:
+            if getattr(DocumentProperties, name, None) is not None:
+                return None  # a class attribute that is not an element: leave it to openpyxl
+            continue
+        if name in _CORE_DATES and el.text:
+            value = from_ISO8601(el.text)
+            if not isinstance(value, datetime):
+                return None  # openpyxl refuses it (a date without time, a duration)
+            if name == "modified":
+                modified = value
+        elif name == "modified":
+            modified = None
+    if modified is None:
+        return None  # openpyxl would give the time of reading
+    return _CoreDates(modified)
 
 
 def _protected(root: ET.Element) -> bool:

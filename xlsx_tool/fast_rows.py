@@ -174,8 +174,7 @@ class SplitSheet:
 _PROLOG = re.compile(rb'(?:<\?xml(?:[^>](?!encoding))*(?:\sencoding=["\'](?i:utf-8)["\'][^>]*)?\?>)?\s*'
                      rb"(<worksheet\b[^>]*>)")
 _FORMULA_RESULT = re.compile(rb"</f><v>[^<]*</v>")
-_MAIN = MAIN.encode()
-_DEFAULT_NS = b'xmlns="' + _MAIN + b'"'
+_DEFAULT_NS = b'xmlns="' + MAIN.encode() + b'"'
 _NOT_IN_ROWS = frozenset({_M + "sheetProtection", _M + "mergeCells", _M + "hyperlinks", _M + "row",
                           _M + "sheetData", _M + "worksheet"})
 MAX_ROWS_REMEMBERED = 40_000  # per process; a few hundred bytes each
@@ -206,16 +205,15 @@ def split_rows(data: bytes) -> SplitSheet | None:
     instruction leaves a piece that does not parse, so every piece that parses (inside the root tag,
     for its namespace declarations) is a sequence of whole rows, and the pieces together are exactly
     the sheet data. Each distinct piece is parsed once and checked for what the whole-sheet reader
-    would find inside the rows (nested rows, protection, merged cells, hyperlinks); elements of the
-    main namespace under another prefix cannot occur (it is declared once, as the root's default)."""
+    would find inside the rows (nested rows, protection, merged cells, hyperlinks, in the main
+    namespace whatever the prefix); the rest of the sheet is parsed as a whole (`_outside`)."""
     prolog = _PROLOG.match(data)
-    if (prolog is None or _DEFAULT_NS not in prolog.group(1) or prolog.group(1).count(_MAIN) != 1
-            or data.find(_MAIN, prolog.end()) >= 0):
+    if prolog is None or _DEFAULT_NS not in prolog.group(1):
         return None
     root_tag = prolog.group(1)
     open_at = data.find(b"<sheetData>")
     close_at = data.find(b"</sheetData>", open_at)
-    if open_at < 0 or close_at < 0 or data.find(b"<sheetData", open_at + 1) >= 0:
+    if open_at < 0 or close_at < 0:
         return None
     start = open_at + len(b"<sheetData>")
     outside = _outside(data[:start] + data[close_at:], root_tag)
@@ -224,16 +222,14 @@ def split_rows(data: bytes) -> SplitSheet | None:
     pieces = data[start:close_at].split(b"</row>")
     rest = pieces.pop()  # after the last "</row>": nothing, or rows written as <row .../>
     known = CACHE.rows(root_tag)  # keyed by the piece without its closing "</row>"
-    records: list[RowRecord] = []
-    for piece in pieces:
-        found = known.get(piece)
-        if found is None and (found := _remember(known, root_tag, piece)) is None:
-            return None
-        records.extend(found)
+    found = list(map(known.get, pieces))
+    if None in found and not _remember(known, root_tag, pieces, found):
+        return None
+    records: list[RowRecord] = [rec for recs in found for rec in recs]
     if rest:  # rare; not remembered (its bytes mean something else than a piece's)
-        if (found := _decode(root_tag, rest, b"")) is None:
+        if (more := _decode(root_tag, rest, b"")) is None:
             return None
-        records.extend(found)
+        records.extend(more)
     last = 0
     for rec in records:
         if rec.number <= last:
@@ -242,21 +238,44 @@ def split_rows(data: bytes) -> SplitSheet | None:
     return SplitSheet(records, outside)
 
 
-def _remember(known: dict, root_tag: bytes, piece: bytes) -> tuple[RowRecord, ...] | None:
-    """Decode a piece not seen before. Formula cells' cached results do not change what the reader
-    gives, so a piece is also remembered without them: books differing only there share it."""
-    plain = _FORMULA_RESULT.sub(b"</f>", piece) if b"</f><v>" in piece else piece
-    found = known.get(plain)
-    if found is None:
-        found = _decode(root_tag, plain, b"</row>")
-        if found is None:
-            return None
-        known[plain] = found
-        CACHE.size += 1
-    if plain is not piece:
-        known[piece] = found
-        CACHE.size += 1
-    return found
+def _remember(known: dict, root_tag: bytes, pieces: list[bytes], found: list) -> bool:
+    """Fill the gaps of `found` (None) by decoding those pieces, and remember them; False when one
+    is not a sequence of plain rows. Formula cells' cached results do not change what the reader
+    gives, so a piece is also remembered without them: books differing only there share it. The
+    pieces not seen before are parsed together (one parse for the rows that differ in a book)."""
+    todo: dict[bytes, list[int]] = {}  # piece without cached results -> positions
+    for i, piece in enumerate(pieces):
+        if found[i] is None:
+            plain = _FORMULA_RESULT.sub(b"</f>", piece) if b"</f><v>" in piece else piece
+            if (known_plain := known.get(plain)) is not None:
+                found[i] = known[piece] = known_plain
+            else:
+                todo.setdefault(plain, []).append(i)
+    if not todo:
+        return True
+    plains = list(todo)
+    decoded = _decode_together(root_tag, plains)
+    for plain, recs in zip(plains, decoded):
+        if recs is None:
+            return False
+        known[plain] = recs
+        for i in todo[plain]:
+            found[i] = known[pieces[i]] = recs
+    CACHE.size += len(plains)
+    return True
+
+
+def _decode_together(root_tag: bytes, plains: list[bytes]) -> list[tuple[RowRecord, ...] | None]:
+    """_decode of each piece (+ "</row>"), with one parse when every piece holds one row."""
+    if len(plains) > 1 and all(p.count(b"<row") == 1 for p in plains):
+        try:
+            sheet_data = ET.fromstring(root_tag + b"<sheetData>" + b"</row>".join(plains)
+                                       + b"</row></sheetData></worksheet>")[0]
+        except ET.ParseError:
+            sheet_data = None
+        if sheet_data is not None and len(sheet_data) == len(plains):
+            return [_records([row]) for row in sheet_data]
+    return [_decode(root_tag, p, b"</row>") for p in plains]
 
 
 _OUTSIDE: dict[bytes, Outside | None] = {}
@@ -265,8 +284,9 @@ _NOT_IN_FOOTER = (b"<row", b"sheetProtection", b"<mergeCells", b"<hyperlinks", b
 
 
 def _outside(skeleton: bytes, root_tag: bytes) -> Outside | None:
-    """The sheet with an empty <sheetData>, parsed (a parse error propagates, as on the whole sheet);
-    None when it holds rows or merged cells (the whole-sheet reader handles those).
+    """The sheet with an empty <sheetData>, parsed; None when that is not what it is (the cut was not
+    at the sheet data element, the part does not parse) or when it holds rows or merged cells: the
+    whole-sheet reader decides those.
 
     The page header/footer carries the entity's name, so it alone differs between books of one
     template: it is checked on its own (well-formed, nothing the reader looks for inside) and the
@@ -275,18 +295,50 @@ def _outside(skeleton: bytes, root_tag: bytes) -> Outside | None:
     if first >= 0 and end > first and skeleton.find(_FOOTER_OPEN, first + 1) < 0:
         end += len(_FOOTER_CLOSE)
         footer = skeleton[first:end]
-        if not any(marker in footer for marker in _NOT_IN_FOOTER):
-            ET.fromstring(root_tag + footer + b"</worksheet>")  # a parse error propagates
+        if _plain_footer(footer, root_tag):
             skeleton = skeleton[:first] + skeleton[end:]
     if skeleton not in _OUTSIDE:
         if len(_OUTSIDE) >= 256:
             _OUTSIDE.clear()
-        if b"<!DOCTYPE" in skeleton or b"<!ENTITY" in skeleton:
-            return None  # the whole-sheet reader refuses it
-        root = ET.fromstring(skeleton)
-        plain = next(root.iter(ROW), None) is None and next(root.iter(_M + "mergeCells"), None) is None
-        _OUTSIDE[skeleton] = Outside(root) if plain else None
+        _OUTSIDE[skeleton] = _parse_outside(skeleton)
     return _OUTSIDE[skeleton]
+
+
+def _parse_outside(skeleton: bytes) -> Outside | None:
+    if b"<!DOCTYPE" in skeleton or b"<!ENTITY" in skeleton:
+        return None  # the whole-sheet reader refuses it
+    try:
+        root = ET.fromstring(skeleton)
+    except ET.ParseError:
+        return None
+    data_elements = list(root.iter(_M + "sheetData"))
+    if (len(data_elements) != 1 or root.find(_M + "sheetData") is not data_elements[0] or len(data_elements[0])
+            or next(root.iter(ROW), None) is not None or next(root.iter(_M + "mergeCells"), None) is not None):
+        return None
+    return Outside(root)
+
+
+# A header/footer of plain texts (what Excel, LibreOffice and openpyxl write) is well-formed and holds
+# nothing the reader looks for; anything else is parsed to be sure.
+_FOOTER_TEXT = rb"(?:[^<&\x00-\x08\x0b\x0c\x0e-\x1f]|&(?:amp|lt|gt|quot|apos);)*"
+_PLAIN_FOOTER = re.compile(rb"<headerFooter>(?:<(oddHeader|oddFooter|evenHeader|evenFooter|firstHeader|firstFooter)"
+                           rb"(?: ?/>|>" + _FOOTER_TEXT + rb"</\1>))*</headerFooter>")
+
+
+def _plain_footer(footer: bytes, root_tag: bytes) -> bool:
+    if _PLAIN_FOOTER.fullmatch(footer):
+        try:
+            footer.decode("utf-8")
+            return True
+        except UnicodeDecodeError:
+            return False
+    if any(marker in footer for marker in _NOT_IN_FOOTER):
+        return False
+    try:
+        ET.fromstring(root_tag + footer + b"</worksheet>")
+    except ET.ParseError:
+        return False
+    return True
 
 
 def _decode(root_tag: bytes, piece: bytes, close: bytes) -> tuple[RowRecord, ...] | None:
@@ -296,10 +348,14 @@ def _decode(root_tag: bytes, piece: bytes, close: bytes) -> tuple[RowRecord, ...
         sheet_data = ET.fromstring(root_tag + b"<sheetData>" + piece + close + b"</sheetData></worksheet>")[0]
     except ET.ParseError:
         return None  # the whole-sheet reader reports it
-    if len(sheet_data) == 0 or any(el.tag in _NOT_IN_ROWS for row in sheet_data for el in row.iter() if el is not row):
+    return _records(list(sheet_data))
+
+
+def _records(rows: list[ET.Element]) -> tuple[RowRecord, ...] | None:
+    if not rows or any(el.tag in _NOT_IN_ROWS for row in rows for el in row.iter() if el is not row):
         return None
     records = []
-    for row in sheet_data:
+    for row in rows:
         if row.tag != ROW or row.get("r") is None:
             return None
         number = row_number(row, 0)

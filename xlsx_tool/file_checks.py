@@ -124,6 +124,53 @@ class FastPathUnsupported(Exception):
     """The fast reader met something it does not handle exactly as the openpyxl path does."""
 
 
+class Member:
+    """A zip member as zipfile.ZipInfo describes it (the attributes the checks use), from
+    _central_directory; `raw_name` is the name's bytes as stored."""
+    __slots__ = ("filename", "orig_filename", "raw_name", "flag_bits", "compress_type", "CRC", "compress_size",
+                 "file_size", "header_offset")
+
+    def __init__(self, filename, raw_name, flag_bits, compress_type, crc, compress_size, file_size, header_offset):
+        self.filename = self.orig_filename = filename
+        self.raw_name, self.flag_bits, self.compress_type, self.CRC = raw_name, flag_bits, compress_type, crc
+        self.compress_size, self.file_size, self.header_offset = compress_size, file_size, header_offset
+
+
+_END = struct.Struct("<4s4H2LH")
+_CENTRAL = struct.Struct("<4s4B4HL2L5HLL")
+_ZIP64_LOCATOR = b"PK\x06\x07"
+
+
+def _central_directory(data: bytes) -> list[Member] | None:
+    """The members as zipfile lists them, for the plain archives spreadsheet programs write (one
+    end record without comment at the very end, no Zip64, nothing before the first member); None
+    for anything else, which zipfile then reads."""
+    if len(data) < _END.size or data[-_END.size - 20:-_END.size].startswith(_ZIP64_LOCATOR):
+        return None
+    sig, disk, disk_cd, entries_here, entries, size_cd, offset_cd, comment = _END.unpack_from(data, len(data) - _END.size)
+    if (sig != b"PK\x05\x06" or comment or disk or disk_cd or entries_here != entries
+            or offset_cd + size_cd != len(data) - _END.size):
+        return None
+    members, pos, end = [], offset_cd, offset_cd + size_cd
+    for _ in range(entries):
+        if pos + _CENTRAL.size > end:
+            return None
+        (sig, _, _, version, _, flags, method, _, _, crc, csize, usize, name_len, extra_len, comment_len,
+         _, _, _, offset) = _CENTRAL.unpack_from(data, pos)
+        start = pos + _CENTRAL.size
+        raw = data[start:start + name_len]
+        if (sig != b"PK\x01\x02" or version > 63 or b"\0" in raw or start + name_len > end
+                or 0xFFFFFFFF in (csize, usize, offset)):
+            return None
+        try:
+            name = raw.decode("utf-8" if flags & 0x800 else "cp437")
+        except UnicodeDecodeError:
+            return None
+        members.append(Member(name, raw, flags, method, crc, csize, usize, offset))
+        pos = start + name_len + extra_len + comment_len
+    return members if pos == end else None
+
+
 class CheckedZip:
     """A zip read into memory whose container checks passed; members inflated on demand."""
 
@@ -143,12 +190,15 @@ class CheckedZip:
             raise FastPathUnsupported(f"zip member {info.filename}: header outside the file")
         sig, _, _, flags, _, _, _, _, _, _, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, off)
         start = off + _LOCAL_HEADER.size
-        try:
-            name = data[start:start + name_len].decode("utf-8" if flags & 0x800 else "cp437")
-        except UnicodeDecodeError:
-            raise FastPathUnsupported(f"zip member {info.filename}: undecodable local name") from None
-        if sig != b"PK\x03\x04" or name != info.orig_filename:
-            raise FastPathUnsupported(f"zip member {info.filename}: local header differs from the directory")
+        local = data[start:start + name_len]
+        if not (sig == b"PK\x03\x04" and getattr(info, "raw_name", None) == local
+                and (flags ^ info.flag_bits) & 0x800 == 0):
+            try:
+                name = local.decode("utf-8" if flags & 0x800 else "cp437")
+            except UnicodeDecodeError:
+                raise FastPathUnsupported(f"zip member {info.filename}: undecodable local name") from None
+            if sig != b"PK\x03\x04" or name != info.orig_filename:
+                raise FastPathUnsupported(f"zip member {info.filename}: local header differs from the directory")
         start += name_len + extra_len
         end = start + info.compress_size
         if end > len(data):
@@ -231,14 +281,16 @@ def open_checked(path: Path) -> CheckedZip:
         raise FastPathUnsupported(f"cannot read: {exc}") from None
     if len(data) != size:
         raise FastPathUnsupported("the file changed while it was read")
-    try:
-        if not data.startswith(b"PK"):
-            raise zipfile.BadZipFile("not a zip")
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            infos = z.infolist()
-    except Exception:  # empty, OLE (.xls, encrypted), text, damaged zip: check_container words it
-        check_container(path)
-        raise FastPathUnsupported("a container check_container accepts but this reader cannot open") from None
+    infos = _central_directory(data) if data.startswith(b"PK") else None
+    if infos is None:
+        try:
+            if not data.startswith(b"PK"):
+                raise zipfile.BadZipFile("not a zip")
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                infos = z.infolist()
+        except Exception:  # empty, OLE (.xls, encrypted), text, damaged zip: check_container words it
+            check_container(path)
+            raise FastPathUnsupported("a container check_container accepts but this reader cannot open") from None
     _check_bomb(infos)
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from .answers import answer_id_set, answer_slots
 from .catalog import Catalog, CatalogError, load_catalog_file, load_shipped_catalog
 from .file_checks import FileRejected, check_container
 from .workbook_meta import (COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, META_SHEET, TOOL_ID,
@@ -107,23 +108,22 @@ def read_book(path: str | Path, catalog_path: str | Path | None = None,
 
 def read_answers(wb, catalog: Catalog, contents: BookContents) -> None:
     """Fill contents.answers/remarks/missing from an open workbook (found by the hidden id column)."""
-    wanted = set(catalog.answer_ids())
+    wanted = answer_id_set(catalog)
     for sheet in input_sheet_names(catalog).values():
         if sheet not in wb.sheetnames:
             raise BookError(contents.path, f"入力シート「{sheet}」がありません（シート名が変更された可能性があります）")
         _read_sheet(wb[sheet], wanted, contents)
-    contents.missing = [aid for aid in catalog.answer_ids() if aid not in contents.answers]
+    contents.missing = [aid for aid, _, _ in answer_slots(catalog) if aid not in contents.answers]
 
 
-def _read_sheet(ws, wanted: set[str], contents: BookContents) -> None:
-    cols = [COL_ANSWER, COL_REMARKS, COL_ID]
-    first = min(ord(c) for c in cols) - ord("A") + 1
-    last = max(ord(c) for c in cols) - ord("A") + 1
-    for row in ws.iter_rows(min_row=FIRST_DATA_ROW, min_col=first, max_col=last, values_only=True):
-        ident = row[ord(COL_ID) - ord("A") - first + 1]
-        if ident in wanted:
-            contents.answers[ident] = row[ord(COL_ANSWER) - ord("A") - first + 1]
-            contents.remarks[ident] = row[ord(COL_REMARKS) - ord("A") - first + 1]
+def _read_sheet(ws, wanted: frozenset[str], contents: BookContents) -> None:
+    cols = [ord(c) - ord("A") + 1 for c in (COL_ANSWER, COL_REMARKS, COL_ID)]
+    first = min(cols)
+    answer, remarks, ident = (c - first for c in cols)
+    for row in ws.iter_rows(min_row=FIRST_DATA_ROW, min_col=first, max_col=max(cols), values_only=True):
+        if row[ident] in wanted:
+            contents.answers[row[ident]] = row[answer]
+            contents.remarks[row[ident]] = row[remarks]
 
 
 def read_eligibility_inputs(path: str | Path) -> "EligibilityInputs":
