@@ -23,6 +23,7 @@ comments, drawings, defined names, sheet relationships, fonts/fills/borders of s
 from __future__ import annotations
 
 import itertools
+import operator
 import posixpath
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -119,6 +120,9 @@ class ResolvedRow:
         return out
 
 
+_MAX_COL, _HAS_CELLS = operator.attrgetter("max_col"), operator.attrgetter("values")
+
+
 class FastSheet:
     """One worksheet's cells as openpyxl's non-read-only load gives them. A sheet read row by row
     (fast_rows.split_rows) keeps its `rows` in order and builds `values`/`styles` only when asked;
@@ -133,8 +137,8 @@ class FastSheet:
         self.protection = _Protection(protected)
         self.rows = rows
         if rows is not None:
-            filled = [row for row in rows if row.values]
-            last_row, last_col = (filled[-1].number, max(r.max_col for r in filled)) if filled else (0, 0)
+            last_col = max(map(_MAX_COL, rows), default=0)  # 0 for a row without cells
+            last_row = next((row.number for row in reversed(rows) if row.values), 0)
         else:
             last_row = max((r for r, _ in values), default=0)
             last_col = max((c for _, c in values), default=0)
@@ -263,7 +267,7 @@ class FastBook:
         outside = split.outside
         if outside.protected is None:
             outside.protected = _protected(outside.root)
-        return FastSheet(title, None, None, outside.protected, (0, 0), any(row.values for row in rows), rows)
+        return FastSheet(title, None, None, outside.protected, (0, 0), any(map(_HAS_CELLS, rows)), rows)
 
     def _resolved(self, rec: RowRecord) -> ResolvedRow:
         """A remembered row in this book's context: the same object for every book sharing it."""

@@ -60,13 +60,15 @@ def figure(ind: Indicator, answers: Mapping[str, object]) -> object:
     return round(num / den * ratio.per, FIGURE_DIGITS)
 
 
-def score_indicator(ind: Indicator, answers: Mapping[str, object]) -> float:
+def score_indicator(ind: Indicator, answers: Mapping[str, object], sub_points: Mapping[str, float] | None = None) -> float:
+    """The indicator's 得点 cell. `sub_points`: subitem_points of its sub-items when already known."""
     rule = ind.rule
-    if isinstance(rule, SumRule):
-        cap = ind.points if rule.cap is None else rule.cap
-        return min(cap, sum(subitem_points(ind, s, answers) for s in ind.subitems))
-    if isinstance(rule, TiersRule):
-        n = sum(subitem_points(ind, s, answers) for s in ind.subitems)
+    if isinstance(rule, (SumRule, TiersRule)):
+        if sub_points is None:
+            sub_points = {s.id: subitem_points(ind, s, answers) for s in ind.subitems}
+        n = sum(sub_points[s.id] for s in ind.subitems)
+        if isinstance(rule, SumRule):
+            return min(ind.points if rule.cap is None else rule.cap, n)
         return next((t.points for t in reversed(rule.tiers) if n >= t.met), 0)
     value = figure(ind, answers)
     if not is_number(value):

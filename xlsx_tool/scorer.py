@@ -85,8 +85,8 @@ def score(catalog: Catalog, answers: Mapping[str, object]) -> ScoreResult:
                 for ind in group.indicators:
                     for sub in ind.subitems:
                         res.subitems[sub.id] = subitem_points(ind, sub, answers)
-                    res.indicators[ind.id] = score_indicator(ind, answers)
-                    group_total += res.indicators[ind.id]
+                    points = res.indicators[ind.id] = score_indicator(ind, answers, res.subitems)
+                    group_total += points
                 res.groups[(goal.id, group.kind.value)] = group_total
                 goal_total += group_total
             res.goals[goal.id] = goal_total

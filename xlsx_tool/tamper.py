@@ -233,19 +233,18 @@ def _sheet_rows(ws, fast: _FastPrint, locked) -> list[_RowFindings]:
             cols_of.setdefault(r, []).append(c)
         numbers = sorted(cols_of.keys() | template_rows)
         return [_row_findings(fast, n, ws.values, ws.styles, cols_of.get(n, ()), locked) for n in numbers]
-    out = []
-    present = set()
-    for row in ws.rows:
-        present.add(row.number)
-        found = row.verdicts.get(fast.key)
-        if found is None:
-            found = row.verdicts[fast.key] = _row_findings(fast, row.number, row.values, row.styles,
-                                                           [c for _, c in row.values], locked)
-        out.append((row.number, found))
-    for n in template_rows - present:  # template rows the book lacks
-        out.append((n, _row_findings(fast, n, _NO_ROW, _NO_ROW, (), locked)))
-        out.sort(key=lambda pair: pair[0])
-    return [found for _, found in out]
+    key = fast.key
+    found = [row.verdicts.get(key) for row in ws.rows]
+    for i, row in enumerate(ws.rows):
+        if found[i] is None:
+            found[i] = row.verdicts[key] = _row_findings(fast, row.number, row.values, row.styles,
+                                                         [c for _, c in row.values], locked)
+    missing = template_rows - {row.number for row in ws.rows}  # template rows the book lacks
+    if missing:
+        pairs = [(row.number, f) for row, f in zip(ws.rows, found)]
+        pairs += [(n, _row_findings(fast, n, _NO_ROW, _NO_ROW, (), locked)) for n in missing]
+        found = [f for _, f in sorted(pairs, key=lambda pair: pair[0])]
+    return found
 
 
 def check_tampering_fast(book, catalog: Catalog) -> TamperFindings:
