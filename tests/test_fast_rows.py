@@ -226,3 +226,64 @@ def test_last_saved_time_reads_as_openpyxl_reads_it(body):
 
     expected = outcome(lambda: DocumentProperties.from_tree(fromstring(data)))
     assert outcome(lambda: _core_dates(data) or DocumentProperties.from_tree(fromstring(data))) == expected
+
+
+ROOT = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+SIMPLE_ROWS = [  # (piece without its "</row>", decoded without a parser?)
+    (b'<row r="1"><c r="A1" s="15" t="inlineStr"><is><t>\xe4\xbb\xa4\xe5\x92\x8c 8 > 7</t></is></c></row', True),
+    (b'<row r="4" spans="1:9" ht="30" customHeight="1"><c r="A4" s="3"><v>12.50</v></c><c r="B4" t="s"><v>7</v>'
+     b'</c><c r="C4" s="2" t="n" /><c r="D4" t="inlineStr"><is><t></t></is></c><c r="E4"><v/></c></row', True),
+    (b'<row r="5"><c r="A5" t="str"><v>text</v></c><c r="B5" t="e"><v>#N/A</v></c><c r="C5" t="inlineStr"><v>9</v>'
+     b'</c><c r="D5"><is><t>x</t></is></c><c r="E5" t="foo"><v>y</v></c><c r="F5" s="007"><v>1E3</v></c></row', True),
+    (b'<row r="6"><c r="A6" t="inlineStr"><is><t>a &amp; b</t></is></c></row', False),  # an entity
+    (b'<row r="6"><c r="A6" t="inlineStr"><is><t>a\r\nb</t></is></c></row', False),  # a carriage return
+    (b'<row r="6"><c r="A6" t="inlineStr"><is><t>a ]]> b</t></is></c></row', False),
+    (b'<row r="6"><c r="A6" t="inlineStr"><is><t>\x01</t></is></c></row', False),
+    (b'<row r="6"><c r="A6" t="inlineStr"><is><t>\xef\xbf\xbe</t></is></c></row', False),
+    (b'<row r="6" ht="1" ht="2"><c r="A6"><v>1</v></c></row', False),  # not well-formed
+    (b'<row r="6" r="7"><c r="A6"><v>1</v></c></row', False),
+    (b'<row r="6"><c r="A6" t="b"><v>1</v></c></row', False),
+    (b'<row r="6"><c r="A6" t="d"><v>2024-01-01T00:00:00</v></c></row', False),
+    (b'<row r="6"><c r="A6"><v>12abc</v></c></row', False),
+    (b'<row r="6"><c r="A7"><v>1</v></c></row', False),  # a cell naming another row
+    (b'<row r="6"><c s="1"><v>1</v></c></row', False),  # no coordinate
+    (b'<row r="6"><c r="A6"><f>1+1</f><v>2</v></c></row', False),
+    (b'<row r="6"><c r="A6" t="inlineStr"><is><t xml:space="preserve"> a </t></is></c></row', False),
+    (b'<row r="6" x14ac:dyDescent="0.25"><c r="A6"><v>1</v></c></row', False),
+    (b'<row r="6"><c r="A6"><v>1</v></c><!-- x --></row', False),
+    (b'<row r="6"><c r="A6"><v>\xff</v></c></row', False),  # not UTF-8
+]
+
+
+@pytest.mark.parametrize("piece,simple", SIMPLE_ROWS)
+def test_plain_rows_decode_as_the_parser_decodes_them(piece, simple):
+    piece = piece[:-len(b"</row")]
+    got = fast_rows._simple_row(piece)
+    assert (got is not None) == simple
+    if got is not None:
+        (parsed,) = fast_rows._parse_rows(ROOT, piece, b"</row>")
+        assert (got.number, got.cells, got.shared) == (parsed.number, parsed.cells, parsed.shared)
+        assert all(type(a[3]) is type(b[3]) for a, b in zip(got.cells, parsed.cells))
+
+
+def test_every_row_of_real_books_decodes_alike_with_or_without_the_parser(filled, tmp_path):
+    """Every row of the sheets the collector reads, as openpyxl writes them and as Excel does
+    (shared strings, cached formula results): the parser-free decoding agrees wherever it applies."""
+    from test_fast_paths import _as_excel_saves
+
+    books = [filled, _with_sheet(filled, tmp_path / "cached.xlsx", _cached_results),
+             _as_excel_saves(filled, tmp_path / "excel.xlsx")]
+    simple = 0
+    for path in books:
+        book = load_book(path)
+        for title in ("推進交付金", "支援交付金", "集計", "_meta", "表紙"):
+            data = book.zip.read(book.part_name(title))
+            root = re.match(rb"(?:<\?xml[^>]*\?>)?\s*(<worksheet\b[^>]*>)", data).group(1)
+            content = data[data.index(b"<sheetData>") + 11:data.index(b"</sheetData>")]
+            for piece in content.split(b"</row>")[:-1]:
+                got = fast_rows._simple_row(piece)
+                if got is not None:
+                    simple += 1
+                    (parsed,) = fast_rows._parse_rows(root, piece, b"</row>")
+                    assert (got.number, got.cells, got.shared) == (parsed.number, parsed.cells, parsed.shared)
+    assert simple > 50  # most rows without formulas take the parser-free way

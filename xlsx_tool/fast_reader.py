@@ -22,6 +22,7 @@ comments, drawings, defined names, sheet relationships, fonts/fills/borders of s
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import posixpath
@@ -146,6 +147,10 @@ class FastSheet:
         self.max_row = max(1, last_row, merged_extent[0])
         self.max_column = max(1, last_col, merged_extent[1])
 
+    @functools.cached_property
+    def _by_number(self) -> dict[int, ResolvedRow]:
+        return {row.number: row for row in self.rows}
+
     @property
     def values(self) -> dict[tuple[int, int], object]:
         if self._values is None:
@@ -170,7 +175,7 @@ class FastSheet:
         min_col, min_row = min_col or 1, min_row or 1
         max_col, max_row = max_col or self.max_column, max_row or self.max_row
         if self.rows is not None:
-            by_number = {row.number: row for row in self.rows}
+            by_number = self._by_number
             empty = (None,) * (max_col - min_col + 1)
             return ((row.span(min_col, max_col) if (row := by_number.get(r)) is not None else empty)
                     for r in range(min_row, max_row + 1))
@@ -260,10 +265,10 @@ class FastBook:
         split = split_rows(data)  # no DOCTYPE: nothing but an XML declaration may precede its root
         if split is None:
             return self._read_whole_sheet(title, _no_doctype(data))
-        context, rows = self.context, []
-        for rec in split.rows:
-            row = None if rec.shared else rec.resolved.get(context)
-            rows.append(row or self._resolved(rec))
+        context = self.context
+        rows = [rec.resolved.get(context) for rec in split.rows]  # rows without shared strings
+        if None in rows:
+            rows = [row or self._resolved(rec) for row, rec in zip(rows, split.rows)]
         outside = split.outside
         if outside.protected is None:
             outside.protected = _protected(outside.root)

@@ -19,6 +19,8 @@ gives a formula cell its formula, never its cached result, so rows that differ o
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -177,6 +179,7 @@ _FORMULA_RESULT = re.compile(rb"</f><v>[^<]*</v>")
 _DEFAULT_NS = b'xmlns="' + MAIN.encode() + b'"'
 _NOT_IN_ROWS = frozenset({_M + "sheetProtection", _M + "mergeCells", _M + "hyperlinks", _M + "row",
                           _M + "sheetData", _M + "worksheet"})
+_NUMBER = operator.attrgetter("number")
 MAX_ROWS_REMEMBERED = 40_000  # per process; a few hundred bytes each
 
 
@@ -212,8 +215,8 @@ def split_rows(data: bytes) -> SplitSheet | None:
         return None
     root_tag = prolog.group(1)
     open_at = data.find(b"<sheetData>")
-    close_at = data.find(b"</sheetData>", open_at)
-    if open_at < 0 or close_at < 0:
+    close_at = data.rfind(b"</sheetData>")  # the last: an earlier one would be inside a row, refused there
+    if open_at < 0 or close_at < open_at:
         return None
     start = open_at + len(b"<sheetData>")
     outside = _outside(data[:start] + data[close_at:], root_tag)
@@ -225,16 +228,14 @@ def split_rows(data: bytes) -> SplitSheet | None:
     found = list(map(known.get, pieces))
     if None in found and not _remember(known, root_tag, pieces, found):
         return None
-    records: list[RowRecord] = [rec for recs in found for rec in recs]
+    records: list[RowRecord] = list(itertools.chain.from_iterable(found))
     if rest:  # rare; not remembered (its bytes mean something else than a piece's)
         if (more := _decode(root_tag, rest, b"")) is None:
             return None
         records.extend(more)
-    last = 0
-    for rec in records:
-        if rec.number <= last:
-            return None  # rows out of order or repeated: the whole-sheet reader's counter decides
-        last = rec.number
+    numbers = list(map(_NUMBER, records))
+    if not all(map(operator.lt, [0, *numbers], numbers)):
+        return None  # rows out of order or repeated: the whole-sheet reader's counter decides
     return SplitSheet(records, outside)
 
 
@@ -266,16 +267,81 @@ def _remember(known: dict, root_tag: bytes, pieces: list[bytes], found: list) ->
 
 
 def _decode_together(root_tag: bytes, plains: list[bytes]) -> list[tuple[RowRecord, ...] | None]:
-    """_decode of each piece (+ "</row>"), with one parse when every piece holds one row."""
-    if len(plains) > 1 and all(p.count(b"<row") == 1 for p in plains):
+    """_decode of each piece (+ "</row>"): rows of plain cells without a parser (`_simple_row`), the
+    others with one parse when every piece holds one row."""
+    out: list = [None] * len(plains)
+    rest = []
+    for i, plain in enumerate(plains):
+        simple = _simple_row(plain)
+        if simple is not None:
+            out[i] = (simple,)
+        else:
+            rest.append(i)
+    if len(rest) > 1 and all(plains[i].count(b"<row") == 1 for i in rest):
         try:
-            sheet_data = ET.fromstring(root_tag + b"<sheetData>" + b"</row>".join(plains)
+            sheet_data = ET.fromstring(root_tag + b"<sheetData>" + b"</row>".join(plains[i] for i in rest)
                                        + b"</row></sheetData></worksheet>")[0]
         except ET.ParseError:
             sheet_data = None
-        if sheet_data is not None and len(sheet_data) == len(plains):
-            return [_records([row]) for row in sheet_data]
-    return [_decode(root_tag, p, b"</row>") for p in plains]
+        if sheet_data is not None and len(sheet_data) == len(rest):
+            for i, row in zip(rest, sheet_data):
+                out[i] = _records([row])
+            return out
+    for i in rest:
+        out[i] = _decode(root_tag, plains[i], b"</row>")
+    return out
+
+
+# Rows of plain cells, as spreadsheet programs write most rows: no prefix, entity, character reference,
+# carriage return, formula or rich text; the attributes of each cell r, s, t in that order. For these
+# the text between the tags is the value (no XML parser would change it), so they are decoded as
+# raw_cells decodes them without one. Anything else goes to the parser.
+_ROW_START = re.compile(rb'<row r="([1-9][0-9]{0,6})"((?: [a-zA-Z]+="[^"<&\r\n\t]*")*)>')
+_SIMPLE_CELL = re.compile(rb'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"(?: s="([0-9]{1,9})")?(?: t="([a-zA-Z]+)")?'
+                          rb'(?: ?/>|>(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>|<v ?/>|)</c>)')
+_ILLEGAL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f&\r]|\]\]>|\xef\xbf[\xbe\xbf]")
+
+
+def _simple_row(piece: bytes) -> RowRecord | None:
+    head = _ROW_START.match(piece)
+    if head is None or _ILLEGAL.search(piece):
+        return None
+    attributes = [b"r", *re.findall(rb' ([a-zA-Z]+)="', head.group(2))]
+    if len(set(attributes)) != len(attributes):
+        return None  # a repeated attribute: not well-formed
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    number, cells, end = int(head.group(1)), [], head.end()
+    for m in _SIMPLE_CELL.finditer(piece, end):
+        if m.start() != end:
+            return None
+        end = m.end()
+        coordinate, style, data_type, value, text = m.groups()
+        coordinate = coordinate.decode()
+        rc = _COORDS.get(coordinate) or _COORDS.setdefault(coordinate, coordinate_to_tuple(coordinate))
+        if rc[0] != number:
+            return None
+        data_type = data_type.decode() if data_type else "n"
+        kind, value = VALUE_KIND, (value or None) if data_type != "inlineStr" else None
+        if value is not None:
+            value = value.decode()
+            try:
+                if data_type == "n":
+                    value, kind = _cast_number(value), NUMBER_KIND
+                elif data_type == "s":
+                    value, kind = int(value), SHARED_KIND
+                elif data_type in ("b", "d"):
+                    return None  # rare: the parser's way
+            except ValueError:
+                return None  # the parser's way reports it
+        elif data_type == "inlineStr" and text is not None:
+            value = text.decode()
+        cells.append((rc, int(style) if style else 0, kind, value))
+    if end != len(piece):
+        return None
+    return RowRecord(number, tuple(cells), tuple(v for _, _, kind, v in cells if kind == SHARED_KIND))
 
 
 _OUTSIDE: dict[bytes, Outside | None] = {}
@@ -344,6 +410,12 @@ def _plain_footer(footer: bytes, root_tag: bytes) -> bool:
 def _decode(root_tag: bytes, piece: bytes, close: bytes) -> tuple[RowRecord, ...] | None:
     """The rows of a piece of sheet data (+ `close`), parsed on their own inside the sheet's root tag;
     None when the piece is not a sequence of plain rows."""
+    if close and (simple := _simple_row(piece)) is not None:
+        return (simple,)
+    return _parse_rows(root_tag, piece, close)
+
+
+def _parse_rows(root_tag: bytes, piece: bytes, close: bytes) -> tuple[RowRecord, ...] | None:
     try:
         sheet_data = ET.fromstring(root_tag + b"<sheetData>" + piece + close + b"</sheetData></worksheet>")[0]
     except ET.ParseError:
