@@ -235,7 +235,12 @@ SIMPLE_ROWS = [  # (piece without its "</row>", decoded without a parser?)
      b'</c><c r="C4" s="2" t="n" /><c r="D4" t="inlineStr"><is><t></t></is></c><c r="E4"><v/></c></row', True),
     (b'<row r="5"><c r="A5" t="str"><v>text</v></c><c r="B5" t="e"><v>#N/A</v></c><c r="C5" t="inlineStr"><v>9</v>'
      b'</c><c r="D5"><is><t>x</t></is></c><c r="E5" t="foo"><v>y</v></c><c r="F5" s="007"><v>1E3</v></c></row', True),
-    (b'<row r="6"><c r="A6" t="inlineStr"><is><t>a &amp; b</t></is></c></row', False),  # an entity
+    (b'<row r="6"><c r="A6" t="inlineStr"><is><t>a &amp; b &lt;&gt;&quot;&apos; &amp;lt;</t></is></c>'
+     b'<c r="B6"><f>IF(LEN(D6)&gt;0,"&amp;",0)</f><v>1</v></c><c r="C6" t="inlineStr"><f></f></c>'
+     b'<c r="D6" t="str"><f>A6&amp;"x"</f><v/></c><c r="E6" s="2"><f>SUM(E7:E9)</f></c></row', True),
+    (b'<row r="6"><c r="A6" t="inlineStr"><is><t>&#65;</t></is></c></row', False),  # a character reference
+    (b'<row r="6"><c r="A6"><f t="shared" si="0">1+1</f></c></row', False),
+    (b'<row r="6"><c r="A6"><f>1+1</f><v>2</v><v>3</v></c></row', False),
     (b'<row r="6"><c r="A6" t="inlineStr"><is><t>a\r\nb</t></is></c></row', False),  # a carriage return
     (b'<row r="6"><c r="A6" t="inlineStr"><is><t>a ]]> b</t></is></c></row', False),
     (b'<row r="6"><c r="A6" t="inlineStr"><is><t>\x01</t></is></c></row', False),
@@ -247,7 +252,7 @@ SIMPLE_ROWS = [  # (piece without its "</row>", decoded without a parser?)
     (b'<row r="6"><c r="A6"><v>12abc</v></c></row', False),
     (b'<row r="6"><c r="A7"><v>1</v></c></row', False),  # a cell naming another row
     (b'<row r="6"><c s="1"><v>1</v></c></row', False),  # no coordinate
-    (b'<row r="6"><c r="A6"><f>1+1</f><v>2</v></c></row', False),
+    (b'<row r="6"><c r="A6"><f>1+1</f><v>2</v></c></row', True),
     (b'<row r="6"><c r="A6" t="inlineStr"><is><t xml:space="preserve"> a </t></is></c></row', False),
     (b'<row r="6" x14ac:dyDescent="0.25"><c r="A6"><v>1</v></c></row', False),
     (b'<row r="6"><c r="A6"><v>1</v></c><!-- x --></row', False),

@@ -292,23 +292,37 @@ def _decode_together(root_tag: bytes, plains: list[bytes]) -> list[tuple[RowReco
     return out
 
 
-# Rows of plain cells, as spreadsheet programs write most rows: no prefix, entity, character reference,
-# carriage return, formula or rich text; the attributes of each cell r, s, t in that order. For these
-# the text between the tags is the value (no XML parser would change it), so they are decoded as
-# raw_cells decodes them without one. Anything else goes to the parser.
+# Rows of plain cells, as spreadsheet programs write most rows: no prefix, character reference,
+# carriage return, CDATA, comment or rich text, formulas without attributes, the attributes of each cell
+# r, s, t in that order. For these the text between the tags is the value once the five predefined
+# entities are replaced (no XML parser would give anything else), so they are decoded as raw_cells
+# decodes them without one. Anything else goes to the parser.
 _ROW_START = re.compile(rb'<row r="([1-9][0-9]{0,6})"((?: [a-zA-Z]+="[^"<&\r\n\t]*")*)>')
 _SIMPLE_CELL = re.compile(rb'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"(?: s="([0-9]{1,9})")?(?: t="([a-zA-Z]+)")?'
-                          rb'(?: ?/>|>(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>|<v ?/>|)</c>)')
-_ILLEGAL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f&\r]|\]\]>|\xef\xbf[\xbe\xbf]")
+                          rb'(?: ?/>|>(?:<f>([^<]*)</f>(?:<v>[^<]*</v>|<v ?/>)?|<v>([^<]*)</v>|<is><t>([^<]*)</t></is>'
+                          rb'|<v ?/>|)</c>)')
+_ILLEGAL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\r]|&(?!(?:amp|lt|gt|quot|apos);)|\]\]>|\xef\xbf[\xbe\xbf]")
+
+
+def _text(raw: bytes) -> str:
+    text = raw.decode()
+    if "&" in text:
+        text = (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+                .replace("&amp;", "&"))
+    return text
+
+
+_CELL_COORDS: dict[bytes, tuple[int, int]] = {}  # b"B12" -> (12, 2)
 
 
 def _simple_row(piece: bytes) -> RowRecord | None:
     head = _ROW_START.match(piece)
     if head is None or _ILLEGAL.search(piece):
         return None
-    attributes = [b"r", *re.findall(rb' ([a-zA-Z]+)="', head.group(2))]
-    if len(set(attributes)) != len(attributes):
-        return None  # a repeated attribute: not well-formed
+    if head.group(2):
+        attributes = [b"r", *re.findall(rb' ([a-zA-Z]+)="', head.group(2))]
+        if len(set(attributes)) != len(attributes):
+            return None  # a repeated attribute: not well-formed
     try:
         piece.decode("utf-8")
     except UnicodeDecodeError:
@@ -318,26 +332,32 @@ def _simple_row(piece: bytes) -> RowRecord | None:
         if m.start() != end:
             return None
         end = m.end()
-        coordinate, style, data_type, value, text = m.groups()
-        coordinate = coordinate.decode()
-        rc = _COORDS.get(coordinate) or _COORDS.setdefault(coordinate, coordinate_to_tuple(coordinate))
+        coordinate, style, data_type, formula, value, text = m.groups()
+        rc = _CELL_COORDS.get(coordinate)
+        if rc is None:
+            rc = _CELL_COORDS[coordinate] = coordinate_to_tuple(coordinate.decode())
         if rc[0] != number:
             return None
-        data_type = data_type.decode() if data_type else "n"
-        kind, value = VALUE_KIND, (value or None) if data_type != "inlineStr" else None
-        if value is not None:
-            value = value.decode()
+        kind = VALUE_KIND
+        if formula is not None:
+            value = "=" + _text(formula)
+        elif data_type == b"inlineStr":
+            value = None if text is None else _text(text)
+        elif not value:
+            value = None
+        elif data_type is None or data_type == b"n":
             try:
-                if data_type == "n":
-                    value, kind = _cast_number(value), NUMBER_KIND
-                elif data_type == "s":
-                    value, kind = int(value), SHARED_KIND
-                elif data_type in ("b", "d"):
-                    return None  # rare: the parser's way
+                value, kind = _cast_number(value.decode()), NUMBER_KIND
             except ValueError:
                 return None  # the parser's way reports it
-        elif data_type == "inlineStr" and text is not None:
-            value = text.decode()
+        elif data_type == b"s":
+            if not value.isdigit():
+                return None
+            value, kind = int(value), SHARED_KIND
+        elif data_type in (b"b", b"d"):
+            return None  # rare: the parser's way
+        else:
+            value = _text(value)
         cells.append((rc, int(style) if style else 0, kind, value))
     if end != len(piece):
         return None
