@@ -180,21 +180,43 @@ _DEFAULT_NS = b'xmlns="' + MAIN.encode() + b'"'
 _NOT_IN_ROWS = frozenset({_M + "sheetProtection", _M + "mergeCells", _M + "hyperlinks", _M + "row",
                           _M + "sheetData", _M + "worksheet"})
 _NUMBER = operator.attrgetter("number")
-MAX_ROWS_REMEMBERED = 40_000  # per process; a few hundred bytes each
+KEPT_MAX, YOUNG_MAX = 16_000, 4_000  # pieces per process; a few KB each with their resolved rows
+
+
+class RowTable:
+    """Decoded pieces of one kind of sheet (one root tag). A piece is first `young`; seen again, it is
+    `kept`. Pieces only one book has (its title, its identity) stay young and are dropped in bulk,
+    so memory stays bounded however many books a process reads, while the repeated rows stay."""
+    __slots__ = ("kept", "young")
+
+    def __init__(self):
+        self.kept: dict[bytes, tuple[RowRecord, ...]] = {}
+        self.young: dict[bytes, tuple[RowRecord, ...]] = {}
+
+    def remember(self, piece: bytes, recs: tuple[RowRecord, ...]) -> None:
+        if len(self.young) >= YOUNG_MAX:  # what was seen once by now is mostly one book's own
+            self.young.clear()
+        self.young[piece] = recs
+
+    def keep(self, piece: bytes, recs: tuple[RowRecord, ...]) -> None:
+        if len(self.kept) >= KEPT_MAX:
+            self.kept.clear()
+        self.kept[piece] = recs
 
 
 class RowCache:
-    """Decoded pieces of sheet data by (root tag, bytes); emptied when it grows past MAX_ROWS_REMEMBERED."""
+    """A RowTable per root tag (the namespace context pieces are parsed in)."""
 
     def __init__(self):
-        self.by_root: dict[bytes, dict[bytes, tuple[RowRecord, ...]]] = {}
-        self.size = 0
+        self.by_root: dict[bytes, RowTable] = {}
 
-    def rows(self, root_tag: bytes) -> dict[bytes, tuple[RowRecord, ...]]:
-        if self.size >= MAX_ROWS_REMEMBERED:
-            self.by_root.clear()
-            self.size = 0
-        return self.by_root.setdefault(root_tag, {})
+    def table(self, root_tag: bytes) -> RowTable:
+        table = self.by_root.get(root_tag)
+        if table is None:
+            if len(self.by_root) >= 16:
+                self.by_root.clear()
+            table = self.by_root[root_tag] = RowTable()
+        return table
 
 
 CACHE = RowCache()
@@ -224,9 +246,9 @@ def split_rows(data: bytes) -> SplitSheet | None:
         return None
     pieces = data[start:close_at].split(b"</row>")
     rest = pieces.pop()  # after the last "</row>": nothing, or rows written as <row .../>
-    known = CACHE.rows(root_tag)  # keyed by the piece without its closing "</row>"
-    found = list(map(known.get, pieces))
-    if None in found and not _remember(known, root_tag, pieces, found):
+    table = CACHE.table(root_tag)  # keyed by the piece without its closing "</row>"
+    found = list(map(table.kept.get, pieces))
+    if None in found and not _remember(table, root_tag, pieces, found):
         return None
     records: list[RowRecord] = list(itertools.chain.from_iterable(found))
     if rest:  # rare; not remembered (its bytes mean something else than a piece's)
@@ -239,30 +261,31 @@ def split_rows(data: bytes) -> SplitSheet | None:
     return SplitSheet(records, outside)
 
 
-def _remember(known: dict, root_tag: bytes, pieces: list[bytes], found: list) -> bool:
-    """Fill the gaps of `found` (None) by decoding those pieces, and remember them; False when one
-    is not a sequence of plain rows. Formula cells' cached results do not change what the reader
-    gives, so a piece is also remembered without them: books differing only there share it. The
-    pieces not seen before are parsed together (one parse for the rows that differ in a book)."""
+def _remember(table: RowTable, root_tag: bytes, pieces: list[bytes], found: list) -> bool:
+    """Fill the gaps of `found` (None) from the young pieces or by decoding, and remember them; False
+    when one is not a sequence of plain rows. Formula cells' cached results do not change what the
+    reader gives, so a piece is also remembered without them: books differing only there share it.
+    The pieces not seen before are decoded together (one parse for the rows that differ in a book)."""
     todo: dict[bytes, list[int]] = {}  # piece without cached results -> positions
     for i, piece in enumerate(pieces):
         if found[i] is None:
             plain = _FORMULA_RESULT.sub(b"</f>", piece) if b"</f><v>" in piece else piece
-            if (known_plain := known.get(plain)) is not None:
-                found[i] = known[piece] = known_plain
+            recs = table.kept.get(plain) if plain is not piece else None
+            if recs is None and (recs := table.young.get(plain)) is not None:
+                table.keep(plain, recs)  # seen before: a row books repeat
+            if recs is not None:
+                found[i] = recs
             else:
                 todo.setdefault(plain, []).append(i)
     if not todo:
         return True
     plains = list(todo)
-    decoded = _decode_together(root_tag, plains)
-    for plain, recs in zip(plains, decoded):
+    for plain, recs in zip(plains, _decode_together(root_tag, plains)):
         if recs is None:
             return False
-        known[plain] = recs
+        table.remember(plain, recs)
         for i in todo[plain]:
-            found[i] = known[pieces[i]] = recs
-    CACHE.size += len(plains)
+            found[i] = recs
     return True
 
 
