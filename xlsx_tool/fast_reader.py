@@ -208,6 +208,7 @@ class FastBook:
         rels = _cached(_relationships, self.zip.read(rels_path), folder)
         self.sheetnames: list[str] = []
         self._targets: dict[str, str] = {}
+        lowered = set()
         for name, rid in entries:
             if not rid:
                 continue  # openpyxl skips it with a warning
@@ -216,8 +217,9 @@ class FastBook:
                 continue
             if "chartsheet" in rel_type:
                 raise FastPathUnsupported("chart sheet")
-            if INVALID_TITLE_REGEX.search(name) or name.lower() in (n.lower() for n in self.sheetnames):
+            if INVALID_TITLE_REGEX.search(name) or name.lower() in lowered:
                 raise FastPathUnsupported("sheet name openpyxl would refuse or rename")
+            lowered.add(name.lower())
             self.sheetnames.append(name)
             self._targets[name] = target
 

@@ -5,13 +5,14 @@ what depends on the book (shared strings, date formats, the number of cell forma
 resolved by fast_reader for each book.
 
 `split_rows` serves collections: books generated from one template and saved by one program repeat
-most rows byte for byte (fixed texts, formulas, answer rows with the same answer), so each distinct
-row is decoded once per process and remembered by its bytes (`RowCache`). The split is a regular
-expression over the sheet XML; it is used only where it can vouch that the rows it found are exactly
-the <row> elements an XML parser finds, with nothing else in the sheet data. Anything it cannot vouch
-for (comments, CDATA, processing instructions, namespace declarations or prefixed elements that could
-change what the parser sees, rows without a number or out of order, shared formulas, merged cells,
-hyperlinks, ...) gives None, and the caller parses the whole sheet with ElementTree as before.
+most rows byte for byte (fixed texts, formulas, answer rows with the same answer). The sheet data is
+cut after each "</row>"; each distinct piece is decoded once per process and remembered by its bytes
+(`RowCache`): rows of plain cells without a parser (`_simple_row`, tested against the parser), the
+others by ElementTree inside the sheet's own root tag. The rest of the sheet (protection, merged
+cells, ...) is parsed once per distinct content (`_outside`). Anything the split cannot vouch for
+(a piece that does not parse, rows nested or out of order, a cell naming another row, shared
+formulas, merged cells, a DOCTYPE, another encoding, ...) gives None, and the caller parses the whole
+sheet with ElementTree as before.
 
 Formula cells' cached results (`<v>` after `<f>`) are dropped before a row is remembered: the reader
 gives a formula cell its formula, never its cached result, so rows that differ only there are one row.

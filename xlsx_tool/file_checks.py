@@ -7,6 +7,7 @@ renamed .xlsx, damaged zip, zip bomb, XML entity declarations.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zipfile
 import zlib
@@ -296,14 +297,26 @@ class CheckedZip:
         _remember(known, self.data[start:start + determined_by])
 
 
+def _read_whole(path: Path) -> tuple[bytes, int]:
+    """The file's bytes and its size when opened (one open, one stat, reads until the end)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        if size > FAST_MAX_FILE:
+            raise FastPathUnsupported(f"file size {size}")
+        chunks = [os.read(fd, size + 1)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks), size
+    finally:
+        os.close(fd)
+
+
 def open_checked(path: Path) -> CheckedZip:
     """check_container's checks, reading the file once: FileRejected exactly where check_container
     rejects, FastPathUnsupported where this reader cannot decide as it would."""
     try:
-        size = path.stat().st_size
-        if size > FAST_MAX_FILE:
-            raise FastPathUnsupported(f"file size {size}")
-        data = path.read_bytes()
+        data, size = _read_whole(path)
     except OSError as exc:
         raise FastPathUnsupported(f"cannot read: {exc}") from None
     if len(data) != size:

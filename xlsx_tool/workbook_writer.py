@@ -8,7 +8,9 @@ Every formula comes from rules.py; this module only places cells and styles them
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Mapping
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -144,6 +146,15 @@ def _put(ws: Worksheet, ref: str, value, font=BASE, fill=None, align=WRAP_TOP, f
     c.value = value
     if not formula and c.data_type == "f":
         c.data_type = "s"
+    # openpyxl hashes every style object on each assignment to find its index. A combination applied
+    # to a cell in a given state gives the same indexes every time, so it is looked up once per
+    # workbook (with the objects kept alive, so that their ids stay theirs).
+    known = _STYLES.setdefault(ws.parent, {})
+    key = (id(font), id(align), id(fill), fmt, border, None if c._style is None else tuple(c._style))
+    hit = known.get(key)
+    if hit is not None:
+        c._style = copy(hit[0])
+        return c
     c.font = font
     c.alignment = align
     if fill is not None:
@@ -152,7 +163,11 @@ def _put(ws: Worksheet, ref: str, value, font=BASE, fill=None, align=WRAP_TOP, f
         c.number_format = fmt
     if border:
         c.border = BOX
+    known[key] = (copy(c._style), (font, align, fill))
     return c
+
+
+_STYLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # workbook -> style combination -> indexes
 
 
 def _indicator_comment(ind: Indicator) -> Comment | None:
