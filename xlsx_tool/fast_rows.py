@@ -325,7 +325,14 @@ _ROW_START = re.compile(rb'<row r="([1-9][0-9]{0,6})"((?: [a-zA-Z]+="[^"<&\r\n\t
 _SIMPLE_CELL = re.compile(rb'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"(?: s="([0-9]{1,9})")?(?: t="([a-zA-Z]+)")?'
                           rb'(?: ?/>|>(?:<f>([^<]*)</f>(?:<v>[^<]*</v>|<v ?/>)?|<v>([^<]*)</v>|<is><t>([^<]*)</t></is>'
                           rb'|<v ?/>|)</c>)')
-_ILLEGAL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\r]|&(?!(?:amp|lt|gt|quot|apos);)|\]\]>|\xef\xbf[\xbe\xbf]")
+_CONTROL = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x0D])  # not XML characters; carriage return
+_OTHER_ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
+
+
+def _plain_text(piece: bytes) -> bool:
+    """No character the parser would refuse or change, no entity but the five predefined ones."""
+    return not (len(piece.translate(None, _CONTROL)) != len(piece) or b"]]>" in piece or b"\xef\xbf\xbe" in piece
+                or b"\xef\xbf\xbf" in piece or (b"&" in piece and _OTHER_ENTITY.search(piece)))
 
 
 def _text(raw: bytes) -> str:
@@ -341,7 +348,7 @@ _CELL_COORDS: dict[bytes, tuple[int, int]] = {}  # b"B12" -> (12, 2)
 
 def _simple_row(piece: bytes) -> RowRecord | None:
     head = _ROW_START.match(piece)
-    if head is None or _ILLEGAL.search(piece):
+    if head is None or not _plain_text(piece):
         return None
     if head.group(2):
         attributes = [b"r", *re.findall(rb' ([a-zA-Z]+)="', head.group(2))]
