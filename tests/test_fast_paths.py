@@ -452,3 +452,5 @@ def test_collection_corpus_gives_identical_results_on_both_readers(corpus):
         assert fast == slow, (name, fast, slow)
     lo = inspect_file(inbox / "05_libreoffice.xlsx", expect, "fast")
     assert lo.reader == "fast" and not lo.fallback
+    book = load_book(inbox / "05_libreoffice.xlsx")  # LibreOffice's sheets are read row by row too
+    assert all(book[title].rows is not None for title in ("推進交付金", "支援交付金", "集計", "_meta"))

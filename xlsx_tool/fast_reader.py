@@ -11,6 +11,10 @@ style's `locked` flag and the sheet protection. The book offers the subset of op
 collector uses (`sheetnames`, `book[name].iter_rows(..., values_only=True)`, `properties.modified`),
 so workbook_reader.read_meta/read_answers and collect's identification run on it unchanged.
 
+Sheets are read row by row where fast_rows.split_rows can vouch for the cut (each distinct row decoded
+once per process and remembered, with the tamper findings made on it), else parsed whole; both ways
+give the same cells.
+
 Whatever this reader does not handle exactly as openpyxl does raises FastPathUnsupported (array or
 data-table formulas, hyperlinks, chart sheets, duplicate sheet names, DOCTYPE anywhere, damaged or
 unusual zip members, unknown elements inside strings, ...). The collector then reads the file again
