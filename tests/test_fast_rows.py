@@ -292,3 +292,44 @@ def test_every_row_of_real_books_decodes_alike_with_or_without_the_parser(filled
                     (parsed,) = fast_rows._parse_rows(root, piece, b"</row>")
                     assert (got.number, got.cells, got.shared) == (parsed.number, parsed.cells, parsed.shared)
     assert simple > 50  # most rows without formulas take the parser-free way
+
+
+def test_files_are_found_as_rglob_finds_them(tmp_path):
+    from xlsx_tool.collect import discover
+
+    for rel in ("b.xlsx", "a-b/x.xlsx", "a/b.xlsx", "a/.hidden.xlsx", "A/c.xlsx", "a/deep/er/d.xlsx", "z.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    (tmp_path / "link_to_file.xlsx").symlink_to(tmp_path / "b.xlsx")
+    (tmp_path / "link_to_dir").symlink_to(tmp_path / "a", target_is_directory=True)
+    (tmp_path / "broken.xlsx").symlink_to(tmp_path / "nowhere")
+    expected = sorted(q for q in tmp_path.rglob("*") if q.is_file())
+    assert discover([tmp_path]) == expected and len(expected) == 8
+
+
+@pytest.mark.parametrize("change,entity_refused", [
+    # a DOCTYPE after a 1 KB comment: the prolog is longer than the fast reader's first look
+    (lambda d: b'<?xml version="1.0"?><!--' + b" " * 1000 + b'--><!DOCTYPE w [<!ENTITY e "x">]>' + d, True),
+    (lambda d: b"<!DOCTYPE w>" + d, True),
+    # "<!ENTITY" in a comment inside the sheet, within the first 4 KB: not a declaration
+    (lambda d: d.replace(b"<sheetData>", b"<!-- <!ENTITY e 'x'> --><sheetData>", 1), False),
+])
+def test_entity_declarations_are_looked_for_in_the_prolog(filled, tmp_path, change, entity_refused):
+    from xlsx_tool.collect import Expectation, inspect_file
+
+    path = _with_sheet(filled, tmp_path / "prolog.xlsx", change)
+    expect = Expectation(CAT)
+    fast, slow = inspect_file(path, expect, "fast"), inspect_file(path, expect, "openpyxl")
+    assert fast == slow
+    assert ("DOCTYPE/ENTITY" in fast.reason) == entity_refused
+    if not entity_refused:
+        assert fast.status != "rejected"
+
+
+def test_prolog_is_what_precedes_the_root_element():
+    from xlsx_tool.file_checks import _prolog
+
+    assert _prolog(b'<?xml version="1.0"?>\r\n<!-- a <b> -->\n<?pi x?><worksheet a="1">') == (
+        b'<?xml version="1.0"?>\r\n<!-- a <b> -->\n<?pi x?><w')
+    assert _prolog(b"<!DOCTYPE w><w/>") is None  # a DOCTYPE is not skipped over: all of it is examined
+    assert _prolog(b"<?xml version='1.0'?><!-- never closed") is None

@@ -213,10 +213,27 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(q for q in p.rglob("*") if q.is_file()))
+            found.extend(_files_below(p))
         else:
             found.append(p)  # a missing path is reported, not skipped
     return found
+
+
+def _files_below(root: Path) -> list[Path]:
+    """What `sorted(q for q in root.rglob("*") if q.is_file())` gives (files and links to files; linked
+    folders not entered; folders that cannot be listed skipped), with one directory scan per folder."""
+    files, folders = [], [str(root)]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    elif entry.is_file():
+                        files.append(entry.path)
+        except OSError:
+            continue
+    return [Path(f) for f in sorted(files, key=lambda f: f.split(os.sep))]  # Path order: part by part
 
 
 def _missing(path: Path) -> FileResult | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -22,7 +23,8 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a self-assessment book is well under 5 MB unpacked
 MAX_RATIO = 200  # deflate rarely exceeds ~100:1 on real sheets
 MAX_MEMBERS = 2000
-XML_SNIFF = 4096  # DOCTYPE/ENTITY must appear in the prolog
+XML_SNIFF = 4096  # DOCTYPE/ENTITY must appear in the prolog; it is looked for in at most this many bytes
+FIRST_SNIFF = 512  # the fast reader inflates this much first: the prolog of what spreadsheet programs write
 
 
 class FileRejected(Exception):
@@ -106,8 +108,22 @@ def _check_entities(z: zipfile.ZipFile, infos) -> None:
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 
-def _check_prolog(filename: str, prolog: bytes) -> None:
-    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+# Entities can only be declared in a DOCTYPE, before the root element. The prolog is what precedes the
+# first element: the XML declaration, processing instructions, comments and white space.
+_ROOT_START = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)*<[^!?]", re.S)
+
+
+def _prolog(head: bytes) -> bytes | None:
+    """The bytes of `head` before its root element; None when the root does not start within it."""
+    found = _ROOT_START.match(head)
+    return head[:found.end()] if found else None
+
+
+def _check_prolog(filename: str, head: bytes) -> None:
+    """Refuse a DOCTYPE or entity declaration in the prolog (all of `head` when the root element
+    does not start within it)."""
+    examined = _prolog(head) or head
+    if b"<!DOCTYPE" in examined or b"<!ENTITY" in examined:
         raise FileRejected(f"XML に DOCTYPE/ENTITY 宣言があります（{filename}）。"
                            "不正なファイル（XML エンティティ攻撃）の可能性があるため読み込みません", "xml_entity")
 
@@ -271,6 +287,21 @@ class CheckedZip:
         _remember(known, (self.data[start:end], out))
         return out
 
+    def _sniff_more(self, info: zipfile.ZipInfo, head: bytes, start: int, end: int) -> tuple[bytes, int]:
+        """`prefix` extended to XML_SNIFF bytes, from where it stopped."""
+        started = self._started.get(info)
+        if not isinstance(started, tuple) or info.file_size <= XML_SNIFF:  # stored; or to its end: CRC-checked
+            return self.prefix(info, span=(start, end))
+        inflater, head = started
+        try:
+            head += inflater.decompress(inflater.unconsumed_tail, XML_SNIFF - len(head))
+        except fast_zlib.error:
+            raise FastPathUnsupported(f"zip member {info.filename}: damaged data") from None
+        if len(head) != min(XML_SNIFF, info.file_size):
+            raise FastPathUnsupported(f"zip member {info.filename}: shorter than its declared size")
+        self._started[info] = (inflater, head)
+        return head, (end - start) - len(inflater.unconsumed_tail)
+
     def _rest(self, info: zipfile.ZipInfo, inflater, head: bytes) -> bytes:
         """A member whose start `prefix` inflated: the rest from where it stopped, checked as _whole."""
         try:
@@ -292,7 +323,9 @@ class CheckedZip:
         for compressed in known:
             if len(compressed) <= end - start and self.data.startswith(compressed, start):
                 return
-        head, determined_by = self.prefix(info, span=(start, end))
+        head, determined_by = self.prefix(info, FIRST_SNIFF, span=(start, end))
+        if _prolog(head) is None and len(head) < info.file_size:  # a long prolog: up to XML_SNIFF bytes
+            head, determined_by = self._sniff_more(info, head, start, end)
         _check_prolog(info.filename, head)
         _remember(known, self.data[start:start + determined_by])
 
