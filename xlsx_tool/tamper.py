@@ -27,11 +27,19 @@ _COL = {get_column_letter(c): c for c in range(1, 703)}  # "A" -> 1 … "ZZ" -> 
 def normalise(value: object) -> object:
     if isinstance(value, str):
         if value.startswith("="):
-            return re.sub(r"[\s$']", "", value).upper().replace("_XLFN.", "")
+            known = _FORMULAS.get(value)
+            if known is None:
+                if len(_FORMULAS) >= 20_000:
+                    _FORMULAS.clear()
+                known = _FORMULAS[value] = re.sub(r"[\s$']", "", value).upper().replace("_XLFN.", "")
+            return known
         return value.strip() or None
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+_FORMULAS: dict[str, str] = {}  # formula -> normalised: books repeat the template's formulas
 
 
 @dataclass(frozen=True)
@@ -274,10 +282,8 @@ def check_tampering_fast(book, catalog: Catalog) -> TamperFindings:
             found.unprotected.append(name)
         if fast.extent[0] > ws.max_row or fast.extent[1] > max(ws.max_column, _COL[COL_ID]):
             raise FastPathUnsupported(f"template cells outside the cells of sheet {name}")
-        for r in rows:
-            if r.changed:
-                found.changed.extend(f"{name}!{coord}" for coord in r.changed)
-            if r.unlocked:
-                found.unlocked.extend(f"{name}!{coord}" for coord in r.unlocked)
+        for r in [r for r in rows if r.changed or r.unlocked]:
+            found.changed.extend(f"{name}!{coord}" for coord in r.changed)
+            found.unlocked.extend(f"{name}!{coord}" for coord in r.unlocked)
         found.changed.extend(f"{name}!{coord}" for coord in fast.unseen)
     return found
