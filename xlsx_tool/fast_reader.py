@@ -106,7 +106,7 @@ class _Protection:
         self.sheet = sheet
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ResolvedRow:
     """One row's cells in one book context (shared strings, cell formats, calendar), remembered with
     its fast_rows.RowRecord so that books repeating the row share it."""

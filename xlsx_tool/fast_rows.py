@@ -150,7 +150,7 @@ def _formula(formula: ET.Element, coordinate, shared: dict[str, Translator] | No
 
 # -- rows remembered by their bytes ------------------------------------------------------------------
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class RowRecord:
     """One distinct <row>: its number, its raw cells, and its cells resolved for each book context."""
     number: int
@@ -159,7 +159,7 @@ class RowRecord:
     resolved: dict = field(default_factory=dict)  # context key -> fast_reader.ResolvedRow
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Outside:
     """The sheet without its rows (protection, hyperlinks ...), parsed once per distinct content."""
     root: ET.Element

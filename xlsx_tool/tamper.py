@@ -171,7 +171,7 @@ class _FastPrint:
     unseen: tuple[str, ...]  # template cells the walk skips (inputs, last year's column)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _RowFindings:
     ident: tuple[int, object] | None  # (row, value) of the id column
     changed: tuple[str, ...]
