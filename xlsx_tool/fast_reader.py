@@ -158,17 +158,13 @@ class FastSheet:
     @property
     def values(self) -> dict[tuple[int, int], object]:
         if self._values is None:
-            self._values = {}
-            for row in self.rows:
-                self._values.update(row.values)
+            self._values = _merged(row.values for row in self.rows)
         return self._values
 
     @property
     def styles(self) -> dict[tuple[int, int], int]:
         if self._styles is None:
-            self._styles = {}
-            for row in self.rows:
-                self._styles.update(row.styles)
+            self._styles = _merged(row.styles for row in self.rows)
         return self._styles
 
     def iter_rows(self, min_row=None, max_row=None, min_col=None, max_col=None, values_only=False):
@@ -185,6 +181,13 @@ class FastSheet:
                     for r in range(min_row, max_row + 1))
         get = self.values.get
         return (tuple(get((r, c)) for c in range(min_col, max_col + 1)) for r in range(min_row, max_row + 1))
+
+
+def _merged(dicts) -> dict:
+    out: dict = {}
+    for d in dicts:
+        out.update(d)
+    return out
 
 
 class FastBook:

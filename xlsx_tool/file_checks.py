@@ -230,18 +230,8 @@ class CheckedZip:
 
     def _whole(self, info: zipfile.ZipInfo, raw) -> bytes:
         if info.compress_type == zipfile.ZIP_STORED:
-            out = bytes(raw)
-        else:
-            d = fast_zlib.decompressobj(-15)
-            try:
-                out = d.decompress(raw) + d.flush()
-            except fast_zlib.error:
-                raise FastPathUnsupported(f"zip member {info.filename}: damaged data") from None
-            if not d.eof:
-                raise FastPathUnsupported(f"zip member {info.filename}: truncated data")
-        if len(out) != info.file_size or fast_zlib.crc32(out) != info.CRC:
-            raise FastPathUnsupported(f"zip member {info.filename}: size or CRC differs")
-        return out
+            return _checked(info, bytes(raw))
+        return _inflated(info, fast_zlib.decompressobj(-15), b"", raw)
 
     def prefix(self, info: zipfile.ZipInfo, size: int = XML_SNIFF, span: tuple[int, int] | None = None) -> tuple[bytes, int]:
         """The first `size` bytes, as ZipFile.open(info).read(size) gives them (whole members are
@@ -304,15 +294,7 @@ class CheckedZip:
 
     def _rest(self, info: zipfile.ZipInfo, inflater, head: bytes) -> bytes:
         """A member whose start `prefix` inflated: the rest from where it stopped, checked as _whole."""
-        try:
-            out = head + inflater.decompress(inflater.unconsumed_tail) + inflater.flush()
-        except fast_zlib.error:
-            raise FastPathUnsupported(f"zip member {info.filename}: damaged data") from None
-        if not inflater.eof:
-            raise FastPathUnsupported(f"zip member {info.filename}: truncated data")
-        if len(out) != info.file_size or fast_zlib.crc32(out) != info.CRC:
-            raise FastPathUnsupported(f"zip member {info.filename}: size or CRC differs")
-        return out
+        return _inflated(info, inflater, head, inflater.unconsumed_tail)
 
     def prolog_clean(self, info: zipfile.ZipInfo) -> None:
         """_check_prolog on the member's first XML_SNIFF bytes. Members repeat byte for byte across
@@ -328,6 +310,23 @@ class CheckedZip:
             head, determined_by = self._sniff_more(info, head, start, end)
         _check_prolog(info.filename, head)
         _remember(known, self.data[start:start + determined_by])
+
+
+def _inflated(info: zipfile.ZipInfo, inflater, head: bytes, data) -> bytes:
+    """`head` and the rest of the member from `data` to its end, checked as ZipFile checks a read."""
+    try:
+        out = head + inflater.decompress(data) + inflater.flush()
+    except fast_zlib.error:
+        raise FastPathUnsupported(f"zip member {info.filename}: damaged data") from None
+    if not inflater.eof:
+        raise FastPathUnsupported(f"zip member {info.filename}: truncated data")
+    return _checked(info, out)
+
+
+def _checked(info: zipfile.ZipInfo, out: bytes) -> bytes:
+    if len(out) != info.file_size or fast_zlib.crc32(out) != info.CRC:
+        raise FastPathUnsupported(f"zip member {info.filename}: size or CRC differs")
+    return out
 
 
 def _read_whole(path: Path) -> tuple[bytes, int]:
