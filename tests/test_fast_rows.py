@@ -307,29 +307,111 @@ def test_files_are_found_as_rglob_finds_them(tmp_path):
     assert discover([tmp_path]) == expected and len(expected) == 8
 
 
-@pytest.mark.parametrize("change,entity_refused", [
-    # a DOCTYPE after a 1 KB comment: the prolog is longer than the fast reader's first look
-    (lambda d: b'<?xml version="1.0"?><!--' + b" " * 1000 + b'--><!DOCTYPE w [<!ENTITY e "x">]>' + d, True),
-    (lambda d: b"<!DOCTYPE w>" + d, True),
-    # "<!ENTITY" in a comment inside the sheet, within the first 4 KB: not a declaration
-    (lambda d: d.replace(b"<sheetData>", b"<!-- <!ENTITY e 'x'> --><sheetData>", 1), False),
+@pytest.mark.parametrize("change", [
+    lambda d: b'<?xml version="1.0"?><!--' + b" " * 1000 + b'--><!DOCTYPE w [<!ENTITY e "x">]>' + d,
+    lambda d: b"<!DOCTYPE w>" + d,
+    lambda d: d.replace(b"<sheetData>", b"<!-- <!ENTITY e 'x'> --><sheetData>", 1),  # even in a comment
 ])
-def test_entity_declarations_are_looked_for_in_the_prolog(filled, tmp_path, change, entity_refused):
+def test_entity_declarations_in_the_first_4_kb_are_refused_on_both_paths(filled, tmp_path, change):
     from xlsx_tool.collect import Expectation, inspect_file
 
     path = _with_sheet(filled, tmp_path / "prolog.xlsx", change)
     expect = Expectation(CAT)
     fast, slow = inspect_file(path, expect, "fast"), inspect_file(path, expect, "openpyxl")
-    assert fast == slow
-    assert ("DOCTYPE/ENTITY" in fast.reason) == entity_refused
-    if not entity_refused:
-        assert fast.status != "rejected"
+    assert fast == slow and "DOCTYPE/ENTITY" in fast.reason and fast.reader == "fast"
 
 
-def test_prolog_is_what_precedes_the_root_element():
-    from xlsx_tool.file_checks import _prolog
+M_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
-    assert _prolog(b'<?xml version="1.0"?>\r\n<!-- a <b> -->\n<?pi x?><worksheet a="1">') == (
-        b'<?xml version="1.0"?>\r\n<!-- a <b> -->\n<?pi x?><w')
-    assert _prolog(b"<!DOCTYPE w><w/>") is None  # a DOCTYPE is not skipped over: all of it is examined
-    assert _prolog(b"<?xml version='1.0'?><!-- never closed") is None
+
+def _move_footer(d: bytes) -> bytes:
+    m = re.search(rb"<headerFooter>.*?</headerFooter>", d)
+    return d[:m.start()] + d[m.end():] + m.group()
+
+
+# Hostile or broken sheets found by review: each is decided exactly as on the openpyxl path.
+HOSTILE = {
+    "row_declares_a_namespace": lambda d: d.replace(b'<row r="3">', b'<row r="3" xmlns="urn:x">'),
+    "result_like_text_in_cdata": lambda d: d.replace("<t>評価指標・評価項目</t>".encode(),
+                                                     "<t><![CDATA[評価指標</f><v>1</v>・評価項目]]></t>".encode()),
+    "formula_in_another_namespace": lambda d: d.replace(b'<c r="C2" s="17" t="n"><v>400</v></c>',
+                                                        b'<c r="C2" s="17" t="n"><f xmlns="urn:x">1</f><v>400</v></c>'),
+    "footer_after_the_root": lambda d: d + b"<headerFooter></headerFooter>",
+    "footer_moved_after_the_root": _move_footer,
+    "footer_with_a_noncharacter": lambda d: d.replace(b"<oddFooter>", b"<oddFooter>\xef\xbf\xbf"),
+    "prefixed_row_in_the_footer": lambda d: d.replace(b"<worksheet ", b'<worksheet xmlns:x="' + M_NS + b'" ', 1)
+    .replace(b"<evenHeader />", b'<evenHeader /><x:row r="99"><x:c r="B99" t="inlineStr"><x:is><x:t>zz</x:t></x:is>'
+             b"</x:c></x:row>"),
+    "sheet_data_in_a_comment": lambda d: d.replace(b"<sheetData>", b"<!--<sheetData>", 1)
+    .replace(b"</sheetData>", b"</sheetData>--><sheetData/>"),
+    "main_namespace_named_in_an_attribute": lambda d: d.replace(
+        b'<worksheet xmlns="' + M_NS + b'"', b'<worksheet xmlns="urn:other" xmlns:m="' + M_NS + b'" a=\'xmlns="'
+        + M_NS + b'"\'', 1).replace(b"<sheetData>", b"<m:sheetData/><sheetData>", 1),
+    "second_sheet_data_inside_a_piece": lambda d: d.replace(
+        b'<row r="6" ht="30" customHeight="1">', b'<row r="6" /></sheetData><sheetData><row r="6" ht="30" '
+        b'customHeight="1">', 1),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_sheets_are_decided_as_on_the_openpyxl_path(filled, tmp_path, name):
+    from xlsx_tool.collect import Expectation, inspect_file
+
+    path = _with_sheet(filled, tmp_path / f"{name}.xlsx", HOSTILE[name])
+    assert load_book(path).zip.read(SHEET) != load_book(filled).zip.read(SHEET)
+    expect = Expectation(CAT)
+    assert inspect_file(path, expect, "fast") == inspect_file(path, expect, "openpyxl")
+
+
+def _patched(src: Path, dst: Path, member: str, patch) -> Path:
+    """The archive with `patch(data, local_offset, central_offset)` applied to its raw bytes for `member`."""
+    import struct
+
+    data = bytearray(src.read_bytes())
+    name = member.encode()
+    central = next(i for i in (m.start() for m in re.finditer(rb"PK\x01\x02", data))
+                   if data[i + 46:i + 46 + struct.unpack_from("<H", data, i + 28)[0]] == name)
+    local = struct.unpack_from("<L", data, central + 42)[0]
+    patch(data, local, central)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def _flip_crc(data, local, central):
+    import struct
+
+    for at in (local + 14, central + 16):
+        struct.pack_into("<L", data, at, struct.unpack_from("<L", data, at)[0] ^ 1)
+
+
+def _damage_deflate(data, local, central):
+    import struct
+
+    name_len, extra_len = struct.unpack_from("<HH", data, local + 26)
+    data[local + 30 + name_len + extra_len + 280] ^= 0xFF
+
+
+@pytest.mark.parametrize("member,patch", [("_rels/.rels", _flip_crc), ("xl/theme/theme1.xml", _damage_deflate)])
+def test_damage_in_the_first_4_kb_of_any_member_is_found_on_both_paths(filled, tmp_path, member, patch):
+    """zipfile reads the first 4 KB of every XML member (CRC-checked when that is all of it)."""
+    from xlsx_tool.collect import Expectation, inspect_file
+
+    path = _patched(filled, tmp_path / "damaged.xlsx", member, patch)
+    expect = Expectation(CAT)
+    fast, slow = inspect_file(path, expect, "fast"), inspect_file(path, expect, "openpyxl")
+    assert fast == slow and fast.status == "rejected"
+
+
+def test_a_corrupt_extra_field_is_found_on_both_paths(filled, tmp_path):
+    from xlsx_tool.collect import Expectation, inspect_file
+
+    dst = tmp_path / "extra.xlsx"
+    with zipfile.ZipFile(filled) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "docProps/app.xml":
+                info.extra = b"\x99\x99\x10\x00"  # a record claiming 16 bytes that are not there
+            zout.writestr(info, data)
+    expect = Expectation(CAT)
+    fast, slow = inspect_file(dst, expect, "fast"), inspect_file(dst, expect, "openpyxl")
+    assert fast == slow and fast.status == "rejected"

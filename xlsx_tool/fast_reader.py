@@ -405,6 +405,8 @@ _PART_CACHE: dict[tuple, object] = {}
 
 
 def _cached(parse, data: bytes, *args):
+    if len(data) > 1024 * 1024:
+        return parse(data, *args)  # not remembered: memory stays bounded in bytes
     key = (parse.__name__, data, *args)
     if key not in _PART_CACHE:
         if len(_PART_CACHE) >= 64:

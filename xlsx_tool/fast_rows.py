@@ -41,6 +41,7 @@ T, RUN, RPH, PHONETIC_PR, RUN_PR = _M + "t", _M + "r", _M + "rPh", _M + "phoneti
 # cell format may make it a date, or an index into the shared strings.
 VALUE_KIND, NUMBER_KIND, SHARED_KIND = 0, 1, 2
 _COORDS: dict[str, tuple[int, int]] = {}  # "B12" -> (12, 2), shared by every book a process reads
+_MAX_COORDS = 100_000
 
 
 class NotRowLocal(Exception):
@@ -106,6 +107,8 @@ def raw_cells(row: ET.Element, number: int, shared_formulae: dict[str, Translato
         if coordinate:
             rc = coords.get(coordinate)
             if rc is None:
+                if len(coords) >= _MAX_COORDS:
+                    coords.clear()
                 rc = coords[coordinate] = coordinate_to_tuple(coordinate)
             col_counter = rc[1]
         else:
@@ -176,12 +179,12 @@ class SplitSheet:
 # Nothing else may precede the root, so there is no DOCTYPE and no entity can be declared.
 _PROLOG = re.compile(rb'(?:<\?xml(?:[^>](?!encoding))*(?:\sencoding=["\'](?i:utf-8)["\'][^>]*)?\?>)?\s*'
                      rb"(<worksheet\b[^>]*>)")
-_FORMULA_RESULT = re.compile(rb"</f><v>[^<]*</v>")
-_DEFAULT_NS = b'xmlns="' + MAIN.encode() + b'"'
+_FORMULA_RESULT = re.compile(rb"(<c [^<>]*>)(<f(?: [^<>]*)?>[^<]*</f>)<v>[^<]*</v>(</c>)")
 _NOT_IN_ROWS = frozenset({_M + "sheetProtection", _M + "mergeCells", _M + "hyperlinks", _M + "row",
                           _M + "sheetData", _M + "worksheet"})
 _NUMBER = operator.attrgetter("number")
 KEPT_MAX, YOUNG_MAX = 16_000, 4_000  # pieces per process; a few KB each with their resolved rows
+MAX_PIECE = 16 * 1024  # bytes of the largest piece remembered (a row of a template is well under 2 KB)
 
 
 class RowTable:
@@ -195,6 +198,8 @@ class RowTable:
         self.young: dict[bytes, tuple[RowRecord, ...]] = {}
 
     def remember(self, piece: bytes, recs: tuple[RowRecord, ...]) -> None:
+        if len(piece) > MAX_PIECE:
+            return  # decoded, not remembered: memory stays bounded in bytes too
         if len(self.young) >= YOUNG_MAX:  # what was seen once by now is mostly one book's own
             self.young.clear()
         self.young[piece] = recs
@@ -234,7 +239,7 @@ def split_rows(data: bytes) -> SplitSheet | None:
     would find inside the rows (nested rows, protection, merged cells, hyperlinks, in the main
     namespace whatever the prefix); the rest of the sheet is parsed as a whole (`_outside`)."""
     prolog = _PROLOG.match(data)
-    if prolog is None or _DEFAULT_NS not in prolog.group(1):
+    if prolog is None or not _main_root(prolog.group(1)):
         return None
     root_tag = prolog.group(1)
     open_at = data.find(b"<sheetData>")
@@ -242,7 +247,7 @@ def split_rows(data: bytes) -> SplitSheet | None:
     if open_at < 0 or close_at < open_at:
         return None
     start = open_at + len(b"<sheetData>")
-    outside = _outside(data[:start] + data[close_at:], root_tag)
+    outside = _outside(data[:start] + _PROBE + data[close_at:], root_tag)
     if outside is None:
         return None
     pieces = data[start:close_at].split(b"</row>")
@@ -262,6 +267,25 @@ def split_rows(data: bytes) -> SplitSheet | None:
     return SplitSheet(records, outside)
 
 
+_ROOTS: dict[bytes, bool] = {}
+
+
+def _main_root(root_tag: bytes) -> bool:
+    """The root tag is a <worksheet> whose unprefixed children are in the main namespace: rows are
+    parsed inside it, and pieces are read as rows of the main namespace only if they are."""
+    known = _ROOTS.get(root_tag)
+    if known is None:
+        if len(_ROOTS) >= 64:
+            _ROOTS.clear()
+        try:
+            root = ET.fromstring(root_tag + b"<sheetData/></worksheet>")
+            known = root.tag == _M + "worksheet" and len(root) == 1 and root[0].tag == _M + "sheetData"
+        except ET.ParseError:
+            known = False
+        _ROOTS[root_tag] = known
+    return known
+
+
 def _remember(table: RowTable, root_tag: bytes, pieces: list[bytes], found: list) -> bool:
     """Fill the gaps of `found` (None) from the young pieces or by decoding, and remember them; False
     when one is not a sequence of plain rows. Formula cells' cached results do not change what the
@@ -270,7 +294,7 @@ def _remember(table: RowTable, root_tag: bytes, pieces: list[bytes], found: list
     todo: dict[bytes, list[int]] = {}  # piece without cached results -> positions
     for i, piece in enumerate(pieces):
         if found[i] is None:
-            plain = _FORMULA_RESULT.sub(b"</f>", piece) if b"</f><v>" in piece else piece
+            plain = _without_results(piece)
             recs = table.kept.get(plain) if plain is not piece else None
             if recs is None and (recs := table.young.get(plain)) is not None:
                 table.keep(plain, recs)  # seen before: a row books repeat
@@ -290,6 +314,15 @@ def _remember(table: RowTable, root_tag: bytes, pieces: list[bytes], found: list
     return True
 
 
+def _without_results(piece: bytes) -> bytes:
+    """The piece without the cached results of its formula cells, where that cannot change what it
+    reads as: a cell holding just a formula and its result, and nothing in the piece that could make
+    those tags mean something else (comment, CDATA, processing instruction, namespace declaration)."""
+    if b"</f><v>" not in piece or b"<!" in piece or b"<?" in piece or b"xmlns" in piece:
+        return piece
+    return _FORMULA_RESULT.sub(rb"\1\2\3", piece)
+
+
 def _decode_together(root_tag: bytes, plains: list[bytes]) -> list[tuple[RowRecord, ...] | None]:
     """_decode of each piece (+ "</row>"): rows of plain cells without a parser (`_simple_row`), the
     others with one parse when every piece holds one row."""
@@ -302,11 +335,8 @@ def _decode_together(root_tag: bytes, plains: list[bytes]) -> list[tuple[RowReco
         else:
             rest.append(i)
     if len(rest) > 1 and all(plains[i].count(b"<row") == 1 for i in rest):
-        try:
-            sheet_data = ET.fromstring(root_tag + b"<sheetData>" + b"</row>".join(plains[i] for i in rest)
-                                       + b"</row></sheetData></worksheet>")[0]
-        except ET.ParseError:
-            sheet_data = None
+        sheet_data = _sheet_data(root_tag + b"<sheetData>" + b"</row>".join(plains[i] for i in rest)
+                                 + b"</row></sheetData></worksheet>")
         if sheet_data is not None and len(sheet_data) == len(rest):
             for i, row in zip(rest, sheet_data):
                 out[i] = _records([row])
@@ -352,8 +382,8 @@ def _simple_row(piece: bytes) -> RowRecord | None:
         return None
     if head.group(2):
         attributes = [b"r", *re.findall(rb' ([a-zA-Z]+)="', head.group(2))]
-        if len(set(attributes)) != len(attributes):
-            return None  # a repeated attribute: not well-formed
+        if len(set(attributes)) != len(attributes) or b"xmlns" in attributes:
+            return None  # a repeated attribute (not well-formed); a namespace declaration
     try:
         piece.decode("utf-8")
     except UnicodeDecodeError:
@@ -366,6 +396,8 @@ def _simple_row(piece: bytes) -> RowRecord | None:
         coordinate, style, data_type, formula, value, text = m.groups()
         rc = _CELL_COORDS.get(coordinate)
         if rc is None:
+            if len(_CELL_COORDS) >= _MAX_COORDS:
+                _CELL_COORDS.clear()
             rc = _CELL_COORDS[coordinate] = coordinate_to_tuple(coordinate.decode())
         if rc[0] != number:
             return None
@@ -397,7 +429,6 @@ def _simple_row(piece: bytes) -> RowRecord | None:
 
 _OUTSIDE: dict[bytes, Outside | None] = {}
 _FOOTER_OPEN, _FOOTER_CLOSE = b"<headerFooter", b"</headerFooter>"
-_NOT_IN_FOOTER = (b"<row", b"sheetProtection", b"<mergeCells", b"<hyperlinks", b"<!")
 
 
 def _outside(skeleton: bytes, root_tag: bytes) -> Outside | None:
@@ -409,16 +440,19 @@ def _outside(skeleton: bytes, root_tag: bytes) -> Outside | None:
     template: it is checked on its own (well-formed, nothing the reader looks for inside) and the
     rest is parsed once per distinct content."""
     first, end = skeleton.find(_FOOTER_OPEN), skeleton.find(_FOOTER_CLOSE)
-    if first >= 0 and end > first and skeleton.find(_FOOTER_OPEN, first + 1) < 0:
+    if (skeleton.find(_PROBE) < first < end <= skeleton.rfind(b"</worksheet>") - len(_FOOTER_CLOSE)
+            and skeleton.find(_FOOTER_OPEN, first + 1) < 0):  # one footer, inside the root element
         end += len(_FOOTER_CLOSE)
-        footer = skeleton[first:end]
-        if _plain_footer(footer, root_tag):
+        if _plain_footer(skeleton[first:end], root_tag):
             skeleton = skeleton[:first] + skeleton[end:]
-    if skeleton not in _OUTSIDE:
-        if len(_OUTSIDE) >= 256:
-            _OUTSIDE.clear()
-        _OUTSIDE[skeleton] = _parse_outside(skeleton)
-    return _OUTSIDE[skeleton]
+    outside = _OUTSIDE.get(skeleton)
+    if outside is None and skeleton not in _OUTSIDE:
+        outside = _parse_outside(skeleton)
+        if len(skeleton) <= 256 * 1024:
+            if len(_OUTSIDE) >= 256:
+                _OUTSIDE.clear()
+            _OUTSIDE[skeleton] = outside
+    return outside
 
 
 def _parse_outside(skeleton: bytes) -> Outside | None:
@@ -429,33 +463,35 @@ def _parse_outside(skeleton: bytes) -> Outside | None:
     except ET.ParseError:
         return None
     data_elements = list(root.iter(_M + "sheetData"))
-    if (len(data_elements) != 1 or root.find(_M + "sheetData") is not data_elements[0] or len(data_elements[0])
+    if (len(data_elements) != 1 or root.find(_M + "sheetData") is not data_elements[0]
+            or [el.tag for el in data_elements[0]] != [_PROBE_TAG]  # the cut was at the sheet data element
             or next(root.iter(ROW), None) is not None or next(root.iter(_M + "mergeCells"), None) is not None):
         return None
     return Outside(root)
 
 
+_PROBE_TAG = "{urn:xlsx-tool:probe}probe"
+_PROBE = b'<probe xmlns="urn:xlsx-tool:probe"/>'  # put where the rows were cut out
+
+
 # A header/footer of plain texts (what Excel, LibreOffice and openpyxl write) is well-formed and holds
-# nothing the reader looks for; anything else is parsed to be sure.
-_FOOTER_TEXT = rb"(?:[^<&\x00-\x08\x0b\x0c\x0e-\x1f]|&(?:amp|lt|gt|quot|apos);)*"
+# nothing the reader looks for; anything else is parsed and looked through to be sure.
 _PLAIN_FOOTER = re.compile(rb"<headerFooter>(?:<(oddHeader|oddFooter|evenHeader|evenFooter|firstHeader|firstFooter)"
-                           rb"(?: ?/>|>" + _FOOTER_TEXT + rb"</\1>))*</headerFooter>")
+                           rb"(?: ?/>|>[^<]*</\1>))*</headerFooter>")
 
 
 def _plain_footer(footer: bytes, root_tag: bytes) -> bool:
-    if _PLAIN_FOOTER.fullmatch(footer):
+    if _PLAIN_FOOTER.fullmatch(footer) and _plain_text(footer):
         try:
             footer.decode("utf-8")
             return True
         except UnicodeDecodeError:
             return False
-    if any(marker in footer for marker in _NOT_IN_FOOTER):
-        return False
     try:
-        ET.fromstring(root_tag + footer + b"</worksheet>")
+        root = ET.fromstring(root_tag + footer + b"</worksheet>")
     except ET.ParseError:
         return False
-    return True
+    return len(root) == 1 and not any(el.tag in _NOT_IN_ROWS for el in root[0].iter())
 
 
 def _decode(root_tag: bytes, piece: bytes, close: bytes) -> tuple[RowRecord, ...] | None:
@@ -467,11 +503,18 @@ def _decode(root_tag: bytes, piece: bytes, close: bytes) -> tuple[RowRecord, ...
 
 
 def _parse_rows(root_tag: bytes, piece: bytes, close: bytes) -> tuple[RowRecord, ...] | None:
+    sheet_data = _sheet_data(root_tag + b"<sheetData>" + piece + close + b"</sheetData></worksheet>")
+    return None if sheet_data is None else _records(list(sheet_data))
+
+
+def _sheet_data(document: bytes) -> ET.Element | None:
+    """The one <sheetData> of a wrapped piece; None when it does not parse (the whole-sheet reader
+    reports it) or the piece closed the sheet data and opened another."""
     try:
-        sheet_data = ET.fromstring(root_tag + b"<sheetData>" + piece + close + b"</sheetData></worksheet>")[0]
+        root = ET.fromstring(document)
     except ET.ParseError:
-        return None  # the whole-sheet reader reports it
-    return _records(list(sheet_data))
+        return None
+    return root[0] if len(root) == 1 else None
 
 
 def _records(rows: list[ET.Element]) -> tuple[RowRecord, ...] | None:

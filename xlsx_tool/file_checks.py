@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import struct
 import zipfile
 import zlib
@@ -23,8 +22,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a self-assessment book is well under 5 MB unpacked
 MAX_RATIO = 200  # deflate rarely exceeds ~100:1 on real sheets
 MAX_MEMBERS = 2000
-XML_SNIFF = 4096  # DOCTYPE/ENTITY must appear in the prolog; it is looked for in at most this many bytes
-FIRST_SNIFF = 512  # the fast reader inflates this much first: the prolog of what spreadsheet programs write
+XML_SNIFF = 4096  # DOCTYPE/ENTITY must appear in the prolog
 
 
 class FileRejected(Exception):
@@ -108,22 +106,8 @@ def _check_entities(z: zipfile.ZipFile, infos) -> None:
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 
-# Entities can only be declared in a DOCTYPE, before the root element. The prolog is what precedes the
-# first element: the XML declaration, processing instructions, comments and white space.
-_ROOT_START = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)*<[^!?]", re.S)
-
-
-def _prolog(head: bytes) -> bytes | None:
-    """The bytes of `head` before its root element; None when the root does not start within it."""
-    found = _ROOT_START.match(head)
-    return head[:found.end()] if found else None
-
-
-def _check_prolog(filename: str, head: bytes) -> None:
-    """Refuse a DOCTYPE or entity declaration in the prolog (all of `head` when the root element
-    does not start within it)."""
-    examined = _prolog(head) or head
-    if b"<!DOCTYPE" in examined or b"<!ENTITY" in examined:
+def _check_prolog(filename: str, prolog: bytes) -> None:
+    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
         raise FileRejected(f"XML に DOCTYPE/ENTITY 宣言があります（{filename}）。"
                            "不正なファイル（XML エンティティ攻撃）の可能性があるため読み込みません", "xml_entity")
 
@@ -163,6 +147,17 @@ _CENTRAL = struct.Struct("<4s4B4HL2L5HLL")
 _ZIP64_LOCATOR = b"PK\x06\x07"
 
 
+def _plain_extra(extra: bytes) -> bool:
+    """The extra field walks as zipfile's ZipInfo._decodeExtra walks it, without a Zip64 record
+    (zipfile raises on a record longer than the field; trailing bytes shorter than a header are ignored)."""
+    while len(extra) >= 4:
+        kind, length = struct.unpack_from("<HH", extra)
+        if length + 4 > len(extra) or kind == 0x0001:
+            return False
+        extra = extra[length + 4:]
+    return True
+
+
 def _central_directory(data: bytes) -> list[Member] | None:
     """The members as zipfile lists them, for the plain archives spreadsheet programs write (one
     end record without comment at the very end, no Zip64, nothing before the first member); None
@@ -187,6 +182,8 @@ def _central_directory(data: bytes) -> list[Member] | None:
         try:  # ASCII reads the same in both encodings
             name = raw.decode("ascii" if raw.isascii() else "utf-8" if flags & 0x800 else "cp437")
         except UnicodeDecodeError:
+            return None
+        if not _plain_extra(data[start + name_len:start + name_len + extra_len]):
             return None
         members.append(Member(name, raw, flags, method, crc, csize, usize, offset))
         pos = start + name_len + extra_len + comment_len
@@ -274,23 +271,9 @@ class CheckedZip:
             if len(compressed) == end - start and self.data.startswith(compressed, start):
                 return out
         out = self._whole(info, memoryview(self.data)[start:end])
-        _remember(known, (self.data[start:end], out))
+        if len(out) <= _REMEMBERED_PART:
+            _remember(known, (self.data[start:end], out))
         return out
-
-    def _sniff_more(self, info: zipfile.ZipInfo, head: bytes, start: int, end: int) -> tuple[bytes, int]:
-        """`prefix` extended to XML_SNIFF bytes, from where it stopped."""
-        started = self._started.get(info)
-        if not isinstance(started, tuple) or info.file_size <= XML_SNIFF:  # stored; or to its end: CRC-checked
-            return self.prefix(info, span=(start, end))
-        inflater, head = started
-        try:
-            head += inflater.decompress(inflater.unconsumed_tail, XML_SNIFF - len(head))
-        except fast_zlib.error:
-            raise FastPathUnsupported(f"zip member {info.filename}: damaged data") from None
-        if len(head) != min(XML_SNIFF, info.file_size):
-            raise FastPathUnsupported(f"zip member {info.filename}: shorter than its declared size")
-        self._started[info] = (inflater, head)
-        return head, (end - start) - len(inflater.unconsumed_tail)
 
     def _rest(self, info: zipfile.ZipInfo, inflater, head: bytes) -> bytes:
         """A member whose start `prefix` inflated: the rest from where it stopped, checked as _whole."""
@@ -305,11 +288,10 @@ class CheckedZip:
         for compressed in known:
             if len(compressed) <= end - start and self.data.startswith(compressed, start):
                 return
-        head, determined_by = self.prefix(info, FIRST_SNIFF, span=(start, end))
-        if _prolog(head) is None and len(head) < info.file_size:  # a long prolog: up to XML_SNIFF bytes
-            head, determined_by = self._sniff_more(info, head, start, end)
+        head, determined_by = self.prefix(info, span=(start, end))  # damage in them found as zipfile finds it
         _check_prolog(info.filename, head)
-        _remember(known, self.data[start:start + determined_by])
+        if determined_by <= _REMEMBERED_PREFIX:
+            _remember(known, self.data[start:start + determined_by])
 
 
 def _inflated(info: zipfile.ZipInfo, inflater, head: bytes, data) -> bytes:
@@ -377,7 +359,9 @@ def open_checked(path: Path) -> CheckedZip:
 # Remembered by the member's compressed bytes (with method, size and CRC): the same bytes inflate to
 # the same content, so nothing is decided on a hash that a crafted file could collide with. A clean
 # prolog is remembered by the compressed bytes that determined its first XML_SNIFF bytes.
-_SMALL_PART = 4096  # compressed size up to which a wholly read member is remembered
+_SMALL_PART = 4096  # compressed size up to which a wholly read member is remembered ...
+_REMEMBERED_PART = 64 * 1024  # ... when it inflates to at most this much
+_REMEMBERED_PREFIX = 16 * 1024  # compressed bytes a remembered clean prolog may take
 _INFLATED: dict[tuple, list[tuple[bytes, bytes]]] = {}  # (method, size, CRC) -> [(compressed, content)]
 _CLEAN: dict[tuple, list[bytes]] = {}  # (method, size, CRC) -> [compressed start of a clean member]
 _REMEMBERED = [0]  # entries in both tables

@@ -29,9 +29,11 @@ def normalise(value: object) -> object:
         if value.startswith("="):
             known = _FORMULAS.get(value)
             if known is None:
-                if len(_FORMULAS) >= 20_000:
-                    _FORMULAS.clear()
-                known = _FORMULAS[value] = re.sub(r"[\s$']", "", value).upper().replace("_XLFN.", "")
+                known = re.sub(r"[\s$']", "", value).upper().replace("_XLFN.", "")
+                if len(value) <= 1000:
+                    if len(_FORMULAS) >= 20_000:
+                        _FORMULAS.clear()
+                    _FORMULAS[value] = known
             return known
         return value.strip() or None
     if isinstance(value, float) and value.is_integer():
