@@ -21,7 +21,8 @@ unusual zip members, unknown elements inside strings, ...). The collector then r
 through openpyxl and says so in the result; nothing is decided on a guess.
 
 Not parsed (openpyxl parses them and rejects the book if they are malformed): other sheets,
-comments, drawings, defined names, sheet relationships, fonts/fills/borders of styles.xml.
+comments, drawings, defined names, sheet relationships, fonts/fills/borders of styles.xml, row and
+column attributes (heights, widths) and members past their first 4 KB when they are not read.
 """
 
 from __future__ import annotations
