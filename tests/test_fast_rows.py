@@ -415,3 +415,91 @@ def test_a_corrupt_extra_field_is_found_on_both_paths(filled, tmp_path):
     expect = Expectation(CAT)
     fast, slow = inspect_file(dst, expect, "fast"), inspect_file(dst, expect, "openpyxl")
     assert fast == slow and fast.status == "rejected"
+
+
+def _hide_rows(d: bytes) -> bytes:
+    """The real sheet data in a comment, and a forged empty one holding the reader's probe."""
+    a, b = d.index(b"<sheetData>"), d.index(b"</sheetData>") + len(b"</sheetData>")
+    return d[:a] + b"<!--" + d[a:b] + b'--><sheetData ><probe xmlns="urn:xlsx-tool:probe"/></sheetData >' + d[b:]
+
+
+def _footer_in_comment(d: bytes) -> bytes:
+    m = re.search(rb"<headerFooter>.*?</headerFooter>", d)
+    return d[:m.start()] + b"<!--" + m.group().replace(b"<oddFooter>", b"<oddFooter>a--b") + b"-->" + d[m.end():]
+
+
+def _rows_joined_through_a_comment(d: bytes) -> bytes:
+    """Two pieces that parse together (a comment opened in one, closed in the other) but not alone."""
+    r5, r6, r7 = _row(5, d), _row(6, d), _row(7, d)
+    cells5 = d[d.index(b">", r5.start()) + 1:r5.end() - 6]
+    cells7 = d[d.index(b">", r7.start()) + 1:r7.end() - 6]
+    first = b'<x:row xmlns:x="' + M_NS + b'" r="5">' + cells5 + b'</x:row><row r="7"><!--'
+    return d[:r5.start()] + first + b"</row>" + r6.group() + b"-->" + cells7 + b"<!--<row--></row>" + d[r7.end():]
+
+
+HOSTILE.update({
+    **{f"formula_result_{name}": (lambda bad: lambda d: d.replace(
+        b"<f>SUM(E4,E18,E24,E32)</f><v />", b"<f>SUM(E4,E18,E24,E32)</f><v>" + bad + b"</v>", 1))(bad)
+       for name, bad in [("char_ref_0", b"&#0;"), ("undefined_entity", b"&foo;"), ("noncharacter", b"\xef\xbf\xbf"),
+                         ("control", b"\x01"), ("not_utf8", b"\xff")]},
+    "forged_probe": _hide_rows,
+    "footer_in_a_comment": _footer_in_comment,
+    "rows_joined_through_a_comment": _rows_joined_through_a_comment,
+})
+
+
+def _with_member(src: Path, dst: Path, name: str, data: bytes, method=zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info))
+        zout.writestr(name, data, compress_type=method)
+    return dst
+
+
+def _compressed_size(size: int):
+    import struct
+
+    def patch(data, local, central):
+        struct.pack_into("<L", data, local + 18, size)
+        struct.pack_into("<L", data, central + 20, size)
+    return patch
+
+
+def test_members_are_sniffed_as_zipfile_reads_them(filled, tmp_path):
+    """zipfile reads compressed data in 4 KB chunks and checks the CRC as soon as it reaches the end:
+    a bad CRC just past the first 4 KB, or compressed data cut right after them, is found on both paths,
+    also after an intact copy of the member was found clean (the remembered verdict is not reused)."""
+    import random
+    import struct
+    import zlib
+
+    from xlsx_tool.collect import Expectation, inspect_file
+
+    expect = Expectation(CAT)
+
+    def same(path):
+        fast, slow = inspect_file(path, expect, "fast"), inspect_file(path, expect, "openpyxl")
+        assert fast == slow, (path.name, fast, slow)
+        return fast.status
+
+    noise = b'<?xml version="1.0"?><a>' + random.Random(1).randbytes(6000) + b"</a>"  # does not compress
+    intact = _with_member(filled, tmp_path / "noise.xlsx", "xl/extra.xml", noise)
+    assert same(intact) != "rejected"
+    assert same(_patched(intact, tmp_path / "noise_crc.xlsx", "xl/extra.xml", _flip_crc)) == "rejected"
+
+    body = b'<?xml version="1.0"?><a>' + b"".join(b"<b>%d</b>" % i for i in range(3000)) + b"</a>"
+    deflated = _with_member(filled, tmp_path / "deflated.xlsx", "xl/extra.xml", body)
+    with zipfile.ZipFile(deflated) as z:
+        info = z.getinfo("xl/extra.xml")
+    raw = deflated.read_bytes()
+    name_len, extra_len = struct.unpack_from("<HH", raw, info.header_offset + 26)
+    start = info.header_offset + 30 + name_len + extra_len
+    inflater = zlib.decompressobj(-15)
+    inflater.decompress(raw[start:start + info.compress_size], 4096)
+    used = info.compress_size - len(inflater.unconsumed_tail)
+    assert same(_patched(deflated, tmp_path / "deflated_cut.xlsx", "xl/extra.xml", _compressed_size(used))) == "rejected"
+
+    stored = _with_member(filled, tmp_path / "stored.xlsx", "xl/extra.xml", body, zipfile.ZIP_STORED)
+    cut = _patched(stored, tmp_path / "stored_cut.xlsx", "xl/extra.xml", _compressed_size(4096))
+    assert same(stored) != "rejected"  # its prolog found clean and remembered ...
+    assert same(cut) == "rejected"  # ... which says nothing about a copy cut short

@@ -247,7 +247,7 @@ def split_rows(data: bytes) -> SplitSheet | None:
     if open_at < 0 or close_at < open_at:
         return None
     start = open_at + len(b"<sheetData>")
-    outside = _outside(data[:start] + _PROBE + data[close_at:], root_tag)
+    outside = _outside(data[:start] + _PROBE + data[close_at:], root_tag, prolog.end())
     if outside is None:
         return None
     pieces = data[start:close_at].split(b"</row>")
@@ -317,9 +317,14 @@ def _remember(table: RowTable, root_tag: bytes, pieces: list[bytes], found: list
 def _without_results(piece: bytes) -> bytes:
     """The piece without the cached results of its formula cells, where that cannot change what it
     reads as: a cell holding just a formula and its result, and nothing in the piece that could make
-    those tags mean something else (comment, CDATA, processing instruction, namespace declaration)."""
-    if b"</f><v>" not in piece or b"<!" in piece or b"<?" in piece or b"xmlns" in piece:
+    those tags mean something else (comment, CDATA, processing instruction, namespace declaration) or
+    that the parser would refuse (which must not be stripped away before it is parsed)."""
+    if b"</f><v>" not in piece or b"<!" in piece or b"<?" in piece or b"xmlns" in piece or not _plain_text(piece):
         return piece
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return piece  # what the parser refuses must stay in the piece that is parsed
     return _FORMULA_RESULT.sub(rb"\1\2\3", piece)
 
 
@@ -334,7 +339,8 @@ def _decode_together(root_tag: bytes, plains: list[bytes]) -> list[tuple[RowReco
             out[i] = (simple,)
         else:
             rest.append(i)
-    if len(rest) > 1 and all(plains[i].count(b"<row") == 1 for i in rest):
+    if len(rest) > 1 and all(plains[i].count(b"<row") == 1 and b"<!" not in plains[i] and b"<?" not in plains[i]
+                             for i in rest):  # every "</row>" a real end tag: the rows line up with the pieces
         sheet_data = _sheet_data(root_tag + b"<sheetData>" + b"</row>".join(plains[i] for i in rest)
                                  + b"</row></sheetData></worksheet>")
         if sheet_data is not None and len(sheet_data) == len(rest):
@@ -431,7 +437,7 @@ _OUTSIDE: dict[bytes, Outside | None] = {}
 _FOOTER_OPEN, _FOOTER_CLOSE = b"<headerFooter", b"</headerFooter>"
 
 
-def _outside(skeleton: bytes, root_tag: bytes) -> Outside | None:
+def _outside(skeleton: bytes, root_tag: bytes, body_start: int) -> Outside | None:
     """The sheet with an empty <sheetData>, parsed; None when that is not what it is (the cut was not
     at the sheet data element, the part does not parse) or when it holds rows or merged cells: the
     whole-sheet reader decides those.
@@ -439,9 +445,12 @@ def _outside(skeleton: bytes, root_tag: bytes) -> Outside | None:
     The page header/footer carries the entity's name, so it alone differs between books of one
     template: it is checked on its own (well-formed, nothing the reader looks for inside) and the
     rest is parsed once per distinct content."""
+    if skeleton.count(b"sheetData") != 2:
+        return None  # only the start and end tags the cut was made at may name it
     first, end = skeleton.find(_FOOTER_OPEN), skeleton.find(_FOOTER_CLOSE)
     if (skeleton.find(_PROBE) < first < end <= skeleton.rfind(b"</worksheet>") - len(_FOOTER_CLOSE)
-            and skeleton.find(_FOOTER_OPEN, first + 1) < 0):  # one footer, inside the root element
+            and skeleton.find(_FOOTER_OPEN, first + 1) < 0  # one footer, inside the root element,
+            and skeleton.find(b"<!", body_start) < 0 and skeleton.find(b"<?", body_start) < 0):  # not in a comment
         end += len(_FOOTER_CLOSE)
         if _plain_footer(skeleton[first:end], root_tag):
             skeleton = skeleton[:first] + skeleton[end:]

@@ -231,27 +231,46 @@ class CheckedZip:
         return _inflated(info, fast_zlib.decompressobj(-15), b"", raw)
 
     def prefix(self, info: zipfile.ZipInfo, size: int = XML_SNIFF, span: tuple[int, int] | None = None) -> tuple[bytes, int]:
-        """The first `size` bytes, as ZipFile.open(info).read(size) gives them (whole members are
-        CRC-checked, as ZipFile does when it reaches their end), and how many compressed bytes
-        from the member's start determine them. What was inflated is kept for `read`."""
+        """The first `size` bytes as ZipFile.open(info).read(size) gives them, read the way it reads
+        them (compressed data in chunks of at least 4 KB, inflated at most max(n, 4 KB) bytes at a time,
+        the CRC checked as soon as the member's end is reached: the same damage is found), and how
+        many compressed bytes were read. What was inflated is kept for `read`."""
         start, end = span or self._span(info)
         raw = memoryview(self.data)[start:end]
-        if info.file_size <= size:
-            self._started[info] = out = self._whole(info, raw)
-            return out, end - start
-        if info.compress_type == zipfile.ZIP_STORED:
-            if info.compress_size != info.file_size:
-                raise FastPathUnsupported(f"zip member {info.filename}: stored sizes differ")
-            return bytes(raw[:size]), size
-        inflater = fast_zlib.decompressobj(-15)
+        inflater = None if info.compress_type == zipfile.ZIP_STORED else fast_zlib.decompressobj(-15)
+        compress_left, left, pos, crc, wanted, eof = end - start, info.file_size, 0, 0, size, False
+        produced = []
         try:
-            out = inflater.decompress(raw, size)
+            while wanted > 0 and not eof:  # ZipExtFile.read, _read1 and _read2
+                if inflater is None:
+                    take = min(max(wanted, _MIN_READ), compress_left)
+                    data, pos, compress_left = bytes(raw[pos:pos + take]), pos + take, compress_left - take
+                    eof = compress_left <= 0
+                else:
+                    data = inflater.unconsumed_tail
+                    if wanted > len(data) and compress_left > 0:
+                        take = min(max(wanted - len(data), _MIN_READ), compress_left)
+                        data, pos, compress_left = data + raw[pos:pos + take], pos + take, compress_left - take
+                    data = inflater.decompress(data, max(wanted, _MIN_READ))
+                    eof = inflater.eof or (compress_left <= 0 and not inflater.unconsumed_tail)
+                    if eof:
+                        data += inflater.flush()
+                data = data[:left]
+                left -= len(data)
+                eof = eof or left <= 0
+                crc = fast_zlib.crc32(data, crc)
+                if eof and crc != info.CRC:
+                    raise FastPathUnsupported(f"zip member {info.filename}: CRC differs")
+                produced.append(data)
+                wanted -= len(data)
         except fast_zlib.error:
             raise FastPathUnsupported(f"zip member {info.filename}: damaged data") from None
-        if len(out) != size:
-            raise FastPathUnsupported(f"zip member {info.filename}: shorter than its declared size")
-        self._started[info] = (inflater, out)
-        return out, len(raw) - len(inflater.unconsumed_tail)
+        out = b"".join(produced)
+        if eof:
+            self._started[info] = _checked(info, out)
+        else:
+            self._started[info] = (inflater, out, pos, start, end)
+        return out[:size], pos
 
     def read(self, name: str) -> bytes:
         """A whole member (CRC-checked); KeyError when absent, as ZipFile.read."""
@@ -275,23 +294,26 @@ class CheckedZip:
             _remember(known, (self.data[start:end], out))
         return out
 
-    def _rest(self, info: zipfile.ZipInfo, inflater, head: bytes) -> bytes:
-        """A member whose start `prefix` inflated: the rest from where it stopped, checked as _whole."""
-        return _inflated(info, inflater, head, inflater.unconsumed_tail)
+    def _rest(self, info: zipfile.ZipInfo, inflater, head: bytes, pos: int, start: int, end: int) -> bytes:
+        """A member whose start `prefix` read: the rest from where it stopped, checked as _whole."""
+        rest = memoryview(self.data)[start + pos:end]
+        if inflater is None:
+            return _checked(info, head + bytes(rest))
+        return _inflated(info, inflater, head, inflater.unconsumed_tail + rest)
 
     def prolog_clean(self, info: zipfile.ZipInfo) -> None:
         """_check_prolog on the member's first XML_SNIFF bytes. Members repeat byte for byte across
         books of one template (theme, drawings, relationships): a member whose compressed start
         determines those bytes and was found clean before is not inflated again."""
         start, end = self._span(info)
-        known = _CLEAN.setdefault((info.compress_type, info.file_size, info.CRC), [])
+        known = _CLEAN.setdefault((info.compress_type, info.file_size, info.CRC, end - start), [])
         for compressed in known:
-            if len(compressed) <= end - start and self.data.startswith(compressed, start):
+            if self.data.startswith(compressed, start):
                 return
-        head, determined_by = self.prefix(info, span=(start, end))  # damage in them found as zipfile finds it
+        head, read = self.prefix(info, span=(start, end))  # what zipfile reads: damage there found as it finds it
         _check_prolog(info.filename, head)
-        if determined_by <= _REMEMBERED_PREFIX:
-            _remember(known, self.data[start:start + determined_by])
+        if read <= _REMEMBERED_PREFIX:
+            _remember(known, self.data[start:start + read])
 
 
 def _inflated(info: zipfile.ZipInfo, inflater, head: bytes, data) -> bytes:
@@ -359,11 +381,12 @@ def open_checked(path: Path) -> CheckedZip:
 # Remembered by the member's compressed bytes (with method, size and CRC): the same bytes inflate to
 # the same content, so nothing is decided on a hash that a crafted file could collide with. A clean
 # prolog is remembered by the compressed bytes that determined its first XML_SNIFF bytes.
+_MIN_READ = 4096  # zipfile.ZipExtFile.MIN_READ_SIZE
 _SMALL_PART = 4096  # compressed size up to which a wholly read member is remembered ...
 _REMEMBERED_PART = 64 * 1024  # ... when it inflates to at most this much
 _REMEMBERED_PREFIX = 16 * 1024  # compressed bytes a remembered clean prolog may take
 _INFLATED: dict[tuple, list[tuple[bytes, bytes]]] = {}  # (method, size, CRC) -> [(compressed, content)]
-_CLEAN: dict[tuple, list[bytes]] = {}  # (method, size, CRC) -> [compressed start of a clean member]
+_CLEAN: dict[tuple, list[bytes]] = {}  # (method, size, CRC, compressed size) -> [compressed bytes read]
 _REMEMBERED = [0]  # entries in both tables
 
 
