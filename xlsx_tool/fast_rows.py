@@ -247,7 +247,7 @@ def split_rows(data: bytes) -> SplitSheet | None:
     if open_at < 0 or close_at < open_at:
         return None
     start = open_at + len(b"<sheetData>")
-    outside = _outside(data[:start] + _PROBE + data[close_at:], root_tag, prolog.end())
+    outside = _outside(data[:start] + _PROBE + data[close_at:], root_tag)
     if outside is None:
         return None
     pieces = data[start:close_at].split(b"</row>")
@@ -437,7 +437,10 @@ _OUTSIDE: dict[bytes, Outside | None] = {}
 _FOOTER_OPEN, _FOOTER_CLOSE = b"<headerFooter", b"</headerFooter>"
 
 
-def _outside(skeleton: bytes, root_tag: bytes, body_start: int) -> Outside | None:
+_CLOSERS = (b"-->", b"?>", b"]]>")  # what would close a comment, processing instruction or CDATA around it
+
+
+def _outside(skeleton: bytes, root_tag: bytes) -> Outside | None:
     """The sheet with an empty <sheetData>, parsed; None when that is not what it is (the cut was not
     at the sheet data element, the part does not parse) or when it holds rows or merged cells: the
     whole-sheet reader decides those.
@@ -448,9 +451,10 @@ def _outside(skeleton: bytes, root_tag: bytes, body_start: int) -> Outside | Non
     if skeleton.count(b"sheetData") != 2:
         return None  # only the start and end tags the cut was made at may name it
     first, end = skeleton.find(_FOOTER_OPEN), skeleton.find(_FOOTER_CLOSE)
-    if (skeleton.find(_PROBE) < first < end <= skeleton.rfind(b"</worksheet>") - len(_FOOTER_CLOSE)
-            and skeleton.find(_FOOTER_OPEN, first + 1) < 0  # one footer, inside the root element,
-            and skeleton.find(b"<!", body_start) < 0 and skeleton.find(b"<?", body_start) < 0):  # not in a comment
+    root_end = skeleton.rfind(b"</worksheet>")
+    if (skeleton.find(_PROBE) < first < end <= root_end - len(_FOOTER_CLOSE)
+            and skeleton.find(_FOOTER_OPEN, first + 1) < 0  # one footer, inside the root element, and not
+            and not any(skeleton.find(close, end, root_end) >= 0 for close in _CLOSERS)):  # in a comment/PI/CDATA
         end += len(_FOOTER_CLOSE)
         if _plain_footer(skeleton[first:end], root_tag):
             skeleton = skeleton[:first] + skeleton[end:]

@@ -183,7 +183,7 @@ def _central_directory(data: bytes) -> list[Member] | None:
             name = raw.decode("ascii" if raw.isascii() else "utf-8" if flags & 0x800 else "cp437")
         except UnicodeDecodeError:
             return None
-        if not _plain_extra(data[start + name_len:start + name_len + extra_len]):
+        if extra_len and not _plain_extra(data[start + name_len:start + name_len + extra_len]):
             return None
         members.append(Member(name, raw, flags, method, crc, csize, usize, offset))
         pos = start + name_len + extra_len + comment_len
@@ -238,35 +238,34 @@ class CheckedZip:
         start, end = span or self._span(info)
         raw = memoryview(self.data)[start:end]
         inflater = None if info.compress_type == zipfile.ZIP_STORED else fast_zlib.decompressobj(-15)
-        compress_left, left, pos, crc, wanted, eof = end - start, info.file_size, 0, 0, size, False
+        compress_left, left, pos, wanted, eof = end - start, info.file_size, 0, size, False
         produced = []
         try:
             while wanted > 0 and not eof:  # ZipExtFile.read, _read1 and _read2
                 if inflater is None:
                     take = min(max(wanted, _MIN_READ), compress_left)
-                    data, pos, compress_left = bytes(raw[pos:pos + take]), pos + take, compress_left - take
+                    data, pos, compress_left = raw[pos:pos + take], pos + take, compress_left - take
                     eof = compress_left <= 0
                 else:
                     data = inflater.unconsumed_tail
                     if wanted > len(data) and compress_left > 0:
                         take = min(max(wanted - len(data), _MIN_READ), compress_left)
-                        data, pos, compress_left = data + raw[pos:pos + take], pos + take, compress_left - take
+                        chunk = raw[pos:pos + take]
+                        data, pos, compress_left = (data + chunk) if data else chunk, pos + take, compress_left - take
                     data = inflater.decompress(data, max(wanted, _MIN_READ))
                     eof = inflater.eof or (compress_left <= 0 and not inflater.unconsumed_tail)
                     if eof:
                         data += inflater.flush()
-                data = data[:left]
+                if len(data) > left:
+                    data = data[:left]
                 left -= len(data)
                 eof = eof or left <= 0
-                crc = fast_zlib.crc32(data, crc)
-                if eof and crc != info.CRC:
-                    raise FastPathUnsupported(f"zip member {info.filename}: CRC differs")
                 produced.append(data)
                 wanted -= len(data)
         except fast_zlib.error:
             raise FastPathUnsupported(f"zip member {info.filename}: damaged data") from None
-        out = b"".join(produced)
-        if eof:
+        out = produced[0] if len(produced) == 1 and isinstance(produced[0], bytes) else b"".join(produced)
+        if eof:  # zipfile checks the CRC of what it read as soon as it reaches the end
             self._started[info] = _checked(info, out)
         else:
             self._started[info] = (inflater, out, pos, start, end)
