@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .catalog import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule, indicator_answer_ids
+from .memo import per_object
 from .rules import allowed_points, is_number
 
 
@@ -43,22 +44,21 @@ def answer_id_set(catalog: Catalog) -> frozenset[str]:
     return _compiled(catalog)[2]
 
 
-_COMPILED: dict[int, tuple] = {}  # id -> (the catalog, kept so that the id stays its own, derived views)
+_COMPILED: dict[int, tuple] = {}
 
 
 def _compiled(catalog: Catalog) -> tuple[tuple, tuple, frozenset]:
     """answer_slots, per slot the points a direct entry accepts, and the set of answer ids: derived
     once per catalog (catalogs are frozen); a collection reads every book against the same one."""
-    known = _COMPILED.get(id(catalog))
-    if known is None or known[0] is not catalog:
-        if len(_COMPILED) > 64:
-            _COMPILED.clear()
-        slots = tuple((aid, ind, bool(ind.subitems)) for *_, ind in catalog.indicators()
-                      for aid in indicator_answer_ids(ind))
-        allowed = tuple(frozenset(allowed_points(ind)) if not sub and isinstance(ind.rule, DirectRule) else None
-                        for _, ind, sub in slots)
-        known = _COMPILED[id(catalog)] = (catalog, slots, allowed, frozenset(aid for aid, _, _ in slots))
-    return known[1:]
+    return per_object(_COMPILED, catalog, _compile)
+
+
+def _compile(catalog: Catalog) -> tuple[tuple, tuple, frozenset]:
+    slots = tuple((aid, ind, bool(ind.subitems)) for *_, ind in catalog.indicators()
+                  for aid in indicator_answer_ids(ind))
+    allowed = tuple(frozenset(allowed_points(ind)) if not sub and isinstance(ind.rule, DirectRule) else None
+                    for _, ind, sub in slots)
+    return slots, allowed, frozenset(aid for aid, _, _ in slots)
 
 
 def unanswered_ids(catalog: Catalog, answers: Mapping[str, object]) -> list[str]:

@@ -47,6 +47,7 @@ from openpyxl.xml.functions import fromstring as openpyxl_fromstring
 
 from .fast_rows import NUMBER_KIND, SHARED_KIND, RowRecord, raw_cells, row_number, split_rows, text_content
 from .file_checks import CheckedZip, FastPathUnsupported, open_checked
+from .memo import remember
 
 __all__ = ["FastBook", "FastSheet", "FastPathUnsupported", "load_book"]
 
@@ -289,11 +290,10 @@ class FastBook:
         key = (self.context, tuple(self.shared_strings[i] for i in rec.shared)) if rec.shared else self.context
         row = rec.resolved.get(key)
         if row is None:
-            if len(rec.resolved) >= 16:
-                rec.resolved.clear()
             values, styles = {}, {}
             self._resolve(rec.cells, values, styles)
-            row = rec.resolved[key] = ResolvedRow(rec.number, values, styles, max((c for _, c in values), default=0))
+            row = remember(rec.resolved, key, ResolvedRow(rec.number, values, styles, max((c for _, c in values),
+                                                                                        default=0)), 16)
         return row
 
     def _resolve(self, cells: list[tuple], values: dict, styles: dict) -> None:
@@ -410,9 +410,7 @@ def _cached(parse, data: bytes, *args):
         return parse(data, *args)  # not remembered: memory stays bounded in bytes
     key = (parse.__name__, data, *args)
     if key not in _PART_CACHE:
-        if len(_PART_CACHE) >= 64:
-            _PART_CACHE.clear()
-        _PART_CACHE[key] = parse(data, *args)
+        remember(_PART_CACHE, key, parse(data, *args), 64)
     return _PART_CACHE[key]
 
 

@@ -32,6 +32,7 @@ from openpyxl.utils.datetime import from_ISO8601
 from openpyxl.worksheet._reader import _cast_number
 
 from .file_checks import FastPathUnsupported
+from .memo import remember
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _M = "{%s}" % MAIN
@@ -105,11 +106,7 @@ def raw_cells(row: ET.Element, number: int, shared_formulae: dict[str, Translato
             style_id = int(style_id)
         value = None if data_type == "inlineStr" else (el.findtext(VALUE) or None)
         if coordinate:
-            rc = coords.get(coordinate)
-            if rc is None:
-                if len(coords) >= _MAX_COORDS:
-                    coords.clear()
-                rc = coords[coordinate] = coordinate_to_tuple(coordinate)
+            rc = coords.get(coordinate) or remember(coords, coordinate, coordinate_to_tuple(coordinate), _MAX_COORDS)
             col_counter = rc[1]
         else:
             col_counter += 1
@@ -198,16 +195,11 @@ class RowTable:
         self.young: dict[bytes, tuple[RowRecord, ...]] = {}
 
     def remember(self, piece: bytes, recs: tuple[RowRecord, ...]) -> None:
-        if len(piece) > MAX_PIECE:
-            return  # decoded, not remembered: memory stays bounded in bytes too
-        if len(self.young) >= YOUNG_MAX:  # what was seen once by now is mostly one book's own
-            self.young.clear()
-        self.young[piece] = recs
+        if len(piece) <= MAX_PIECE:  # longer: decoded, not remembered (memory bounded in bytes too)
+            remember(self.young, piece, recs, YOUNG_MAX)  # full: mostly pieces of one book each
 
     def keep(self, piece: bytes, recs: tuple[RowRecord, ...]) -> None:
-        if len(self.kept) >= KEPT_MAX:
-            self.kept.clear()
-        self.kept[piece] = recs
+        remember(self.kept, piece, recs, KEPT_MAX)
 
 
 class RowCache:
@@ -217,12 +209,7 @@ class RowCache:
         self.by_root: dict[bytes, RowTable] = {}
 
     def table(self, root_tag: bytes) -> RowTable:
-        table = self.by_root.get(root_tag)
-        if table is None:
-            if len(self.by_root) >= 16:
-                self.by_root.clear()
-            table = self.by_root[root_tag] = RowTable()
-        return table
+        return self.by_root.get(root_tag) or remember(self.by_root, root_tag, RowTable(), 16)
 
 
 CACHE = RowCache()
@@ -275,14 +262,12 @@ def _main_root(root_tag: bytes) -> bool:
     parsed inside it, and pieces are read as rows of the main namespace only if they are."""
     known = _ROOTS.get(root_tag)
     if known is None:
-        if len(_ROOTS) >= 64:
-            _ROOTS.clear()
         try:
             root = ET.fromstring(root_tag + b"<sheetData/></worksheet>")
             known = root.tag == _M + "worksheet" and len(root) == 1 and root[0].tag == _M + "sheetData"
         except ET.ParseError:
             known = False
-        _ROOTS[root_tag] = known
+        remember(_ROOTS, root_tag, known, 64)
     return known
 
 
@@ -379,9 +364,6 @@ def _text(raw: bytes) -> str:
     return text
 
 
-_CELL_COORDS: dict[bytes, tuple[int, int]] = {}  # b"B12" -> (12, 2)
-
-
 def _simple_row(piece: bytes) -> RowRecord | None:
     head = _ROW_START.match(piece)
     if head is None or not _plain_text(piece):
@@ -400,11 +382,8 @@ def _simple_row(piece: bytes) -> RowRecord | None:
             return None
         end = m.end()
         coordinate, style, data_type, formula, value, text = m.groups()
-        rc = _CELL_COORDS.get(coordinate)
-        if rc is None:
-            if len(_CELL_COORDS) >= _MAX_COORDS:
-                _CELL_COORDS.clear()
-            rc = _CELL_COORDS[coordinate] = coordinate_to_tuple(coordinate.decode())
+        coordinate = coordinate.decode()
+        rc = _COORDS.get(coordinate) or remember(_COORDS, coordinate, coordinate_to_tuple(coordinate), _MAX_COORDS)
         if rc[0] != number:
             return None
         kind = VALUE_KIND
@@ -462,9 +441,7 @@ def _outside(skeleton: bytes, root_tag: bytes) -> Outside | None:
     if outside is None and skeleton not in _OUTSIDE:
         outside = _parse_outside(skeleton)
         if len(skeleton) <= 256 * 1024:
-            if len(_OUTSIDE) >= 256:
-                _OUTSIDE.clear()
-            _OUTSIDE[skeleton] = outside
+            remember(_OUTSIDE, skeleton, outside, 256)
     return outside
 
 

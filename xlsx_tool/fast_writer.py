@@ -31,6 +31,7 @@ from openpyxl.xml.functions import tostring, xmlfile
 from .atomic import write_atomically
 from .catalog import Catalog
 from .entity import Entity, size_class
+from .memo import remember
 from .tamper import catalog_hash
 from .workbook_meta import COL_ANSWER, COL_ID, COL_PREVIOUS, COVER_SHEET, FIRST_DATA_ROW, META_SHEET
 from .workbook_writer import build_workbook
@@ -111,10 +112,8 @@ def _footer_text(entity: Entity) -> str | None:
             from openpyxl import Workbook
 
             _SCRATCH.append(Workbook().active)
-        if len(_FOOTERS) > 256:
-            _FOOTERS.clear()
         _print_setup(_SCRATCH[0], entity, "A1:A1")
-        _FOOTERS[entity] = _SCRATCH[0].oddFooter.left.text
+        remember(_FOOTERS, entity, _SCRATCH[0].oddFooter.left.text, 256)
     return _FOOTERS[entity]
 
 

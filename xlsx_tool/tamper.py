@@ -9,6 +9,7 @@ be in the template's rows (a different order means rows were inserted or deleted
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from openpyxl.utils import get_column_letter
@@ -16,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from .catalog import Catalog
 from .entity import Entity
 from .file_checks import FastPathUnsupported
+from .memo import per_object, remember
 from .workbook_meta import (COL_ANSWER, COL_ID, COL_PREVIOUS, COL_REMARKS, FIRST_DATA_ROW, SUMMARY_SHEET,
                             input_sheet_names)
 from .workbook_writer import build_workbook
@@ -31,9 +33,7 @@ def normalise(value: object) -> object:
             if known is None:
                 known = re.sub(r"[\s$']", "", value).upper().replace("_XLFN.", "")
                 if len(value) <= 1000:
-                    if len(_FORMULAS) >= 20_000:
-                        _FORMULAS.clear()
-                    _FORMULAS[value] = known
+                    remember(_FORMULAS, value, known, 20_000)
             return known
         return value.strip() or None
     if isinstance(value, float) and value.is_integer():
@@ -98,17 +98,12 @@ def _sheet_print(ws, editable_cols: str | None) -> SheetPrint:
 
 
 _PRINTS: dict[str, dict[str, SheetPrint]] = {}
-_HASHES: dict[int, tuple[Catalog, str]] = {}  # id -> (the catalog, kept alive so the id stays its own, hash)
+_HASHES: dict[int, tuple[Catalog, str]] = {}
 
 
 def catalog_hash(catalog: Catalog) -> str:
     """catalog.content_hash(), computed once per catalog object (catalogs are frozen)."""
-    known = _HASHES.get(id(catalog))
-    if known is None or known[0] is not catalog:
-        if len(_HASHES) > 64:
-            _HASHES.clear()
-        known = _HASHES[id(catalog)] = (catalog, catalog.content_hash())
-    return known[1]
+    return per_object(_HASHES, catalog, Catalog.content_hash)
 
 
 def template_print(catalog: Catalog) -> dict[str, SheetPrint]:
@@ -123,19 +118,32 @@ def template_print(catalog: Catalog) -> dict[str, SheetPrint]:
     return _PRINTS[key]
 
 
+def _sheets_to_check(found: TamperFindings, wb, prints: dict) -> Iterator[tuple[str, object, object]]:
+    """(name, fingerprint, sheet) of each template sheet the book has; a missing sheet is a finding."""
+    for name, fingerprint in prints.items():
+        if name in wb.sheetnames:
+            yield name, fingerprint, wb[name]
+        else:
+            found.missing_sheets.append(name)
+
+
+def _rows_in_place(found: TamperFindings, name: str, ws, ids: tuple, tmpl: SheetPrint) -> bool:
+    """Whether the cells are worth comparing: rows inserted or deleted (the id column differs) make
+    every later cell differ, so that is the one finding then. Protection removed is noted."""
+    if ids != tmpl.ids:
+        found.moved_rows.append(name)
+        return False
+    if not ws.protection.sheet:
+        found.unprotected.append(name)
+    return True
+
+
 def check_tampering(wb, catalog: Catalog) -> TamperFindings:
     found = TamperFindings()
-    for name, tmpl in template_print(catalog).items():
-        if name not in wb.sheetnames:
-            found.missing_sheets.append(name)
-            continue
-        ws = wb[name]
+    for name, tmpl, ws in _sheets_to_check(found, wb, template_print(catalog)):
         ids = tuple((c.row, c.value) for c in ws[COL_ID][FIRST_DATA_ROW - 1:] if c.value is not None)
-        if ids != tmpl.ids:
-            found.moved_rows.append(name)
-            continue  # every later cell would differ: one reason is enough
-        if not ws.protection.sheet:
-            found.unprotected.append(name)
+        if not _rows_in_place(found, name, ws, ids, tmpl):
+            continue
         seen = set()
         for row in ws.iter_rows(min_row=2):
             for c in row:
@@ -265,17 +273,10 @@ def check_tampering_fast(book, catalog: Catalog) -> TamperFindings:
     listed last. The fast book does not know the comments' extent, so when a template cell lies
     outside the rectangle of its cells the order could differ: FastPathUnsupported."""
     found = TamperFindings()
-    for name, fast in fast_template_print(catalog).items():
-        if name not in book.sheetnames:
-            found.missing_sheets.append(name)
-            continue
-        ws = book[name]
+    for name, fast, ws in _sheets_to_check(found, book, fast_template_print(catalog)):
         rows = _sheet_rows(ws, fast, book.locked)
-        if tuple(r.ident for r in rows if r.ident is not None) != fast.tmpl.ids:
-            found.moved_rows.append(name)
+        if not _rows_in_place(found, name, ws, tuple(r.ident for r in rows if r.ident is not None), fast.tmpl):
             continue
-        if not ws.protection.sheet:
-            found.unprotected.append(name)
         if fast.extent[0] > ws.max_row or fast.extent[1] > max(ws.max_column, _COL[COL_ID]):
             raise FastPathUnsupported(f"template cells outside the cells of sheet {name}")
         for r in [r for r in rows if r.changed or r.unlocked]:
