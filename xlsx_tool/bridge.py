@@ -444,6 +444,22 @@ def _refusal(book, action: str, name: str, ref: Refused, now: datetime, catalog:
                    details=ref.details, alert=alert)
 
 
+def _act(book, action: str, sheet: str, catalog_path, now: datetime | None, alert, body,
+         check_answers: bool = True) -> Outcome:
+    """What every action does first: load the book and (unless told not to) check its answers, then
+    `body(catalog, contents, now)`. A refusal on the way, from the checks or from the body, is written
+    to the action's sheet, with the catalog in its head once it is known."""
+    now = now or datetime.now()
+    catalog = None
+    try:
+        catalog, contents = _load(book, catalog_path)
+        if check_answers:
+            _check_answers(catalog, contents)
+        return body(catalog, contents, now)
+    except Refused as ref:
+        return _refusal(book, action, sheet, ref, now, catalog, alert)
+
+
 # -- 採点 -----------------------------------------------------------------------------------
 
 
@@ -474,19 +490,16 @@ def _score_lines(catalog: Catalog, contents: BookContents, res: ScoreResult, now
 def score_book(book, *, catalog_path: str | Path | None = None, now: datetime | None = None,
                alert: bool | None = None) -> Outcome:
     """採点: score the open book and write 採点結果 (per goal × group, grants, total, unanswered items)."""
-    now = now or datetime.now()
-    catalog = None
-    try:
-        catalog, contents = _load(book, catalog_path)
-        _check_answers(catalog, contents)
-    except Refused as ref:
-        return _refusal(book, "score", SCORE_SHEET, ref, now, catalog, alert)
-    res = score(catalog, contents.answers)
-    message = (f"採点しました。総合計 {res.total:g} / {catalog.total} 点（得点率 {rate(res.total, catalog.total):.1%}）、"
-               f"回答済み {res.answered} / {len(catalog.answer_ids())} 項目。入力シートは変更していません。")
-    lines = _score_lines(catalog, contents, res, now, message)
-    return _finish(book, "score", SCORE_SHEET, lines, [10, 44, 18, 8, 8, 9], wrap=(2,), message=message,
-                   alert=alert, result=res)
+
+    def body(catalog: Catalog, contents: BookContents, now: datetime) -> Outcome:
+        res = score(catalog, contents.answers)
+        message = (f"採点しました。総合計 {res.total:g} / {catalog.total} 点（得点率 {rate(res.total, catalog.total):.1%}）、"
+                   f"回答済み {res.answered} / {len(catalog.answer_ids())} 項目。入力シートは変更していません。")
+        lines = _score_lines(catalog, contents, res, now, message)
+        return _finish(book, "score", SCORE_SHEET, lines, [10, 44, 18, 8, 8, 9], wrap=(2,), message=message,
+                       alert=alert, result=res)
+
+    return _act(book, "score", SCORE_SHEET, catalog_path, now, alert, body)
 
 
 # -- ギャップ報告 ------------------------------------------------------------------------------
@@ -557,25 +570,21 @@ def gap_report(book, *, previous: str | Path | None = None, compare_files: Seque
     """ギャップ報告: where the points were lost, against the shipped national/prefecture results (and last year)."""
     from .report_builder import comparison_for
 
-    now = now or datetime.now()
-    catalog = None
-    try:
-        catalog, contents = _load(book, catalog_path)
-        _check_answers(catalog, contents)
+    def body(catalog: Catalog, contents: BookContents, now: datetime) -> Outcome:
         try:
             cmp = comparison_for(catalog, contents.meta, compare_files=tuple(compare_files), previous=previous,
                                  previous_catalog=previous_catalog, mapping_file=mapping_file)
         except BookError as err:
             raise Refused(f"前年度のブックを読み込めません: {err.problem}") from None
-    except Refused as ref:
-        return _refusal(book, "gap", GAP_SHEET, ref, now, catalog, alert)
-    res = score(catalog, contents.answers)
-    report = build_report(catalog, contents.answers, res, contents.meta, cmp)
-    message = (f"ギャップ報告を作成しました。総合計 {res.total:g} / {catalog.total} 点、得点できなかった項目 "
-               f"{len(report.missed)} 件。入力シートは変更していません。")
-    return _finish(book, "gap", GAP_SHEET, _gap_lines(report, now, message),
-                   [14, 30, 40, 8, 8, 9, 9, 9, 10, 8, 8, 8], wrap=(2, 3, 7), message=message, alert=alert,
-                   result=res, report=report)
+        res = score(catalog, contents.answers)
+        report = build_report(catalog, contents.answers, res, contents.meta, cmp)
+        message = (f"ギャップ報告を作成しました。総合計 {res.total:g} / {catalog.total} 点、得点できなかった項目 "
+                   f"{len(report.missed)} 件。入力シートは変更していません。")
+        return _finish(book, "gap", GAP_SHEET, _gap_lines(report, now, message),
+                       [14, 30, 40, 8, 8, 9, 9, 9, 10, 8, 8, 8], wrap=(2, 3, 7), message=message, alert=alert,
+                       result=res, report=report)
+
+    return _act(book, "gap", GAP_SHEET, catalog_path, now, alert, body)
 
 
 # -- 前年度回答の取込 ------------------------------------------------------------------------------
@@ -588,10 +597,8 @@ def import_previous(book, path: str | Path, *, catalog_path: str | Path | None =
 
     Last year's answers are never copied into the answer cells; the officer decides and types them.
     """
-    now = now or datetime.now()
-    catalog = None
-    try:
-        catalog, contents = _load(book, catalog_path)
+
+    def body(catalog: Catalog, contents: BookContents, now: datetime) -> Outcome:
         try:
             prev_catalog, prev = read_book_file(path, previous_catalog)
         except BookError as err:
@@ -601,8 +608,14 @@ def import_previous(book, path: str | Path, *, catalog_path: str | Path | None =
         mine, theirs = str(contents.meta.get("entity_code") or ""), str(prev.meta.get("entity_code") or "")
         if mine and theirs and mine != theirs:  # on a shared server, never show another entity's answers
             raise Refused(f"前年度のブックは別の団体（団体コード {theirs}）のものです。自団体のブックを選んでください。")
-    except Refused as ref:
-        return _refusal(book, "import_previous", PREVIOUS_SHEET, ref, now, catalog, alert)
+        return _show_previous(book, catalog, contents, prev_catalog, prev, path, now, alert)
+
+    return _act(book, "import_previous", PREVIOUS_SHEET, catalog_path, now, alert, body, check_answers=False)
+
+
+def _show_previous(book, catalog: Catalog, contents: BookContents, prev_catalog: Catalog, prev,
+                            path: str | Path, now: datetime, alert) -> Outcome:
+    """前年度回答: last year's answers beside this year's (nothing written into the answer cells)."""
     cur, last = score(catalog, contents.answers), score(prev_catalog, prev.answers)
     name = Path(path).name
     notes = []
