@@ -6,12 +6,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # tests' own helper modules
 
 from catalog_fixtures import ratio_catalog, rules_catalog  # noqa: E402
-from xlsx_tool.catalog import load_shipped_catalog, parse_catalog, shipped_catalog_names  # noqa: E402
-from xlsx_tool.recalc import find_soffice  # noqa: E402
+
+from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog, shipped_catalog_names
+from xlsx_tool.workbook.recalc import find_soffice  # noqa: E402
 
 
 def _with_example_thresholds():
-    from xlsx_tool.thresholds import apply_thresholds, shipped_example
+    from xlsx_tool.catalog.thresholds import apply_thresholds, shipped_example
 
     tf, tag = shipped_example("R8-municipality")
     return apply_thresholds(load_shipped_catalog("R8", "municipality"), tf, tag), tag

@@ -7,8 +7,8 @@ import re
 import subprocess
 import sys
 import warnings
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,9 @@ with warnings.catch_warnings():  # oletools still uses pyparsing's old camelCase
     from oletools.olevba import VBA_Parser
 
 import xlsx_tool
-from xlsx_tool import addin, bridge, cli_bridge_tools  # noqa: F401  (registers `xlsx-tool addin`)
+from xlsx_tool import bridge
+from xlsx_tool.bridge import addin
+from xlsx_tool.cli import addin as cli_bridge_tools  # noqa: F401  (registers `xlsx-tool addin`)
 from xlsx_tool.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,8 +100,9 @@ def test_package_main_runs_the_bridge(tmp_path, monkeypatch):
     import random
 
     from test_bridge import _book, payload, remote_book
-    from xlsx_tool.catalog import load_shipped_catalog
-    from xlsx_tool.workbook_filler import random_answers
+
+    from xlsx_tool.catalog.loading import load_shipped_catalog
+    from xlsx_tool.workbook.filler import random_answers
 
     monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
     bridge.ensure_engine("remote")

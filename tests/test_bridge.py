@@ -18,18 +18,18 @@ import random
 import pytest
 import xlwings as xw
 import yaml
+from catalog_fixtures import rules_catalog
 from openpyxl import Workbook, load_workbook
 
-from catalog_fixtures import rules_catalog
 from xlsx_tool import bridge
-from xlsx_tool.catalog import load_shipped_catalog, parse_catalog
-from xlsx_tool.entity import Entity
-from xlsx_tool.gap import build_report
-from xlsx_tool.report_builder import comparison_for
-from xlsx_tool.scorer import rate, score
-from xlsx_tool.workbook_filler import extreme_answers, fill_workbook, random_answers
-from xlsx_tool.workbook_meta import COL_ID, META_SHEET, SUMMARY_SHEET, input_sheet_names
-from xlsx_tool.workbook_writer import write_workbook
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog
+from xlsx_tool.report.builder import comparison_for
+from xlsx_tool.scoring.gap import build_report
+from xlsx_tool.scoring.scorer import rate, score
+from xlsx_tool.workbook.filler import extreme_answers, fill_workbook, random_answers
+from xlsx_tool.workbook.meta import COL_ID, META_SHEET, SUMMARY_SHEET, input_sheet_names
+from xlsx_tool.workbook.writer import write_workbook
 
 ENTITY = Entity(name="平塚市", code="142034", prefecture="神奈川県", insured=73333)
 NOW = dt.datetime(2026, 1, 5, 10, 30)
@@ -370,7 +370,7 @@ def test_main_dispatches_by_action_or_label(tmp_path):
 
 
 def test_scripts_run_through_xlwings_servers_dispatch(tmp_path, monkeypatch):
-    from xlsx_tool import xlwings_scripts
+    from xlsx_tool.bridge import scripts as xlwings_scripts
 
     monkeypatch.setenv(xlwings_scripts.PREVIOUS_DIR_ENV, str(tmp_path))
     assert xlwings_scripts.script_names() == ["gap_report", "import_previous", "score"]
@@ -412,7 +412,7 @@ def _wsgi(app, method, path, body=b"", origin=""):
 
 
 def test_minimal_server_answers_the_client_with_actions(tmp_path):
-    from xlsx_tool import xlwings_scripts
+    from xlsx_tool.bridge import scripts as xlwings_scripts
 
     app = xlwings_scripts.make_wsgi_app(max_body=10_000_000)
     catalog = load_shipped_catalog("R8", "municipality")

@@ -6,16 +6,18 @@ import random
 
 import pytest
 import yaml
+from catalog_fixtures import rules_catalog
 from openpyxl import Workbook, load_workbook
 
-from catalog_fixtures import rules_catalog
-from xlsx_tool import bridge, calamine_reader, workbook_reader
-from xlsx_tool.catalog import load_shipped_catalog, parse_catalog
-from xlsx_tool.entity import Entity
-from xlsx_tool.scorer import score
-from xlsx_tool.workbook_filler import extreme_answers, fill_workbook, random_answers
-from xlsx_tool.workbook_meta import COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, META_SHEET, input_sheet_names
-from xlsx_tool.workbook_writer import write_workbook
+from xlsx_tool import bridge
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog
+from xlsx_tool.read import calamine_engine as calamine_reader
+from xlsx_tool.read import openpyxl_engine as workbook_reader
+from xlsx_tool.scoring.scorer import score
+from xlsx_tool.workbook.filler import extreme_answers, fill_workbook, random_answers
+from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, META_SHEET, input_sheet_names
+from xlsx_tool.workbook.writer import write_workbook
 
 ENTITY = Entity(name="平塚市", code="142034", prefecture="神奈川県", insured=73333)
 

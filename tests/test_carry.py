@@ -5,14 +5,14 @@ import random
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from xlsx_tool.carry import carry_answers
-from xlsx_tool.catalog import load_shipped_catalog
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.loading import load_shipped_catalog
 from xlsx_tool.cli import main
-from xlsx_tool.entity import Entity
-from xlsx_tool.workbook_filler import fill_workbook, random_answers
-from xlsx_tool.workbook_meta import COL_ANSWER, COL_ID, COL_PREVIOUS, input_sheet_names
-from xlsx_tool.workbook_reader import read_book
-from xlsx_tool.workbook_writer import write_workbook
+from xlsx_tool.read.openpyxl_engine import read_book
+from xlsx_tool.workbook.carry import carry_answers
+from xlsx_tool.workbook.filler import fill_workbook, random_answers
+from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, COL_PREVIOUS, input_sheet_names
+from xlsx_tool.workbook.writer import write_workbook
 
 R7 = load_shipped_catalog("R7", "municipality")
 R8 = load_shipped_catalog("R8", "municipality")

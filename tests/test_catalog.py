@@ -5,8 +5,14 @@ import yaml
 from catalog_fixtures import modified, rules_catalog
 from click.testing import CliRunner
 
-from xlsx_tool.catalog import CatalogError, GroupKind, load_catalog_file, load_shipped_catalog, parse_catalog, \
-    shipped_catalog_names
+from xlsx_tool.catalog.loading import (
+    CatalogError,
+    load_catalog_file,
+    load_shipped_catalog,
+    parse_catalog,
+    shipped_catalog_names,
+)
+from xlsx_tool.catalog.model import GroupKind
 from xlsx_tool.cli import main
 
 EXPECTED = {"R5-municipality", "R6-municipality", "R7-municipality", "R8-municipality", "R7-prefecture",

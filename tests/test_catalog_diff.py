@@ -6,9 +6,9 @@ from catalog_fixtures import rules_catalog
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from xlsx_tool.catalog import load_shipped_catalog, parse_catalog
-from xlsx_tool.catalog_diff import diff_catalogs
-from xlsx_tool.catalog_xlsx import write_catalog_xlsx, write_catalog_yaml
+from xlsx_tool.catalog.diff import diff_catalogs
+from xlsx_tool.catalog.excel_export import write_catalog_xlsx, write_catalog_yaml
+from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog
 from xlsx_tool.cli import main
 
 

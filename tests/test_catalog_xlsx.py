@@ -7,9 +7,9 @@ from click.testing import CliRunner
 from conftest import all_catalogs
 from openpyxl import load_workbook
 
-from xlsx_tool.catalog import CatalogError, load_catalog_file, load_shipped_catalog, parse_catalog
-from xlsx_tool.catalog_xlsx import (INDICATORS, CatalogSheetError, read_catalog_xlsx, write_catalog_xlsx,
-                                    write_catalog_yaml)
+from xlsx_tool.catalog.excel_export import INDICATORS, read_catalog_xlsx, write_catalog_xlsx, write_catalog_yaml
+from xlsx_tool.catalog.excel_import import CatalogSheetError
+from xlsx_tool.catalog.loading import CatalogError, load_catalog_file, load_shipped_catalog, parse_catalog
 from xlsx_tool.cli import main
 
 CATALOGS = all_catalogs()

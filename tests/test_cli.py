@@ -7,9 +7,9 @@ import sys
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from xlsx_tool.catalog import load_shipped_catalog
+from xlsx_tool.catalog.loading import load_shipped_catalog
 from xlsx_tool.cli import main
-from xlsx_tool.workbook_filler import fill_workbook
+from xlsx_tool.workbook.filler import fill_workbook
 
 
 def test_generate_r8_municipality_with_entity(tmp_path):

@@ -15,14 +15,14 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 
-from xlsx_tool.catalog import load_shipped_catalog
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.loading import load_shipped_catalog
+from xlsx_tool.catalog.rules import is_met
 from xlsx_tool.cli import main
-from xlsx_tool.entity import Entity
-from xlsx_tool.recalc import recalculate
-from xlsx_tool.rules import is_met
-from xlsx_tool.scorer import score
-from xlsx_tool.workbook_filler import fill_workbook, random_answers
-from xlsx_tool.workbook_writer import write_workbook
+from xlsx_tool.scoring.scorer import score
+from xlsx_tool.workbook.filler import fill_workbook, random_answers
+from xlsx_tool.workbook.recalc import recalculate
+from xlsx_tool.workbook.writer import write_workbook
 
 YEAR, KIND = "R8", "municipality"
 CAT = load_shipped_catalog(YEAR, KIND)
@@ -245,7 +245,7 @@ def test_strict_and_cp932(corpus, tmp_path):
 
 
 def test_reader_scores_a_book_saved_again_by_libreoffice(corpus):
-    from xlsx_tool.workbook_reader import read_book
+    from xlsx_tool.read.openpyxl_engine import read_book
 
     cat, contents = read_book(corpus["inbox"] / "05_libreoffice.xlsx")
     assert cat.id == CAT.id
@@ -284,8 +284,8 @@ def test_previous_year_rates_from_the_roster(tmp_path):
 def test_rates_of_figure_indicators_are_mean_points_not_raw_figures():
     from catalog_fixtures import ratio_catalog
 
-    from xlsx_tool.catalog import parse_catalog
-    from xlsx_tool.collect_outputs import implementation_rates
+    from xlsx_tool.catalog.loading import parse_catalog
+    from xlsx_tool.collect.outputs import implementation_rates
 
     cat = parse_catalog(ratio_catalog(), "ratio")
     sets = [{"P1-a1-num": 29, "P1-a1-den": 50}, {"P1-a1-num": 15, "P1-a1-den": 50}]  # 58 % → 6, 30 % → 2

@@ -6,14 +6,14 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from xlsx_tool.catalog import load_shipped_catalog
+from xlsx_tool.catalog.eligibility import INPUT_ROWS, YES, EligibilityInputs, check
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.loading import load_shipped_catalog
 from xlsx_tool.cli import main
-from xlsx_tool.eligibility import INPUT_ROWS, YES, EligibilityInputs, check
-from xlsx_tool.entity import Entity
-from xlsx_tool.recalc import recalculate
-from xlsx_tool.workbook_reader import read_eligibility_inputs
-from xlsx_tool.workbook_meta import ELIGIBILITY_SHEET, eligibility_cells
-from xlsx_tool.workbook_writer import write_workbook
+from xlsx_tool.read.openpyxl_engine import read_eligibility_inputs
+from xlsx_tool.workbook.meta import ELIGIBILITY_SHEET, eligibility_cells
+from xlsx_tool.workbook.recalc import recalculate
+from xlsx_tool.workbook.writer import write_workbook
 
 BASE = dict(budget_this_year=1000, settlement_last_year=1000, amended_application=1100, budget_last_year=1050)
 

@@ -11,8 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlsx_tool.cli import main
-from xlsx_tool.estimate import CRITERIA, Params, allocate, largest_remainder, load_params, marginal_yen, with_scores
-from xlsx_tool.gap import EntityResult
+from xlsx_tool.money.estimate import (
+    CRITERIA,
+    Params,
+    allocate,
+    largest_remainder,
+    load_params,
+    marginal_yen,
+    with_scores,
+)
+from xlsx_tool.scoring.gap import EntityResult
 
 PARAMS = load_params("example")
 
@@ -73,7 +81,7 @@ def test_more_points_never_mean_less_money_nationwide(delta):
 
 def test_basic_frame_is_proportional_within_a_size_class():
     est = allocate(NATION, PARAMS)
-    from xlsx_tool.entity import size_class
+    from xlsx_tool.catalog.entity import size_class
 
     cls = "3千人未満"
     members = [(e, r) for e, r in zip(NATION, est.grants["promotion"]) if size_class(e.insured) == cls]
@@ -153,10 +161,10 @@ def test_cli_estimate_with_entity_detail(tmp_path):
 
 
 def test_yen_of_each_missed_item_from_the_entitys_book(tmp_path):
-    from xlsx_tool.catalog import load_shipped_catalog
-    from xlsx_tool.entity import Entity
-    from xlsx_tool.workbook_filler import extreme_answers, fill_workbook
-    from xlsx_tool.workbook_writer import write_workbook
+    from xlsx_tool.catalog.entity import Entity
+    from xlsx_tool.catalog.loading import load_shipped_catalog
+    from xlsx_tool.workbook.filler import extreme_answers, fill_workbook
+    from xlsx_tool.workbook.writer import write_workbook
 
     cat = load_shipped_catalog("R8", "municipality")
     answers = extreme_answers(cat, best=True)

@@ -13,26 +13,26 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import all_catalogs, thresholds_tag
-from test_collect import EXPECTED, corpus  # noqa: F401  the collection issue's corpus (LibreOffice)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Protection
+from test_collect import EXPECTED, corpus  # noqa: F401  the collection issue's corpus (LibreOffice)
 
-import xlsx_tool.cli_bench  # noqa: F401  registers `bench` (also imported by cli.py)
-from xlsx_tool import collect as collect_mod
-from xlsx_tool.answers import answer_slots
-from xlsx_tool.catalog import load_shipped_catalog
+import xlsx_tool.cli.bench  # noqa: F401  registers `bench` (also imported by cli.py)
+from xlsx_tool.catalog.answers import answer_slots
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.loading import load_shipped_catalog
 from xlsx_tool.cli import main
-from xlsx_tool.collect import Expectation, collect, inspect_all, inspect_file
-from xlsx_tool.distribute import generate_for_roster
-from xlsx_tool.entity import Entity
-from xlsx_tool.fast_reader import FastPathUnsupported, load_book
-from xlsx_tool.fast_writer import differences, template_for
-from xlsx_tool.roster import RosterEntry
-from xlsx_tool.scorer import score
-from xlsx_tool.workbook_filler import fill_workbook, random_answers
-from xlsx_tool.workbook_writer import write_workbook
+from xlsx_tool.collect import batch as collect_mod
+from xlsx_tool.collect.batch import Expectation, collect, inspect_all, inspect_file
+from xlsx_tool.collect.distribute import generate_for_roster
+from xlsx_tool.collect.roster import RosterEntry
+from xlsx_tool.read.fast_engine import FastPathUnsupported, load_book
+from xlsx_tool.scoring.scorer import score
+from xlsx_tool.workbook.filler import fill_workbook, random_answers
+from xlsx_tool.workbook.template import differences, template_for
+from xlsx_tool.workbook.writer import write_workbook
 
 CAT = load_shipped_catalog("R8", "municipality")
 ROSTER = frozenset(f"{i:02d}" for i in range(1, 40))
@@ -348,7 +348,7 @@ def test_generated_books_pass_collection_on_both_readers(tmp_path):
 
 
 def test_carried_answers_go_through_the_fast_writer(tmp_path):
-    from xlsx_tool.distribute import generate_one
+    from xlsx_tool.collect.distribute import generate_one
 
     prev = tmp_path / "prev.xlsx"
     r7 = load_shipped_catalog("R7", "municipality")
@@ -362,8 +362,8 @@ def test_carried_answers_go_through_the_fast_writer(tmp_path):
 
 
 def test_fast_writer_fallback_is_reported(tmp_path, monkeypatch, caplog):
-    from xlsx_tool import distribute
-    from xlsx_tool.fast_writer import FastWriterUnavailable
+    from xlsx_tool.collect import distribute
+    from xlsx_tool.workbook.template import FastWriterUnavailable
 
     with pytest.raises(FastWriterUnavailable):  # a date would change the cell's number format
         template_for(CAT).render(Entity(), prefill={CAT.answer_ids()[0]: datetime(2025, 1, 1)})
@@ -427,7 +427,7 @@ def test_bench_prints_the_figures(tmp_path):
 
 @pytest.mark.libreoffice
 def test_libreoffice_opens_a_patched_book_and_its_totals_equal_the_scorer(tmp_path, soffice):
-    from xlsx_tool.recalc import recalculate
+    from xlsx_tool.workbook.recalc import recalculate
 
     answers = random_answers(CAT, random.Random(8), blank_rate=0.0)
     book = template_for(CAT).write(tmp_path / "fast.xlsx", Entity(name="平塚市", code="142034"), prefill=answers)

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from xlsx_tool import fast_rows
-from xlsx_tool.catalog import load_shipped_catalog
-from xlsx_tool.entity import Entity
-from xlsx_tool.fast_reader import FastPathUnsupported, load_book
-from xlsx_tool.workbook_filler import fill_workbook, random_answers
-from xlsx_tool.workbook_writer import write_workbook
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.loading import load_shipped_catalog
+from xlsx_tool.read import row_cache as fast_rows
+from xlsx_tool.read.fast_engine import FastPathUnsupported, load_book
+from xlsx_tool.workbook.filler import fill_workbook, random_answers
+from xlsx_tool.workbook.writer import write_workbook
 
 CAT = load_shipped_catalog("R8", "municipality")
 SHEET = "xl/worksheets/sheet2.xml"  # 推進交付金
@@ -175,7 +175,7 @@ def test_central_directory_lists_what_zipfile_lists(filled, tmp_path):
     LibreOffice-like stored members, UTF-8 names) and declines anything else, which zipfile reads."""
     import io
 
-    from xlsx_tool.file_checks import _central_directory
+    from xlsx_tool.read.file_checks import _central_directory
 
     stored = tmp_path / "stored.zip"
     with zipfile.ZipFile(filled) as zin, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as zout:
@@ -214,7 +214,7 @@ def test_last_saved_time_reads_as_openpyxl_reads_it(body):
     from openpyxl.packaging.core import DocumentProperties
     from openpyxl.xml.functions import fromstring
 
-    from xlsx_tool.fast_reader import _core_dates
+    from xlsx_tool.read.fast_engine import _core_dates
 
     data = CORE % body
 
@@ -295,7 +295,7 @@ def test_every_row_of_real_books_decodes_alike_with_or_without_the_parser(filled
 
 
 def test_files_are_found_as_rglob_finds_them(tmp_path):
-    from xlsx_tool.collect import discover
+    from xlsx_tool.collect.batch import discover
 
     for rel in ("b.xlsx", "a-b/x.xlsx", "a/b.xlsx", "a/.hidden.xlsx", "A/c.xlsx", "a/deep/er/d.xlsx", "z.txt"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -313,7 +313,7 @@ def test_files_are_found_as_rglob_finds_them(tmp_path):
     lambda d: d.replace(b"<sheetData>", b"<!-- <!ENTITY e 'x'> --><sheetData>", 1),  # even in a comment
 ])
 def test_entity_declarations_in_the_first_4_kb_are_refused_on_both_paths(filled, tmp_path, change):
-    from xlsx_tool.collect import Expectation, inspect_file
+    from xlsx_tool.collect.batch import Expectation, inspect_file
 
     path = _with_sheet(filled, tmp_path / "prolog.xlsx", change)
     expect = Expectation(CAT)
@@ -355,7 +355,7 @@ HOSTILE = {
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_hostile_sheets_are_decided_as_on_the_openpyxl_path(filled, tmp_path, name):
-    from xlsx_tool.collect import Expectation, inspect_file
+    from xlsx_tool.collect.batch import Expectation, inspect_file
 
     path = _with_sheet(filled, tmp_path / f"{name}.xlsx", HOSTILE[name])
     assert load_book(path).zip.read(SHEET) != load_book(filled).zip.read(SHEET)
@@ -394,7 +394,7 @@ def _damage_deflate(data, local, central):
 @pytest.mark.parametrize("member,patch", [("_rels/.rels", _flip_crc), ("xl/theme/theme1.xml", _damage_deflate)])
 def test_damage_in_the_first_4_kb_of_any_member_is_found_on_both_paths(filled, tmp_path, member, patch):
     """zipfile reads the first 4 KB of every XML member (CRC-checked when that is all of it)."""
-    from xlsx_tool.collect import Expectation, inspect_file
+    from xlsx_tool.collect.batch import Expectation, inspect_file
 
     path = _patched(filled, tmp_path / "damaged.xlsx", member, patch)
     expect = Expectation(CAT)
@@ -403,7 +403,7 @@ def test_damage_in_the_first_4_kb_of_any_member_is_found_on_both_paths(filled, t
 
 
 def test_a_corrupt_extra_field_is_found_on_both_paths(filled, tmp_path):
-    from xlsx_tool.collect import Expectation, inspect_file
+    from xlsx_tool.collect.batch import Expectation, inspect_file
 
     dst = tmp_path / "extra.xlsx"
     with zipfile.ZipFile(filled) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
@@ -473,7 +473,7 @@ def test_members_are_sniffed_as_zipfile_reads_them(filled, tmp_path):
     import struct
     import zlib
 
-    from xlsx_tool.collect import Expectation, inspect_file
+    from xlsx_tool.collect.batch import Expectation, inspect_file
 
     expect = Expectation(CAT)
 

@@ -13,14 +13,20 @@ from catalog_fixtures import ratio_catalog, rules_catalog
 from conftest import all_catalogs, catalog_key, thresholds_tag
 from openpyxl import load_workbook
 
-from xlsx_tool.recalc import recalculate
-from xlsx_tool.scorer import rate, score
-from xlsx_tool.workbook_filler import extreme_answers, fill_workbook, random_answers
-from xlsx_tool.workbook_meta import COL_ID, COL_SCORE, FIRST_DATA_ROW, SUMMARY_SHEET, defined_name_for, \
-    input_sheet_names
-from xlsx_tool.workbook_reader import read_book
-from xlsx_tool.workbook_writer import write_workbook
-from xlsx_tool.entity import Entity
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.read.openpyxl_engine import read_book
+from xlsx_tool.scoring.scorer import rate, score
+from xlsx_tool.workbook.filler import extreme_answers, fill_workbook, random_answers
+from xlsx_tool.workbook.meta import (
+    COL_ID,
+    COL_SCORE,
+    FIRST_DATA_ROW,
+    SUMMARY_SHEET,
+    defined_name_for,
+    input_sheet_names,
+)
+from xlsx_tool.workbook.recalc import recalculate
+from xlsx_tool.workbook.writer import write_workbook
 
 pytestmark = pytest.mark.libreoffice
 RANDOM_FILLINGS = 25

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from xlsx_tool.catalog import shipped_catalog_names
-from xlsx_tool.templates_env import render, templates_dir
+from xlsx_tool.catalog.loading import shipped_catalog_names
+from xlsx_tool.util.templates import render, templates_dir
 
 
 def test_templates_and_catalogs_are_package_data():
@@ -40,7 +40,7 @@ def test_outputs_get_normal_file_permissions(tmp_path):
     import os
     import stat
 
-    from xlsx_tool.atomic import write_atomically
+    from xlsx_tool.util.atomic import write_atomically
 
     old = os.umask(0o022)
     try:

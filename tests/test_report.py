@@ -6,15 +6,14 @@ from html.parser import HTMLParser
 import pytest
 from click.testing import CliRunner
 
-from xlsx_tool.catalog import load_shipped_catalog
+from xlsx_tool.catalog.entity import Entity, size_class
+from xlsx_tool.catalog.loading import load_shipped_catalog
+from xlsx_tool.catalog.reference import shipped_references
 from xlsx_tool.cli import main
-from xlsx_tool.entity import Entity
-from xlsx_tool.entity import size_class
-from xlsx_tool.reference import shipped_references
-from xlsx_tool.scorer import score
-from xlsx_tool.workbook_filler import extreme_answers, fill_workbook
-from xlsx_tool.workbook_reader import read_book
-from xlsx_tool.workbook_writer import write_workbook
+from xlsx_tool.read.openpyxl_engine import read_book
+from xlsx_tool.scoring.scorer import score
+from xlsx_tool.workbook.filler import extreme_answers, fill_workbook
+from xlsx_tool.workbook.writer import write_workbook
 
 Y, N = "該当", "非該当"
 ENTITY = Entity(name="テスト市", code="140000", prefecture="神奈川県", insured=73333)

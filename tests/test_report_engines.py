@@ -7,17 +7,17 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from xlsx_tool.catalog import load_shipped_catalog
-from xlsx_tool.entity import Entity
-from xlsx_tool.recalc import recalculate
-from xlsx_tool.report_builder import report_for_book
-from xlsx_tool.report_render import render_html
-from xlsx_tool.report_xlsx import KEY_COL, REPORT_SHEET, write_report_sheet
-from xlsx_tool.scorer import score
-from xlsx_tool.workbook_filler import extreme_answers, fill_workbook
-from xlsx_tool.workbook_meta import input_sheet_names
-from xlsx_tool.workbook_reader import read_book
-from xlsx_tool.workbook_writer import write_workbook
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.loading import load_shipped_catalog
+from xlsx_tool.read.openpyxl_engine import read_book
+from xlsx_tool.report.builder import report_for_book
+from xlsx_tool.report.html import render_html
+from xlsx_tool.report.sheet import KEY_COL, REPORT_SHEET, write_report_sheet
+from xlsx_tool.scoring.scorer import score
+from xlsx_tool.workbook.filler import extreme_answers, fill_workbook
+from xlsx_tool.workbook.meta import input_sheet_names
+from xlsx_tool.workbook.recalc import recalculate
+from xlsx_tool.workbook.writer import write_workbook
 
 
 @pytest.fixture()

@@ -6,13 +6,13 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 
-from xlsx_tool.catalog import load_shipped_catalog
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.loading import load_shipped_catalog
 from xlsx_tool.cli import main
-from xlsx_tool.entity import Entity
-from xlsx_tool.roster import RosterError, read_roster
-from xlsx_tool.workbook_filler import fill_workbook, random_answers
-from xlsx_tool.workbook_meta import COL_ANSWER, COL_ID, COL_PREVIOUS
-from xlsx_tool.workbook_writer import write_workbook
+from xlsx_tool.collect.roster import RosterError, read_roster
+from xlsx_tool.workbook.filler import fill_workbook, random_answers
+from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, COL_PREVIOUS
+from xlsx_tool.workbook.writer import write_workbook
 
 
 def test_roster_errors_name_row_and_column(tmp_path):
@@ -91,7 +91,7 @@ def test_roster_messages_say_roster_and_survive_odd_numbers(tmp_path):
 
 
 def test_damaged_xlsx_comparison_file_is_reported_not_raised(tmp_path):
-    from xlsx_tool.comparison_io import ComparisonError, read_results
+    from xlsx_tool.read.tables import ComparisonError, read_results
 
     bad = tmp_path / "results.xlsx"
     bad.write_bytes(b"PK\x03\x04 not really")
@@ -105,7 +105,7 @@ def test_damaged_xlsx_comparison_file_is_reported_not_raised(tmp_path):
 
 
 def test_codes_match_with_or_without_leading_zeros():
-    from xlsx_tool.entity import code_key
+    from xlsx_tool.catalog.entity import code_key
 
     assert code_key("011002") == code_key(11002) == code_key(11002.0) == code_key("０１１００２") == "11002"
     assert code_key(" ABC1 ") == "ABC1" and code_key("000") == "0"

@@ -5,9 +5,10 @@ from catalog_fixtures import rules_catalog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlsx_tool.answers import answer_slots
-from xlsx_tool.catalog import DirectRule, GroupKind, load_shipped_catalog, parse_catalog
-from xlsx_tool.scorer import score
+from xlsx_tool.catalog.answers import answer_slots
+from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog
+from xlsx_tool.catalog.model import DirectRule, GroupKind
+from xlsx_tool.scoring.scorer import score
 
 CAT = parse_catalog(rules_catalog(), "rules")
 Y, N = "該当", "非該当"

@@ -10,13 +10,14 @@ from catalog_fixtures import rules_catalog
 from conftest import all_catalogs, catalog_key
 from openpyxl import load_workbook
 
-from xlsx_tool.answers import answer_slots
-from xlsx_tool.catalog import DirectRule, ThresholdsRule, load_shipped_catalog, parse_catalog
-from xlsx_tool.entity import Entity
-from xlsx_tool.workbook_filler import fill_workbook, random_answers
-from xlsx_tool.workbook_meta import COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, input_sheet_names
-from xlsx_tool.workbook_reader import BookError, read_book
-from xlsx_tool.workbook_writer import write_workbook
+from xlsx_tool.catalog.answers import answer_slots
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog
+from xlsx_tool.catalog.model import DirectRule, ThresholdsRule
+from xlsx_tool.read.openpyxl_engine import BookError, read_book
+from xlsx_tool.workbook.filler import fill_workbook, random_answers
+from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, input_sheet_names
+from xlsx_tool.workbook.writer import write_workbook
 
 ENTITY = Entity(name="平塚市", code="142034", prefecture="神奈川県", insured=73333)
 # Functions that Excel 2010+ and LibreOffice evaluate identically; nothing needing _xlfn.

@@ -1,3 +1,3 @@
-from .cli import main
+from xlsx_tool.cli.app import main
 
 main()

@@ -1,0 +1,416 @@
+"""xlwings bridge: score, report and compare a workbook that is open in Excel.
+
+Works on an xlwings ``Book`` of any engine: desktop Excel (the add-in's ribbon), the remote engine
+of xlwings Server and xlwings Lite (``xw.Book(json=...)``), and calamine for reading files.
+The answers are read through xlwings exactly as read.openpyxl_engine reads them with openpyxl (rows found
+by the hidden id column, identification from the hidden _meta sheet, same Japanese refusals); the
+points come from the pure scorer and the gap report from scoring/gap.py, so every path scores identically.
+
+Results go into report sheets after 集計 (採点結果, ギャップ報告, 前年度回答), refreshed on every run.
+Input sheets and their cells are only read, never written. A refusal (not one of our books, unknown
+year or catalog version, rows deleted, invalid answers) is written into the message cell (A3) of the
+report sheet, returned, and shown in a message box in desktop Excel.
+
+Cell values are read with ``raw_value``: the remote engine's ``value`` conversion fails on ISO
+timestamps with a UTC offset (such as _meta's generated_at), and the raw values are what openpyxl sees.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from xlsx_tool.bridge.sheets import (
+    BAD,
+    GAP_SHEET,
+    GOOD,
+    PERCENT,
+    PREVIOUS_SHEET,
+    SCORE_SHEET,
+    TITLE,
+    Line,
+    Outcome,
+    Refused,
+    finish,
+    show_alert,
+)
+from xlsx_tool.catalog.answers import AnswerProblem, answer_slots, is_blank, validate_answers
+from xlsx_tool.catalog.model import Catalog
+from xlsx_tool.catalog.reference import group_key
+from xlsx_tool.read.openpyxl_engine import BookContents, BookError
+from xlsx_tool.read.openpyxl_engine import read_book as read_book_file
+from xlsx_tool.read.xlwings_engine import THRESHOLDS_ENV, read_contents
+from xlsx_tool.scoring.gap import GapReport, answer_labels, build_report, score_rows
+from xlsx_tool.scoring.scorer import ScoreResult, rate, score
+from xlsx_tool.util.version import __version__
+
+CATALOG_ENV = "XLSX_TOOL_CATALOG"  # desktop add-in: the catalog YAML of books made from a custom catalog
+
+# -- labels ---------------------------------------------------------------------------------
+
+
+def answer_texts(catalog: Catalog) -> dict[str, tuple[str, str]]:
+    """(label, text) of every answer cell, in sheet order."""
+    labels = answer_labels(catalog)
+    out: dict[str, tuple[str, str]] = {}
+    for aid, ind, _ in answer_slots(catalog):
+        subs = {s.id: s for s in ind.subitems}
+        if aid in subs:
+            out[aid] = (labels.get(aid, aid), subs[aid].text)
+            continue
+        text = ind.text
+        ratio = getattr(ind.rule, "ratio", None)
+        if aid != ind.id and ratio is not None:  # numerator / denominator of a ratio indicator
+            part = ratio.numerator if aid.endswith("num") else ratio.denominator
+            text = f"{ind.text}（{part}）"
+        out[aid] = (labels.get(aid) or f"{labels.get(ind.id, ind.id)}（{aid}）", text)
+    return out
+
+
+def _who(meta: dict[str, object]) -> str:
+    return " ".join(str(meta.get(k) or "") for k in ("prefecture", "entity_name")).strip()
+
+
+def _stamp(now: datetime, catalog: Catalog | None) -> str:
+    cat = f"、カタログ {catalog.id}" if catalog is not None else ""
+    return f"実行 {now:%Y-%m-%d %H:%M}（xlsx_tool {__version__}{cat}）"
+
+
+def _head(title: str, now: datetime, catalog: Catalog | None, message: str, refused: bool = False) -> list[Line]:
+    return [Line([title], style="title"), Line([_stamp(now, catalog)]),
+            Line([message], key="message", style="refusal" if refused else "message"), Line([])]
+
+
+def _show(value: object) -> object:
+    return "未回答" if is_blank(value) else value
+
+
+# -- checks ---------------------------------------------------------------------------------
+
+
+def _load(book, catalog_path) -> tuple[Catalog, BookContents]:
+    try:
+        catalog, contents = read_contents(book, catalog_path)
+    except BookError as err:
+        problem = err.problem
+        if "--catalog" in problem:
+            problem += f"（Excel から実行するときは環境変数 {CATALOG_ENV} にカタログのパスを設定します）"
+        if "--thresholds" in problem:
+            problem += f"（Excel から実行するときは環境変数 {THRESHOLDS_ENV} に採点基準ファイルのパスを設定します）"
+        raise Refused(problem) from None
+    if contents.missing:
+        texts = answer_texts(catalog)
+        raise Refused(f"回答欄が {len(contents.missing)} か所見つかりません（行が削除または移動された可能性があります）。"
+                      "配布された様式に回答を入力し直してください。",
+                      [Line([texts[a][0], texts[a][1]], key=f"missing:{a}") for a in contents.missing])
+    return catalog, contents
+
+
+def _problem_lines(catalog: Catalog, problems: Sequence[AnswerProblem]) -> list[Line]:
+    texts = answer_texts(catalog)
+    lines = [Line(["回答欄", "回答", "直し方"], key="header:problems", style="header")]
+    lines += [Line([texts.get(p.answer_id, (p.answer_id, ""))[0], p.value, p.message], key=f"problem:{p.answer_id}")
+              for p in problems]
+    return lines
+
+
+def _check_answers(catalog: Catalog, contents: BookContents) -> None:
+    problems = validate_answers(catalog, contents.answers)
+    if problems:
+        raise Refused(f"入力できない回答が {len(problems)} 件あるため実行しません。下の一覧の回答欄を直してから、"
+                      "もう一度実行してください（入力シートは変更していません）。", _problem_lines(catalog, problems))
+
+
+def refuse(book, action: str, message: str, *, now: datetime | None = None, alert: bool | None = None) -> Outcome:
+    """Write a refusal for `action` (score / gap / import_previous) into its report sheet and return it."""
+    name = ALIASES[action]
+    sheet = {"score": SCORE_SHEET, "gap": GAP_SHEET, "import_previous": PREVIOUS_SHEET}[name]
+    return _refusal(book, name, sheet, Refused(message), now or datetime.now(), None, alert)
+
+
+def _refusal(book, action: str, name: str, ref: Refused, now: datetime, catalog: Catalog | None,
+             alert) -> Outcome:
+    label = ACTION_LABELS[action]
+    lines = _head(f"{label}: 実行できませんでした", now, catalog, ref.message, refused=True) + ref.details
+    return finish(book, action, name, lines, [28, 12, 60], wrap=(1, 3), ok=False, message=ref.message,
+                   details=ref.details, alert=alert)
+
+
+def _act(book, action: str, sheet: str, catalog_path, now: datetime | None, alert, body,
+         check_answers: bool = True) -> Outcome:
+    """What every action does first: load the book and (unless told not to) check its answers, then
+    `body(catalog, contents, now)`. A refusal on the way, from the checks or from the body, is written
+    to the action's sheet, with the catalog in its head once it is known."""
+    now = now or datetime.now()
+    catalog = None
+    try:
+        catalog, contents = _load(book, catalog_path)
+        if check_answers:
+            _check_answers(catalog, contents)
+        return body(catalog, contents, now)
+    except Refused as ref:
+        return _refusal(book, action, sheet, ref, now, catalog, alert)
+
+
+# -- 採点 -----------------------------------------------------------------------------------
+
+
+def _score_lines(catalog: Catalog, contents: BookContents, res: ScoreResult, now: datetime,
+                 message: str) -> list[Line]:
+    names: dict[str, str] = {}
+    for grant in catalog.grants:
+        for goal in grant.goals:
+            names[goal.id] = goal.name
+            names.update({group_key(goal.id, g.kind.value): goal.name for g in goal.groups})
+    lines = _head(f"{catalog.year_label} 採点結果 {_who(contents.meta)}".rstrip(), now, catalog, message)
+    lines.append(Line(["交付金", "目標", "指標群", "配点", "得点", "得点率"], key="header:score", style="header"))
+    for r in score_rows(catalog, res):  # the rows only: no missed-item analysis for 採点
+        goal = f"{r.goal} {names[r.key]}" if r.key in names else r.goal
+        style = {"goal": "goal", "grant": "grant", "total": "total"}.get(r.level)
+        lines.append(Line([r.grant, goal, r.group, r.max, r.own, r.rate], key=f"{r.level}:{r.key}", style=style,
+                          formats={5: PERCENT}))
+    n = len(catalog.answer_ids())
+    lines += [Line([]), Line(["回答状況"], style="section"),
+              Line(["回答済み", f"{res.answered} / {n} 項目"], key="answered")]
+    if res.unanswered:
+        texts = answer_texts(catalog)
+        lines.append(Line(["未回答の項目", "内容"], key="header:unanswered", style="header"))
+        lines += [Line(list(texts[a]), key=f"unanswered:{a}") for a in res.unanswered]
+    return lines
+
+
+def score_book(book, *, catalog_path: str | Path | None = None, now: datetime | None = None,
+               alert: bool | None = None) -> Outcome:
+    """採点: score the open book and write 採点結果 (per goal × group, grants, total, unanswered items)."""
+
+    def body(catalog: Catalog, contents: BookContents, now: datetime) -> Outcome:
+        res = score(catalog, contents.answers)
+        message = (f"採点しました。総合計 {res.total:g} / {catalog.total} 点（得点率 {rate(res.total, catalog.total):.1%}）、"
+                   f"回答済み {res.answered} / {len(catalog.answer_ids())} 項目。入力シートは変更していません。")
+        lines = _score_lines(catalog, contents, res, now, message)
+        return finish(book, "score", SCORE_SHEET, lines, [10, 44, 18, 8, 8, 9], wrap=(2,), message=message,
+                       alert=alert, result=res)
+
+    return _act(book, "score", SCORE_SHEET, catalog_path, now, alert, body)
+
+
+# -- ギャップ報告 ------------------------------------------------------------------------------
+
+
+GROUP_HEADERS = ["交付金", "目標", "指標群", "得点", "配点", "得点率", "全国平均", "全国中央値", "都道府県平均", "前年度",
+                 "全国差", "前年差"]
+
+
+def _gap_lines(report: GapReport, now: datetime, message: str) -> list[Line]:
+    lines = _head(f"{report.catalog.year_label} 評価結果 ギャップ報告 {_who(report.entity)}".rstrip(), now,
+                  report.catalog, message)
+    total = report.total_row
+    heads = [("総合計", total)] + [(f"{r.grant}交付金", r) for r in report.rows if r.level == "grant"]
+    for label, r in heads:
+        lines.append(Line([label, None, r.own, f"/ {r.max:g} 点", r.rate], key=f"headline:{r.key}", style="grant",
+                          formats={4: PERCENT}))
+    if total.national_mean is not None:
+        lines.append(Line(["全国平均・中央値", None, total.national_mean, total.national_median,
+                           total.diff(total.national_mean)], key="headline:national", style="goal",
+                          colors={4: GOOD if total.status == "good" else BAD}))
+    for rk in report.ranks:
+        lines.append(Line([f"順位（{rk.scope}）", None, rk.rank, f"/ {rk.of}"], key=f"rank:{rk.scope}", style="goal"))
+    for label in filter(None, [report.national_label and f"全国比較: {report.national_label}",
+                               report.prefecture_label and f"都道府県比較: {report.prefecture_label}",
+                               report.previous_label and f"前年度: {report.previous_label}"]):
+        lines.append(Line([label]))
+    lines += [Line([]), Line(["目標・指標群別の得点"], style="section"),
+              Line(GROUP_HEADERS, key="header:groups", style="header")]
+    for r in report.rows:
+        colors = {}
+        if r.status != "none":
+            colors = {3: GOOD if r.status == "good" else BAD, 10: GOOD if r.status == "good" else BAD}
+        lines.append(Line([r.grant, r.goal, r.group, r.own, r.max, r.rate, r.national_mean, r.national_median,
+                           r.prefecture_mean, r.previous, r.diff(r.national_mean), r.diff(r.previous)],
+                          key=f"group:{r.key}", style={"goal": "goal", "grant": "grant", "total": "total"}.get(r.level),
+                          formats={5: PERCENT}, colors=colors))
+    lines += [Line([]), Line(["目標別の得点率（全国平均との比較）"], style="section"),
+              Line(["目標", "自団体", "全国平均"], key="header:chart", style="header")]
+    lines += [Line([label, own, nat], key=f"chart:{label}", formats={1: PERCENT, 2: PERCENT})
+              for label, own, nat in report.chart()]
+    lines += [Line([]), Line(["得点できなかった項目（失った点数の大きい順）"], style="section"),
+              Line(["順", "項目", "内容", "失点", "回答", "全国得点率", "備考"], key="header:missed", style="header")]
+    lines += [Line([i, m.label, m.text, m.lost, _show(m.answer), m.national_rate,
+                    ("多くの団体が得点 " if m.high else "") + m.note], key=f"missed:{m.answer_id}",
+                   formats={5: PERCENT}) for i, m in enumerate(report.missed, 1)]
+    lines += [Line([]), Line(["平均を下回った指標（課題と対応）"], style="section"),
+              Line(["項目", "評価指標", "得点", "配点", "平均", "比較", "課題と対応"], key="header:below", style="header")]
+    lines += [Line([b.label, b.text, b.own, b.max, b.average, b.scope, None], key=f"below:{b.key}")
+              for b in report.below]
+    if report.previous_label:
+        changes = ([("新たに該当", c) for c in report.newly_met] + [("該当しなくなった", c) for c in report.newly_lost]
+                   + [("得点の変化", c) for c in report.changed_points]
+                   + [("対応付け（得点率）", c) for c in report.mapped])
+        lines += [Line([]), Line(["前年度からの変化"], style="section"),
+                  Line(["区分", "項目", "内容", "前年度", "今年度"], key="header:changes", style="header")]
+        lines += [Line([k, c.label, c.text, _show(c.before), _show(c.after)], key=f"change:{c.answer_id}")
+                  for k, c in changes]
+    lines.append(Line([]))
+    lines += [Line([f"※ {note}"], key="note") for note in report.notes]
+    return lines
+
+
+def gap_report(book, *, previous: str | Path | None = None, compare_files: Sequence[str | Path] = (),
+               catalog_path: str | Path | None = None, previous_catalog: str | Path | None = None,
+               mapping_file: str | Path | None = None, now: datetime | None = None,
+               alert: bool | None = None) -> Outcome:
+    """ギャップ報告: where the points were lost, against the shipped national/prefecture results (and last year)."""
+    from xlsx_tool.report.builder import comparison_for
+
+    def body(catalog: Catalog, contents: BookContents, now: datetime) -> Outcome:
+        try:
+            cmp = comparison_for(catalog, contents.meta, compare_files=tuple(compare_files), previous=previous,
+                                 previous_catalog=previous_catalog, mapping_file=mapping_file)
+        except BookError as err:
+            raise Refused(f"前年度のブックを読み込めません: {err.problem}") from None
+        res = score(catalog, contents.answers)
+        report = build_report(catalog, contents.answers, res, contents.meta, cmp)
+        message = (f"ギャップ報告を作成しました。総合計 {res.total:g} / {catalog.total} 点、得点できなかった項目 "
+                   f"{len(report.missed)} 件。入力シートは変更していません。")
+        return finish(book, "gap", GAP_SHEET, _gap_lines(report, now, message),
+                       [14, 30, 40, 8, 8, 9, 9, 9, 10, 8, 8, 8], wrap=(2, 3, 7), message=message, alert=alert,
+                       result=res, report=report)
+
+    return _act(book, "gap", GAP_SHEET, catalog_path, now, alert, body)
+
+
+# -- 前年度回答の取込 ------------------------------------------------------------------------------
+
+
+def import_previous(book, path: str | Path, *, catalog_path: str | Path | None = None,
+                    previous_catalog: str | Path | None = None, now: datetime | None = None,
+                    alert: bool | None = None) -> Outcome:
+    """前年度回答の取込: show last year's answers (read from `path`) beside this year's, on 前年度回答.
+
+    Last year's answers are never copied into the answer cells; the officer decides and types them.
+    """
+
+    def body(catalog: Catalog, contents: BookContents, now: datetime) -> Outcome:
+        try:
+            prev_catalog, prev = read_book_file(path, previous_catalog)
+        except BookError as err:
+            raise Refused(f"前年度のブックを読み込めません: {err.problem}") from None
+        if prev_catalog.kind != catalog.kind:
+            raise Refused(f"前年度のブックは区分が異なります（{prev_catalog.id}）。同じ団体区分のブックを選んでください。")
+        mine, theirs = str(contents.meta.get("entity_code") or ""), str(prev.meta.get("entity_code") or "")
+        if mine and theirs and mine != theirs:  # on a shared server, never show another entity's answers
+            raise Refused(f"前年度のブックは別の団体（団体コード {theirs}）のものです。自団体のブックを選んでください。")
+        return _show_previous(book, catalog, contents, prev_catalog, prev, path, now, alert)
+
+    return _act(book, "import_previous", PREVIOUS_SHEET, catalog_path, now, alert, body, check_answers=False)
+
+
+def _show_previous(book, catalog: Catalog, contents: BookContents, prev_catalog: Catalog, prev,
+                            path: str | Path, now: datetime, alert) -> Outcome:
+    """前年度回答: last year's answers beside this year's (nothing written into the answer cells)."""
+    cur, last = score(catalog, contents.answers), score(prev_catalog, prev.answers)
+    name = Path(path).name
+    notes = []
+    if prev_catalog.reiwa != catalog.reiwa - 1:
+        notes.append(f"選ばれたブックは{prev_catalog.year_label}のものです（今年度は{catalog.year_label}）。")
+    if cur.problems:
+        notes.append(f"今年度の回答に入力できない値が {len(cur.problems)} 件あります（採点では 0 点または上限で集計）。")
+    prev_ids = set(prev_catalog.answer_ids())
+    message = (f"前年度のブック「{name}」（{prev_catalog.year_label}）の回答を表示しています。"
+               "回答欄には書き込んでいません。必要な回答は入力シートに入力してください。")
+    lines = _head(f"{catalog.year_label} 前年度回答の取込 {_who(contents.meta)}".rstrip(), now, catalog, message)
+    lines += [Line(["前年度のブック", name, prev_catalog.id], key="previous:file"),
+              Line(["前年度 総合計", f"{last.total:g} / {prev_catalog.total} 点", last.answered], key="previous:total"),
+              Line(["今年度 総合計（現在の回答）", f"{cur.total:g} / {catalog.total} 点", cur.answered], key="current:total")]
+    lines += [Line([f"※ {n}"], key="note") for n in notes]
+    lines += [Line([]), Line(["項目", "内容", "今年度の回答", "前年度の回答", "比較"], key="header:previous",
+                             style="header")]
+    for aid, (label, text) in answer_texts(catalog).items():
+        now_v, before = contents.answers.get(aid), prev.answers.get(aid)
+        if aid not in prev_ids:
+            before, change = "（前年度に該当項目なし）", ""
+        elif is_blank(before) and is_blank(now_v):
+            change = ""
+        elif is_blank(now_v):
+            change = "今年度未回答"
+        else:
+            change = "同じ" if now_v == before else "異なる"
+        lines.append(Line([label, text, _show(now_v), _show(before), change], key=f"previous:{aid}"))
+    return finish(book, "import_previous", PREVIOUS_SHEET, lines, [28, 60, 12, 14, 12], wrap=(2,),
+                   message=message, alert=alert, result=cur)
+
+
+# -- dispatcher (ribbon, VBA, scripts) --------------------------------------------------------
+
+
+ACTION_LABELS = {"score": "採点", "gap": "ギャップ報告", "import_previous": "前年度回答の取込"}
+ALIASES = {**{v: k for k, v in ACTION_LABELS.items()}, **{k: k for k in ACTION_LABELS},
+           "gap_report": "gap", "previous": "import_previous"}
+
+
+def run(book, action: str, path: str | Path | None = None, **kwargs) -> Outcome:
+    """Run one action (score / gap / import_previous, or its Japanese label) on `book`."""
+    name = ALIASES.get(str(action).strip())
+    if name is None:
+        raise ValueError(f"不明な処理です: {action}（{'、'.join(ACTION_LABELS.values())} のいずれか）")
+    if name == "score":
+        return score_book(book, **kwargs)
+    if name == "gap":
+        return gap_report(book, **kwargs)
+    if not path:
+        raise ValueError("前年度回答の取込には前年度ブックのパスが必要です")
+    return import_previous(book, path, **kwargs)
+
+
+def _ask_action(book) -> str | None:
+    """Which button? The shipped xlwings ribbon callback calls main() without telling."""
+    prompt = ("実行する処理の番号を入力してください。\n\n1: 採点\n2: ギャップ報告\n3: 前年度回答の取込")
+    try:  # Windows: Application.InputBox (Type:=1 accepts numbers only)
+        answer = book.app.api.InputBox(prompt, TITLE, "1", Type=1)
+    except Exception:
+        answer = None
+        try:  # other platforms: a yes/no/cancel box
+            button = book.app.alert("はい: 採点　いいえ: ギャップ報告　キャンセル: 中止", title=TITLE,
+                                    buttons="yes_no_cancel")
+            return {"yes": "score", "no": "gap"}.get(str(button))
+        except Exception:
+            return "score"
+    if answer is False or answer is None:
+        return None
+    return {1: "score", 2: "gap", 3: "import_previous"}.get(int(answer))
+
+
+def _ask_path(book) -> str | None:
+    try:  # Windows: the file-open dialog, returns False on cancel
+        chosen = book.app.api.GetOpenFilename("Excel ブック (*.xlsx;*.xlsm),*.xlsx;*.xlsm", 1,
+                                              "前年度の回答済みブックを選択")
+    except Exception:
+        show_alert(book, "ファイルを選ぶ画面を開けません。前年度ブックのパスを指定して実行してください"
+                     "（xlsx_tool.bridge.main('import_previous', 'パス')）。", True)
+        return None
+    return None if chosen in (False, None, "") else str(chosen)
+
+
+def main(action: str | None = None, path: str | None = None, *, book=None, **kwargs) -> Outcome | None:
+    """Entry point of the Excel add-in and the VBA module: run `action` on the calling workbook.
+
+    The add-in's shipped xlwings callback (RibbonMyAddin.RunMain) calls main() without an action: it
+    then asks which one. macros/XlsxTool.bas passes the button's tag (score, gap, import_previous).
+    """
+    if book is None:
+        import xlwings as xw
+
+        book = xw.Book.caller()
+    if action is None:
+        action = _ask_action(book)
+        if action is None:
+            return None
+    if ALIASES.get(str(action).strip()) == "import_previous" and not path:
+        path = _ask_path(book)
+        if path is None:
+            return None
+    if "catalog_path" not in kwargs and os.environ.get(CATALOG_ENV):
+        kwargs["catalog_path"] = os.environ[CATALOG_ENV]
+    return run(book, action, path, **kwargs)

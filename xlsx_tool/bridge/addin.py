@@ -1,0 +1,185 @@
+"""Desktop Excel add-in (.xlam) with the 交付金自己評価 ribbon tab, built from xlwings' own add-in.
+
+xlwings ships ``quickstart_addin_ribbon.xlam``: a zip whose ribbon is plain XML
+(customUI/customUI.xml) and whose VBA project (xl/vbaProject.bin) holds the xlwings module and one
+ribbon callback, ``RibbonMyAddin.RunMain``::
+
+    Sub RunMain(control As IRibbonControl)
+        mymodule = Left(ThisWorkbook.Name, (InStrRev(ThisWorkbook.Name, ".", -1, vbTextCompare) - 1))
+        RunPython "import " & mymodule & ";" & mymodule & ".main()"
+    End Sub
+
+So an add-in saved as ``xlsx_tool.xlam`` runs ``import xlsx_tool;xlsx_tool.main()`` (and one saved as
+``xlsx_tool.bridge.xlam`` runs ``xlsx_tool.bridge.main()``). The VBA cannot be recompiled here, so the
+build only replaces the ribbon XML; the VBA project is copied byte for byte.
+
+Callbacks:
+
+- ``shipped`` (default): all three buttons call the shipped ``RibbonMyAddin.RunMain``. It does not
+  pass the button (its ``control`` is unused), so ``main()`` asks which action to run.
+- ``module``: the buttons call ``XlsxTool.RibbonAction``, which passes the button's tag
+  (score / gap / import_previous). That procedure is in macros/XlsxTool.bas (``BAS_TEXT``); import it
+  once into the add-in's VBA project (VBE: File > Import File) and save the add-in.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from xlsx_tool.util.atomic import write_atomically
+
+TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
+CUSTOM_UI = "customUI/customUI.xml"
+CUSTOM_UI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
+SHIPPED_CALLBACK = "RibbonMyAddin.RunMain"
+MODULE_CALLBACK = "XlsxTool.RibbonAction"
+CALLBACKS = {"shipped": SHIPPED_CALLBACK, "module": MODULE_CALLBACK}
+SHIPPED_MODULES = ("xlsx_tool", "xlsx_tool.bridge")  # file names RunMain turns into a working import
+DEFAULT_OUT = Path("macros") / "xlsx_tool.xlam"
+TAB_ID, TAB_LABEL, GROUP_LABEL = "xlsxToolTab", "交付金自己評価", "自己評価ワークブック"
+BUTTONS = (  # id, tag (the bridge's action), label, built-in icon, tip
+    ("xlsxToolScore", "score", "採点", "AutoSum",
+     "開いているブックを採点し、シート「採点結果」に書き出します（入力シートは変更しません）。"),
+    ("xlsxToolGap", "gap", "ギャップ報告", "ChartInsert",
+     "失点した項目と全国・都道府県平均との差を、シート「ギャップ報告」に書き出します。"),
+    ("xlsxToolImportPrevious", "import_previous", "前年度回答の取込", "FileOpen",
+     "前年度の回答済みブックを選び、その回答をシート「前年度回答」に表示します（回答欄には書き込みません）。"),
+)
+CONF_SHEET, CONF_SHEET_ACTIVE = "_myaddin.conf", "myaddin.conf"  # xlwings reads PROJECT_NAME & ".conf"
+
+BAS_NAME = "XlsxTool.bas"
+BAS_TEXT = "\r\n".join([
+    'Attribute VB_Name = "XlsxTool"',
+    "' xlsx_tool: buttons and ribbon callback for the incentive-grant self-assessment workbook.",
+    "' Needs the xlwings VBA module in the same project (the xlwings add-in, xlwings.bas, or the",
+    "' add-in built by 'xlsx-tool addin build'). RunPython starts Python and calls",
+    "' xlsx_tool.bridge.main(action); the results go to report sheets after the summary sheet,",
+    "' input sheets are only read.",
+    "' Actions: score, gap, import_previous (the add-in's button tags).",
+    "Option Explicit",
+    "",
+    "' Ribbon callback for 'xlsx-tool addin build --callback module': the button's tag is the action.",
+    "Public Sub RibbonAction(control As IRibbonControl)",
+    "    RunPython \"import xlsx_tool.bridge;xlsx_tool.bridge.main('\" & control.Tag & \"')\"",
+    "End Sub",
+    "",
+    "' Macros to assign to buttons on a sheet or to run from the Macros dialog (Alt+F8).",
+    "Public Sub XlsxToolScore()",
+    "    RunPython \"import xlsx_tool.bridge;xlsx_tool.bridge.main('score')\"",
+    "End Sub",
+    "",
+    "Public Sub XlsxToolGapReport()",
+    "    RunPython \"import xlsx_tool.bridge;xlsx_tool.bridge.main('gap')\"",
+    "End Sub",
+    "",
+    "Public Sub XlsxToolImportPrevious()",
+    "    RunPython \"import xlsx_tool.bridge;xlsx_tool.bridge.main('import_previous')\"",
+    "End Sub",
+    "",
+])
+
+
+class AddinError(Exception):
+    """The add-in cannot be built; the message (Japanese) says why and what to do."""
+
+
+def template_path() -> Path:
+    import xlwings
+
+    return Path(xlwings.__file__).resolve().parent / TEMPLATE_NAME
+
+
+def addin_module(path: str | Path) -> str:
+    """The module RunMain imports for an add-in file: its name up to the last dot."""
+    name = Path(path).name
+    return name[:name.rfind(".")] if "." in name else name
+
+
+def ribbon_xml(callback: str = "shipped") -> str:
+    on_action = CALLBACKS[callback]
+    buttons = "\n".join(
+        f'          <button id="{bid}" tag="{tag}" label={quoteattr(label)} size="large" imageMso="{icon}"'
+        f' onAction="{on_action}" screentip={quoteattr(label)} supertip={quoteattr(tip)} />'
+        for bid, tag, label, icon, tip in BUTTONS)
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<customUI xmlns="{CUSTOM_UI_NS}">\n  <ribbon>\n    <tabs>\n'
+            f'      <tab id="{TAB_ID}" label={quoteattr(TAB_LABEL)}>\n'
+            f'        <group id="xlsxToolGroup" label={quoteattr(GROUP_LABEL)}>\n{buttons}\n'
+            f'        </group>\n      </tab>\n    </tabs>\n  </ribbon>\n</customUI>\n')
+
+
+def _conf_sheet_part(parts: dict[str, bytes]) -> str:
+    workbook = parts["xl/workbook.xml"].decode("utf-8")
+    m = re.search(r'<sheet name="' + re.escape(CONF_SHEET) + r'"[^>]*\br:id="([^"]+)"', workbook)
+    if not m:
+        raise AddinError(f"xlwings のアドインに設定シート「{CONF_SHEET}」がありません（xlwings の版が想定と異なります）")
+    rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
+    target = re.search(r'<Relationship Id="' + re.escape(m.group(1)) + r'"[^>]*Target="([^"]+)"', rels)
+    if not target:
+        raise AddinError("xlwings のアドインの設定シートを特定できません（xlwings の版が想定と異なります）")
+    return "xl/" + target.group(1).lstrip("/").removeprefix("xl/")
+
+
+def _set_config(parts: dict[str, bytes], values: dict[str, str]) -> None:
+    """Write values (e.g. Interpreter_Win) into the add-in's config sheet and activate it (myaddin.conf)."""
+    strings = re.findall(r"<si>\s*<t[^>]*>([^<]*)</t>\s*</si>", parts["xl/sharedStrings.xml"].decode("utf-8"))
+    part = _conf_sheet_part(parts)
+    sheet = parts[part].decode("utf-8")
+    for key, value in values.items():
+        if key not in strings:
+            raise AddinError(f"xlwings のアドインの設定シートに「{key}」の行がありません")
+        cell = re.search(r'<c r="A(\d+)"[^>]*t="s"[^>]*><v>' + str(strings.index(key)) + r"</v></c>", sheet)
+        if not cell:
+            raise AddinError(f"xlwings のアドインの設定シートに「{key}」の行がありません")
+        row = cell.group(1)
+        if f'r="B{row}"' in sheet:
+            raise AddinError(f"xlwings のアドインの設定シートの「{key}」には既に値があります")
+        sheet = (sheet[:cell.end()] + f'<c r="B{row}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
+                 + sheet[cell.end():])
+        sheet = re.sub(r'(<row r="' + row + r'" spans=")1:1(")', r"\g<1>1:2\g<2>", sheet)
+    parts[part] = sheet.encode("utf-8")
+    for name in ("xl/workbook.xml", "docProps/app.xml"):
+        if name in parts:
+            parts[name] = parts[name].replace(f'"{CONF_SHEET}"'.encode(), f'"{CONF_SHEET_ACTIVE}"'.encode()) \
+                .replace(f">{CONF_SHEET}<".encode(), f">{CONF_SHEET_ACTIVE}<".encode())
+
+
+def build_addin(out: str | Path = DEFAULT_OUT, *, callback: str = "shipped", template: str | Path | None = None,
+                interpreter_win: str | None = None, interpreter_mac: str | None = None) -> Path:
+    """Write the add-in: xlwings' ribbon add-in with our ribbon tab (and, optionally, its Python)."""
+    out = Path(out)
+    if callback not in CALLBACKS:
+        raise AddinError(f"--callback は {' / '.join(CALLBACKS)} のいずれかです")
+    if out.suffix.lower() != ".xlam":
+        raise AddinError(f"出力は .xlam のファイル名にしてください: {out}")
+    if callback == "shipped" and addin_module(out) not in SHIPPED_MODULES:
+        raise AddinError(f"アドインのファイル名は {' または '.join(m + '.xlam' for m in SHIPPED_MODULES)} にしてください。"
+                         f"xlwings のボタンはファイル名のモジュール（ここでは {addin_module(out)}）の main() を呼びます")
+    source = Path(template) if template else template_path()
+    if not source.is_file():
+        raise AddinError(f"xlwings のアドインのひな形が見つかりません: {source}")
+    with zipfile.ZipFile(source) as zin:
+        infos = zin.infolist()
+        parts = {i.filename: zin.read(i.filename) for i in infos}
+    if CUSTOM_UI not in parts or SHIPPED_CALLBACK.encode() not in parts[CUSTOM_UI] or "xl/vbaProject.bin" not in parts:
+        raise AddinError(f"{source.name} にリボンのコールバック {SHIPPED_CALLBACK} がありません（xlwings の版が想定と異なります）")
+    parts[CUSTOM_UI] = ribbon_xml(callback).encode("utf-8")
+    config = {k: v for k, v in (("Interpreter_Win", interpreter_win), ("Interpreter_Mac", interpreter_mac)) if v}
+    if config:
+        _set_config(parts, config)
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info in infos:  # same order, names and dates as xlwings' file: reproducible output
+                zout.writestr(info, parts[info.filename], compress_type=zipfile.ZIP_DEFLATED)
+
+    return write_atomically(out, write)
+
+
+def write_bas(directory: str | Path) -> Path:
+    """macros/XlsxTool.bas (CRLF, ASCII: the VBA editor imports files in the system code page)."""
+    path = Path(directory) / BAS_NAME
+    return write_atomically(path, lambda tmp: tmp.write_bytes(BAS_TEXT.encode("ascii")))

@@ -1,0 +1,108 @@
+"""What counts as an answer, and what is wrong with one.
+
+Values are kept as they were read (the scorer must score what the sheet's formulas see);
+NFKC normalisation is only used to recognise near-misses such as a full-width space or a
+number typed as text, so that the message can say exactly how to fix the cell.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from xlsx_tool.catalog.model import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule, indicator_answer_ids
+from xlsx_tool.catalog.rules import allowed_points, is_number
+from xlsx_tool.util.memo import per_object
+
+
+@dataclass(frozen=True)
+class AnswerProblem:
+    answer_id: str
+    value: object
+    message: str  # Japanese, says what to do
+
+    def to_json(self) -> dict:
+        value = self.value if isinstance(self.value, (int, float, str)) or self.value is None else str(self.value)
+        return {"id": self.answer_id, "value": value, "message": self.message}
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value == "")
+
+
+def nfkc(value: object) -> object:
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
+def answer_slots(catalog: Catalog) -> tuple[tuple[str, Indicator, bool], ...]:
+    """(answer id, indicator, is_subitem) for every answer cell, in sheet order."""
+    return _compiled(catalog)[0]
+
+
+def answer_id_set(catalog: Catalog) -> frozenset[str]:
+    return _compiled(catalog)[2]
+
+
+_COMPILED: dict[int, tuple] = {}
+
+
+def _compiled(catalog: Catalog) -> tuple[tuple, tuple, frozenset]:
+    """answer_slots, per slot the points a direct entry accepts, and the set of answer ids: derived
+    once per catalog (catalogs are frozen); a collection reads every book against the same one."""
+    return per_object(_COMPILED, catalog, _compile)
+
+
+def _compile(catalog: Catalog) -> tuple[tuple, tuple, frozenset]:
+    slots = tuple((aid, ind, bool(ind.subitems)) for *_, ind in catalog.indicators()
+                  for aid in indicator_answer_ids(ind))
+    allowed = tuple(frozenset(allowed_points(ind)) if not sub and isinstance(ind.rule, DirectRule) else None
+                    for _, ind, sub in slots)
+    return slots, allowed, frozenset(aid for aid, _, _ in slots)
+
+
+def unanswered_ids(catalog: Catalog, answers: Mapping[str, object]) -> list[str]:
+    return [aid for aid, _, _ in answer_slots(catalog) if is_blank(answers.get(aid))]
+
+
+def _choice_problem(aid: str, value: object) -> AnswerProblem | None:
+    if value in ANSWER_CHOICES:
+        return None
+    hint = f"「{nfkc(value)}」に直してください（全角・半角や空白の違い）" if nfkc(value) in ANSWER_CHOICES else \
+        f"「{'」「'.join(ANSWER_CHOICES)}」のいずれかをリストから選んでください"
+    return AnswerProblem(aid, value, f"回答「{value}」は選択肢にありません。{hint}")
+
+
+def _points_problem(aid: str, ind: Indicator, value: object, allowed: frozenset | None) -> AnswerProblem | None:
+    if isinstance(ind.rule, DirectRule):
+        if is_number(value) and value in allowed:
+            return None
+        what = f"0～{ind.points} 点（{ind.rule.step} 点刻み）"
+    else:
+        assert isinstance(ind.rule, ThresholdsRule)
+        if is_number(value) and value >= 0:
+            return None
+        what = "0 以上の数値"
+    if isinstance(value, str) and is_number(_as_number(nfkc(value))):
+        return AnswerProblem(aid, value, f"「{value}」が文字列として入力されています。{what}を数値で入力してください")
+    return AnswerProblem(aid, value, f"「{value}」は入力できません。{what}を入力してください")
+
+
+def _as_number(text: object) -> object:
+    try:
+        return float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def validate_answers(catalog: Catalog, answers: Mapping[str, object]) -> list[AnswerProblem]:
+    problems = []
+    slots, allowed, _ = _compiled(catalog)
+    for (aid, ind, is_sub), points in zip(slots, allowed):
+        value = answers.get(aid)
+        if is_blank(value):
+            continue
+        problem = _choice_problem(aid, value) if is_sub else _points_problem(aid, ind, value, points)
+        if problem:
+            problems.append(problem)
+    return problems

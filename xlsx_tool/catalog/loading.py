@@ -1,0 +1,96 @@
+"""Loading catalogs: YAML files and the shipped ones, validated by the model and the checks, with every
+problem reported as one Japanese line (where, what, how to fix)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from xlsx_tool.catalog.checks import structural_problems
+from xlsx_tool.catalog.model import Catalog
+
+
+class CatalogError(Exception):
+    """A data file that cannot be used; ``problems`` holds one line per problem. Subclasses name
+    the kind of file (名簿, 比較データ …) in the message header."""
+
+    what, what_en = "カタログ", "catalog"
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{self.what} {source} に誤りがあります ({len(problems)} 件) / invalid {self.what_en}:\n{lines}")
+
+
+# -- loading --------------------------------------------------------------------------
+
+def _loc(parts) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".") or "(top)"
+
+
+_PYDANTIC_HINTS = {
+    "extra_forbidden": ("未定義のキーです", "キー名の綴りを確認し、不要なら削除してください"),
+    "missing": ("必須のキーがありません", "このキーを追加してください"),
+    "literal_error": ("許可されていない値です", "許可された値のいずれかにしてください"),
+    "enum": ("許可されていない値です", "許可された値のいずれかにしてください"),
+    "union_tag_invalid": ("rule.type が不明です", "sum / tiers / thresholds / direct のいずれかにしてください"),
+}
+
+
+def pydantic_problems(err: ValidationError) -> list[str]:
+    out = []
+    for e in err.errors():
+        ja, fix = _PYDANTIC_HINTS.get(e["type"], ("値が不正です", "値を修正してください"))
+        out.append(f"{_loc(e['loc'])}: {ja} / {e['msg']} → {fix}")
+    return out
+
+
+def parse_catalog(data: object, source: str) -> Catalog:
+    if not isinstance(data, dict):
+        raise CatalogError(source, ["(top): カタログの最上位はマッピングでなければなりません / top level must be a mapping"])
+    try:
+        catalog = Catalog.model_validate(data)
+    except ValidationError as err:
+        raise CatalogError(source, pydantic_problems(err)) from None
+    problems = structural_problems(catalog)
+    if problems:
+        raise CatalogError(source, problems)
+    return catalog
+
+
+def load_catalog_file(path: str | Path) -> Catalog:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(str(path), [f"ファイルを読めません / cannot read: {exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CatalogError(str(path), [f"YAML の書式誤り / YAML syntax error: {exc}"]) from None
+    return parse_catalog(data, str(path))
+
+
+def shipped_catalog_names() -> list[str]:
+    root = resources.files("xlsx_tool.catalogs")
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def catalog_id_for(year: str, kind: str) -> str:
+    return f"{year.upper()}-{kind}"
+
+
+def load_shipped_catalog(year: str, kind: str) -> Catalog:
+    name = catalog_id_for(year, kind)
+    if name not in shipped_catalog_names():
+        raise CatalogError(
+            name,
+            [f"同梱カタログがありません / no shipped catalog; 利用可能: {', '.join(shipped_catalog_names())}。"
+             " 独自のカタログは --catalog PATH で指定してください"],
+        )
+    with resources.as_file(resources.files("xlsx_tool.catalogs") / f"{name}.yaml") as p:
+        return load_catalog_file(p)

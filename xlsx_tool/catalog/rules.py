@@ -1,0 +1,173 @@
+"""Scoring rules: for each rule type, the Python scoring and the Excel formula side by side.
+
+Keeping both halves of a rule in one place is what stops the workbook's live formulas and the
+Python scorer from drifting apart; tests recalculate generated workbooks in LibreOffice and
+compare every subtotal with `score_indicator`.
+
+Conventions shared by both halves:
+- a sub-item is *met* when its answer is exactly 該当 (after trimming spaces);
+- a sub-item *counts* when it is met and, if it `requires` another sub-item, that one is met;
+- a numeric answer counts only if it is a number (text that looks like a number does not,
+  exactly like ISNUMBER in the sheet);
+- direct points are clamped to 0..max.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from xlsx_tool.catalog.model import (
+    ANSWER_MET,
+    DirectRule,
+    Indicator,
+    SubItem,
+    SumRule,
+    ThresholdsRule,
+    TiersRule,
+    ratio_ids,
+)
+
+# ---------------------------------------------------------------------------------------
+# Python half
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_met(value: object) -> bool:
+    return isinstance(value, str) and value.strip(" ") == ANSWER_MET
+
+
+def subitem_counts(sub: SubItem, answers: Mapping[str, object]) -> bool:
+    if not is_met(answers.get(sub.id)):
+        return False
+    return sub.requires is None or is_met(answers.get(sub.requires))
+
+
+def subitem_points(ind: Indicator, sub: SubItem, answers: Mapping[str, object]) -> float:
+    """Value of the sub-item's own 得点 cell: its points (sum) or a 1/0 count flag (tiers)."""
+    counted = subitem_counts(sub, answers)
+    if isinstance(ind.rule, SumRule):
+        return (sub.points or 0) if counted else 0
+    return 1 if counted else 0
+
+
+FIGURE_DIGITS = 9
+
+
+def figure(ind: Indicator, answers: Mapping[str, object]) -> object:
+    """The value a thresholds/direct indicator is scored on: its answer, or numerator/denominator × per."""
+    ratio = ind.rule.ratio if isinstance(ind.rule, ThresholdsRule) else None
+    if ratio is None:
+        return answers.get(ind.id)
+    num, den = (answers.get(a) for a in ratio_ids(ind))
+    if not (is_number(num) and is_number(den)) or den == 0:
+        return None
+    # Spreadsheets compare with a ~15-digit tolerance (29/50*100 is 57.99999999999999 but ">=58" holds
+    # in Excel and LibreOffice): rounding to FIGURE_DIGITS in both halves makes the comparison exact.
+    return round(num / den * ratio.per, FIGURE_DIGITS)
+
+
+def score_indicator(ind: Indicator, answers: Mapping[str, object], sub_points: Mapping[str, float] | None = None) -> float:
+    """The indicator's 得点 cell. `sub_points`: subitem_points of its sub-items when already known."""
+    rule = ind.rule
+    if isinstance(rule, (SumRule, TiersRule)):
+        if sub_points is None:
+            sub_points = {s.id: subitem_points(ind, s, answers) for s in ind.subitems}
+        n = sum(sub_points[s.id] for s in ind.subitems)
+        if isinstance(rule, SumRule):
+            return min(ind.points if rule.cap is None else rule.cap, n)
+        return next((t.points for t in reversed(rule.tiers) if n >= t.met), 0)
+    value = figure(ind, answers)
+    if not is_number(value):
+        return 0
+    if isinstance(rule, ThresholdsRule):
+        return next((t.points for t in reversed(rule.thresholds) if value >= t.min), 0)
+    if isinstance(rule, DirectRule):
+        return max(0, min(ind.points, value))
+    raise TypeError(f"unknown rule {rule!r}")
+
+
+# ---------------------------------------------------------------------------------------
+# Excel half. `ref` maps an answer id to its cell ("D12"); `sub_cell` maps a sub-item id to
+# its 得点 cell. Only functions that Excel 2010+ and LibreOffice evaluate identically.
+
+
+def _met_expr(cell: str) -> str:
+    return f'TRIM({cell})="{ANSWER_MET}"'
+
+
+def _num(x: float) -> str:
+    return repr(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def subitem_formula(ind: Indicator, sub: SubItem, ref: Mapping[str, str]) -> str:
+    cond = _met_expr(ref[sub.id])
+    if sub.requires is not None:
+        cond = f"AND({cond},{_met_expr(ref[sub.requires])})"
+    value = (sub.points or 0) if isinstance(ind.rule, SumRule) else 1
+    return f"=IF({cond},{value},0)"
+
+
+def figure_formula(ind: Indicator, ref: Mapping[str, str]) -> str:
+    """Live figure of a ratio indicator: numerator / denominator × per, blank until both are numbers."""
+    ratio = ind.rule.ratio
+    num, den = (ref[a] for a in ratio_ids(ind))
+    return (f'=IF(AND(ISNUMBER({num}),ISNUMBER({den})),'
+            f'IF({den}<>0,ROUND({num}/{den}*{_num(ratio.per)},{FIGURE_DIGITS}),""),"")')
+
+
+def _nested_if(test_of, steps) -> str:
+    """IF(test(k_n),p_n,IF(test(k_n-1),p_n-1,...,0)) from ascending (key, points)."""
+    expr = "0"
+    for key, points in steps:
+        expr = f"IF({test_of(key)},{_num(points)},{expr})"
+    return expr
+
+
+def indicator_formula(ind: Indicator, ref: Mapping[str, str], sub_cell: Mapping[str, str]) -> str:
+    rule = ind.rule
+    if isinstance(rule, (SumRule, TiersRule)):
+        cells = [sub_cell[s.id] for s in ind.subitems]
+        total = f"SUM({cells[0]}:{cells[-1]})"
+        if isinstance(rule, SumRule):
+            cap = ind.points if rule.cap is None else rule.cap
+            return f"=MIN({cap},{total})"
+        return "=" + _nested_if(lambda k: f"{total}>={k}", [(t.met, t.points) for t in rule.tiers])
+    cell = ref[ind.id]  # the answer cell, or the live figure cell of a ratio
+    if isinstance(rule, ThresholdsRule):
+        inner = _nested_if(lambda k: f"{cell}>={_num(k)}", [(t.min, t.points) for t in rule.thresholds])
+        return f"=IF(ISNUMBER({cell}),{inner},0)"
+    if isinstance(rule, DirectRule):
+        return f"=IF(ISNUMBER({cell}),MAX(0,MIN({ind.points},{cell})),0)"
+    raise TypeError(f"unknown rule {rule!r}")
+
+
+# ---------------------------------------------------------------------------------------
+# What a valid answer looks like, and how to say it in the sheet
+
+
+def allowed_points(ind: Indicator) -> list[int]:
+    """Values a direct-entry indicator accepts (0..max in steps)."""
+    assert isinstance(ind.rule, DirectRule)
+    return list(range(0, ind.points + 1, ind.rule.step))
+
+
+def rule_summary(ind: Indicator) -> str:
+    """One line in Japanese describing how the indicator is scored."""
+    rule = ind.rule
+    if isinstance(rule, SumRule):
+        cap = ind.points if rule.cap is None else rule.cap
+        return f"該当する小項目の点数を合計（上限 {cap} 点）"
+    if isinstance(rule, TiersRule):
+        steps = "、".join(f"{t.met}項目以上で{t.points}点" for t in rule.tiers)
+        return f"該当する小項目の数に応じて配点（{steps}）"
+    if isinstance(rule, ThresholdsRule):
+        unit = rule.unit or ""
+        steps = "、".join(f"{_num(t.min)}{unit}以上で{t.points}点" for t in rule.thresholds)
+        if rule.ratio is not None:
+            r = rule.ratio
+            return f"{r.numerator} ÷ {r.denominator} × {_num(r.per)} を計算（{steps}）"
+        return f"数値を入力（{steps}）"
+    return f"得点を直接入力（0～{ind.points} 点、{rule.step} 点刻み）"

@@ -1,0 +1,83 @@
+"""Yearly thresholds files: turn activity/outcome indicators into figures scored by thresholds.
+
+MHLW publishes the real cut-offs each year and they are not in our sources, so the shipped file
+is an example, labelled as such everywhere it shows; users load the real ones with --thresholds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import Field, ValidationError
+
+from xlsx_tool.catalog.loading import CatalogError, parse_catalog, pydantic_problems
+from xlsx_tool.catalog.model import Catalog, Strict, ThresholdsRule
+
+EXAMPLE = "example"
+
+
+class ThresholdsError(CatalogError):
+    what, what_en = "採点基準ファイル", "thresholds file"
+
+
+class ThresholdsFile(Strict):
+    catalog: str  # the catalog id it applies to, e.g. R8-municipality
+    status: Literal["example", "official"]
+    note: str = ""
+    sources: list[str] = Field(default_factory=list)
+    indicators: dict[str, ThresholdsRule]
+
+
+def _parse(text: str, source: str) -> ThresholdsFile:
+    try:
+        return ThresholdsFile.model_validate(yaml.safe_load(text))
+    except yaml.YAMLError as exc:
+        raise ThresholdsError(source, [f"YAML の書式誤り / YAML syntax error: {exc}"]) from None
+    except ValidationError as err:
+        raise ThresholdsError(source, pydantic_problems(err)) from None
+
+
+def shipped_example(catalog_id: str) -> tuple[ThresholdsFile, str]:
+    name = f"{catalog_id}.example.yaml"
+    entry = resources.files("xlsx_tool.thresholds_data") / name
+    if not entry.is_file():
+        raise ThresholdsError(name, [f"{catalog_id} 用の例示の採点基準は同梱されていません。--thresholds FILE で指定してください"])
+    return _parse(entry.read_text(encoding="utf-8"), name), f"{EXAMPLE}:{name}"
+
+
+def load_thresholds(path: str | Path) -> tuple[ThresholdsFile, str]:
+    """The file and the tag a workbook records to find it again (example name or content hash)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ThresholdsError(str(path), [f"読めません（UTF-8 で保存してください）: {exc}"]) from None
+    return _parse(text, str(path)), f"file:{hashlib.sha256(raw).hexdigest()[:16]}"
+
+
+def apply_thresholds(catalog: Catalog, tf: ThresholdsFile, tag: str) -> Catalog:
+    """The catalog with the file's rules on its indicators (re-validated as a whole)."""
+    if tf.catalog != catalog.id:
+        raise ThresholdsError(tag, [f"採点基準ファイルはカタログ {tf.catalog} 用です（指定のカタログは {catalog.id}）"])
+    data = catalog.model_dump(mode="json", exclude_none=True)
+    label = "例示（国の実際の基準ではありません）" if tf.status == EXAMPLE else "採点基準ファイル"
+    found = set()
+    for grant in data["grants"]:
+        for goal in grant["goals"]:
+            for group in goal["groups"]:
+                for ind in group["indicators"]:
+                    if ind["id"] in tf.indicators:
+                        found.add(ind["id"])
+                        ind["rule"] = tf.indicators[ind["id"]].model_dump(mode="json", exclude_none=True)
+                        prov = ind["provenance"]
+                        prov["note"] = f"{prov.get('note', '')} 採点基準: {label}（{tag}）。{tf.note}".strip()
+    missing = sorted(set(tf.indicators) - found)
+    if missing:
+        raise ThresholdsError(tag, [f"indicators.{m}: カタログ {catalog.id} にない指標 id です" for m in missing])
+    data["title"] = f"{catalog.title}（活動指標の採点基準: {label}）"
+    return parse_catalog(data, tag)

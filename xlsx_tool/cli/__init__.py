@@ -1,0 +1,9 @@
+"""Command line (xlsx-tool): one module per command group; cli/common.py holds what they share.
+
+May import every other room; nothing outside cli imports it. The installed command is
+``xlsx_tool.cli:main``.
+"""
+
+from xlsx_tool.cli.app import main
+
+__all__ = ["main"]

@@ -1,0 +1,23 @@
+"""The entry point: the `xlsx-tool` group and the registration of every command module.
+
+Each command lives in the module of its concern (books, collect, money, catalog, addin, bench) and
+imports what it shares from cli/common.py; nothing imports this module but the package's __init__.
+"""
+
+from __future__ import annotations
+
+import click
+
+from xlsx_tool.cli import addin, bench, books, catalog, collect, money
+from xlsx_tool.util.version import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="xlsx-tool")
+def main() -> None:
+    """介護保険 インセンティブ交付金 自己評価ワークブックの作成・採点ツール"""
+
+
+for command in (books.generate, books.score_cmd, books.report, books.demo, catalog.catalog, collect.collect_cmd,
+                money.eligibility, money.estimate, addin.addin, bench.bench):
+    main.add_command(command)

@@ -1,0 +1,82 @@
+"""Commands on money: xlsx-tool eligibility | estimate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from xlsx_tool.catalog.entity import code_key
+from xlsx_tool.catalog.loading import CatalogError
+from xlsx_tool.cli.common import console, fail
+from xlsx_tool.read.openpyxl_engine import BookError
+
+
+@click.command()
+@click.argument("book", required=False, type=click.Path(dir_okay=False))
+@click.option("--budget", "budget_this_year", type=float, help="① 当該年度当初予算：地域支援事業の事業費全額（円）")
+@click.option("--transfer", "transfer_to_multilayer", type=float, default=0, help="① 重層的支援体制整備事業への移行分（円）")
+@click.option("--settlement", "settlement_last_year", type=float, help="② 前年度決算額（見込み）（円）")
+@click.option("--amended", "amended_application", type=float, help="② 変更交付申請後額（円）")
+@click.option("--last-budget", "budget_last_year", type=float, help="② 前年度当初予算：地域支援事業の事業費全額（円）")
+@click.option("--at-cap", is_flag=True, help="（2）地域支援事業の上限に係っている")
+@click.option("--extra", "extra_this_year", type=float, default=0, help="（2）保健福祉事業・一般会計事業 当該年度（円）")
+@click.option("--last-extra", "extra_last_year", type=float, default=0, help="（2）同 前年度（円）")
+@click.option("--insured", "insured_last_year_end", type=float, help="（3）前年度末の第1号被保険者数")
+@click.option("--insured-before", "insured_year_before_end", type=float, help="（3）一昨年度末の第1号被保険者数")
+@click.option("--new-or-expanded", is_flag=True, help="（4）新規事業の実施・既存事業の拡充がある")
+@click.option("--json", "as_json", is_flag=True)
+def eligibility(book, as_json, **fields) -> None:
+    """介護保険保険者努力支援交付金の交付要件（1）～（4）を判定します（BOOK を指定するとその「交付要件」シートから）。"""
+    from xlsx_tool.catalog.eligibility import EligibilityInputs, check
+    from xlsx_tool.read.openpyxl_engine import read_eligibility_inputs
+
+    try:
+        inputs = read_eligibility_inputs(book) if book else EligibilityInputs(**fields)
+    except BookError as err:
+        fail(str(err))
+    result = check(inputs)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    verdict = {True: "交付対象", False: "交付対象外", None: "入力不足"}[result.eligible]
+    console.print(f"判定: [bold]{verdict}[/] {result.decided_by}")
+    if result.current is not None:
+        console.print(f"① 当該年度 {result.current:,.0f} 円 ／ ② 前年度決算見込み等 {result.baseline:,.0f} 円")
+    console.print(result.message)
+
+
+@click.command()
+@click.option("--results", "results_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="全国結果の一覧（1 団体 1 行）または collect の 結果.csv")
+@click.option("--params", "params_path", required=True,
+              help="配分パラメータ (YAML)。example で同梱の例示（国の実際の値ではありません）")
+@click.option("--entity", "code", help="この団体コードの詳細（1 点あたりの金額、失点項目ごとの金額）")
+@click.option("--book", type=click.Path(exists=True, dir_okay=False), help="--entity の団体の回答済みブック（失点項目の金額）")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="全団体の配分を CSV に出力")
+@click.option("--json", "as_json", is_flag=True)
+def estimate(results_path, params_path, code, book, out_path, as_json) -> None:
+    """交付金の配分を試算します（パラメータはすべてファイルから。例示の値は公式のものではありません）。"""
+    from xlsx_tool.money.estimate import allocate, load_params
+    from xlsx_tool.money.report import entity_detail, print_estimate, write_estimate_csv
+    from xlsx_tool.read.tables import read_results
+
+    try:
+        params = load_params(params_path)
+        entities = read_results(results_path)
+    except CatalogError as err:
+        fail(str(err))
+    if code and code_key(code) not in {code_key(e.code) for e in entities}:
+        fail(f"団体コード {code} は {results_path} にありません")
+    est = allocate(entities, params)
+    if out_path:
+        write_estimate_csv(est, Path(out_path))
+    detail = entity_detail(est, code, book) if code else None
+    if as_json:
+        data = est.to_json(code)
+        if detail:
+            data["detail"] = detail
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    print_estimate(console, est, code, detail)

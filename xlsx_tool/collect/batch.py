@@ -1,0 +1,394 @@
+"""Batch collection of returned workbooks: inspect every file, never lose one, pick one per entity.
+
+inspect_file runs in worker processes (one file each); collect() orchestrates, resolves
+duplicates and roster gaps. Outputs are written by collect.outputs.
+
+Two readers make the same decisions: "fast" (the default: read.fast_engine parses only the parts the
+checks need, with the C XML parser) and "openpyxl" (load_workbook of the whole book). When the fast
+reader meets anything it does not handle exactly as openpyxl does, the file is read again through
+openpyxl, and the result says so (FileResult.fallback; Collection.fallbacks; a warning is logged).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from xlsx_tool.catalog.entity import code_key
+from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
+from xlsx_tool.catalog.model import Catalog
+from xlsx_tool.collect.roster import RosterEntry
+from xlsx_tool.collect.tamper import catalog_hash, check_tampering, check_tampering_fast, fast_template_print
+from xlsx_tool.read.file_checks import FastPathUnsupported, FileRejected, check_container
+from xlsx_tool.read.openpyxl_engine import BookContents, BookError, read_answers
+from xlsx_tool.scoring.scorer import score
+from xlsx_tool.workbook.meta import COVER_SHEET, META_SHEET, TOOL_ID
+
+ACCEPTED, WARNING, REJECTED = "accepted", "warning", "rejected"
+STATUS_LABELS = {ACCEPTED: "受理", WARNING: "受理（注意あり）", REJECTED: "不受理"}
+PER_FILE_SECONDS = 60  # generous: a checked book opens in well under a second
+POOL_GRACE_SECONDS = 30  # added once to the time limit of a run of the worker pool
+READERS = ("fast", "openpyxl")
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FileResult:
+    file: str
+    status: str
+    reasons: list[str] = field(default_factory=list)
+    code: str = ""
+    name: str = ""
+    year: str = ""
+    total: float | None = None
+    groups: dict[str, float] = field(default_factory=dict)  # "P1.process" -> points, grants, goals
+    answers: dict[str, object] = field(default_factory=dict)
+    answered: int = 0
+    saved_at: str = ""  # the workbook's own last-saved time (docProps), for duplicate resolution
+    reader: str = field(default="", compare=False)  # "fast" or "openpyxl": which reader decided
+    fallback: str = field(default="", compare=False)  # why the fast reader handed the file to openpyxl
+
+    @property
+    def reason(self) -> str:
+        return "／".join(self.reasons)
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "status": self.status, "reason": self.reason,
+                "code": self.code or None, "total": self.total}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    catalog: Catalog
+    roster_codes: frozenset[str] = frozenset()  # matched by code_key (leading zeros ignored)
+
+    def __post_init__(self):
+        object.__setattr__(self, "roster_codes", frozenset(code_key(c) for c in self.roster_codes))
+
+
+def _rejected(path: Path, reason: str, **kw) -> FileResult:
+    return FileResult(str(path), REJECTED, [reason], **kw)
+
+
+def _cover_identity(wb) -> dict[str, object]:
+    """Fallback identification from the cover (団体コード, 年度 and 区分 as the generator writes them)."""
+    if COVER_SHEET not in wb.sheetnames:
+        return {}
+    fields = {r[0]: r[1] for r in wb[COVER_SHEET].iter_rows(max_col=2, values_only=True) if isinstance(r[0], str)}
+    year = re.search(r"令和(\d+)年度", str(fields.get("年度") or ""))
+    kind = {"市町村分": "municipality", "都道府県分": "prefecture"}.get(str(fields.get("区分") or ""))
+    return {"entity_code": fields.get("団体コード"), "entity_name": fields.get("団体名"),
+            "year": f"R{year.group(1)}" if year else None, "kind": kind}
+
+
+def _identify(wb) -> tuple[dict[str, object], str]:
+    """Metadata of the book and a note when it came from the cover instead of the hidden sheet."""
+    if META_SHEET in wb.sheetnames:
+        meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(max_col=2, values_only=True) if isinstance(r[0], str)}
+        if meta.get("tool") == TOOL_ID:
+            if not meta.get("entity_code"):
+                cover = _cover_identity(wb)
+                if cover.get("entity_code"):
+                    meta["entity_code"] = cover["entity_code"]  # a blank template filled in by hand
+            return meta, ""
+    cover = _cover_identity(wb)
+    if cover.get("year") and cover.get("kind"):
+        return cover, "識別情報シートがないため、表紙の記載から識別しました"
+    return {}, ""
+
+
+def _code(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "" if value is None else str(value).strip()
+
+
+def inspect_file(path: Path, expect: Expectation, reader: str = "fast") -> FileResult:
+    """Classify one returned file. Never raises: every problem becomes a rejected result."""
+    try:
+        return _inspect(path, expect, reader)
+    except Exception as exc:  # a parser failing on a damaged file must not stop the batch
+        return _unreadable(path, exc)
+
+
+def _unreadable(path: Path, exc: Exception) -> FileResult:
+    result = _rejected(path, f"ブックを読み込めません（ファイルが壊れている可能性があります）: {type(exc).__name__}: {exc}")
+    result.reader = "openpyxl"
+    return result
+
+
+def _inspect(path: Path, expect: Expectation, reader: str = "fast") -> FileResult:
+    if reader not in READERS:
+        raise ValueError(f"reader must be one of {READERS}")
+    if path.name.startswith("~$"):
+        return _rejected(path, "Excel の作業中の一時ファイルです（提出ファイルではありません）")
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".xls"):
+        return _rejected(path, f"Excel ブックではありません（拡張子 {path.suffix or 'なし'}）")
+    fallback = ""
+    if reader == "fast":
+        from xlsx_tool.read.fast_engine import load_book
+
+        try:
+            try:
+                book = load_book(path)
+            except FileRejected as rej:
+                result = _rejected(path, rej.reason)
+            else:
+                result = _evaluate(path, expect, book, check_tampering_fast)
+            result.reader = "fast"
+            return result
+        except FastPathUnsupported as exc:
+            fallback = str(exc)
+        except Exception as exc:  # damaged XML and the like: openpyxl words the reason
+            fallback = f"{type(exc).__name__}: {exc}"
+    try:
+        check_container(path)
+        wb = load_workbook(path, data_only=False, keep_vba=False, keep_links=False)
+        result = _evaluate(path, expect, wb, check_tampering)
+    except FileRejected as rej:
+        result = _rejected(path, rej.reason)
+    except Exception as exc:
+        if not fallback:
+            raise
+        result = _unreadable(path, exc)
+    result.reader, result.fallback = "openpyxl", fallback
+    return result
+
+
+def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileResult:
+    """Everything after opening the book; `wb` is an openpyxl workbook or a read.fast_engine.FastBook."""
+    meta, id_note = _identify(wb)
+    if not meta:
+        return _rejected(path, "このツールで作成した自己評価シートではありません（識別情報も表紙もありません）")
+    code, cat = _code(meta.get("entity_code")), expect.catalog
+    base = {"code": code, "name": str(meta.get("entity_name") or ""), "year": str(meta.get("year") or "")}
+    if (meta.get("year"), meta.get("kind")) != (cat.year, cat.kind.value):
+        try:
+            other = load_shipped_catalog(str(meta.get("year")), str(meta.get("kind"))).year_label
+        except CatalogError:
+            other = f"{meta.get('year')} {meta.get('kind')}"
+        return _rejected(path, f"年度または区分が異なります（{other} の様式です。{cat.year_label}の様式で提出してください）", **base)
+    if meta.get("catalog_hash") not in (None, catalog_hash(cat)):
+        return _rejected(path, "様式の版が異なります（別の版のカタログから作成されています）。最新の様式で提出してください", **base)
+    if not code:
+        return _rejected(path, "団体コードが記入されていないため、どの団体のブックか特定できません", **base)
+    if expect.roster_codes and code_key(code) not in expect.roster_codes:
+        return _rejected(path, f"団体コード {code} は名簿にありません", **base)
+    findings = tampering(wb, cat)
+    if findings.tampered:
+        return FileResult(str(path), REJECTED, findings.reasons(), **base)
+    contents = BookContents(path=path, meta=meta)
+    try:
+        read_answers(wb, cat, contents)
+    except BookError as err:
+        return _rejected(path, err.problem, **base)
+    res = score(cat, contents.answers)  # res.problems: answers.validate_answers
+    if res.problems:
+        listed = "、".join(f"{p.answer_id}「{p.value}」" for p in res.problems[:8])
+        return _rejected(path, f"選択肢にない回答があります（{len(res.problems)} 件: {listed}）。"
+                               "プルダウンから選び直してください", **base)
+    notes = [n for n in [id_note] if n]
+    if res.unanswered:
+        notes.append(f"未回答が {len(res.unanswered)} 項目あります（0 点として集計）")
+    if findings.unprotected:
+        notes.append(f"シート保護が解除されています（{'、'.join(findings.unprotected)}。内容の変更はありません）")
+    groups = {f"{g}.{k}": v for (g, k), v in res.groups.items()}
+    groups.update(res.goals)
+    groups.update(res.grants)
+    saved = wb.properties.modified
+    return FileResult(str(path), WARNING if notes else ACCEPTED, notes, total=res.total, groups=groups,
+                      answers=dict(contents.answers), answered=res.answered,
+                      saved_at=saved.isoformat() if saved else "", **base)
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """Every regular file named or found below the named folders, in a stable order."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.extend(_files_below(p))
+        else:
+            found.append(p)  # a missing path is reported, not skipped
+    return found
+
+
+def _files_below(root: Path) -> list[Path]:
+    """What `sorted(q for q in root.rglob("*") if q.is_file())` gives (files and links to files; linked
+    folders not entered; folders that cannot be listed skipped), with one directory scan per folder."""
+    files, folders = [], [str(root)]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    elif entry.is_file():
+                        files.append(entry.path)
+        except OSError:
+            continue
+    return [Path(f) for f in sorted(files, key=lambda f: f.split(os.sep))]  # Path order: part by part
+
+
+def _missing(path: Path) -> FileResult | None:
+    return None if path.is_file() else _rejected(path, "ファイルが見つかりません")
+
+
+_WORKER: tuple[Expectation, str] | None = None  # set in each worker process by _init_worker
+
+
+def _init_worker(expect: Expectation, reader: str) -> None:
+    global _WORKER
+    _WORKER = (expect, reader)
+    _prepare(expect, reader)  # a forked worker inherits this from the parent; a spawned one builds it
+    # The reader's caches grow to tens of thousands of small objects without reference cycles: full
+    # collections would walk them again and again. What the worker starts with is never collected.
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 100)
+
+
+def _prepare(expect: Expectation, reader: str) -> None:
+    if reader == "fast":
+        fast_template_print(expect.catalog)
+    else:
+        from xlsx_tool.collect.tamper import template_print
+
+        template_print(expect.catalog)
+
+
+def _inspect_chunk(paths: list[Path]) -> list[FileResult]:
+    expect, reader = _WORKER
+    return [inspect_file(p, expect, reader) for p in paths]
+
+
+MAX_CHUNK = 32  # files per task: amortises the inter-process round trip, keeps the progress bar moving
+
+
+def inspect_all(files: list[Path], expect: Expectation, workers: int | None = None,
+                advance: Callable[[], None] = lambda: None, reader: str = "fast") -> list[FileResult]:
+    """Inspect every file, in worker processes when there are several. The catalog and the template's
+    fingerprint go to each worker once; files go in small chunks. When the time limit runs out, the
+    files of unfinished chunks are tried again one per task, so only a file that itself hangs is
+    reported as timed out."""
+    results: dict[int, FileResult] = {}
+    todo = []
+    for i, f in enumerate(files):
+        if (miss := _missing(f)) is not None:
+            results[i] = miss
+            advance()
+        else:
+            todo.append(i)
+    workers = workers or os.cpu_count() or 1
+    if todo:
+        _prepare(expect, reader)
+    if workers == 1 or len(todo) < 4:
+        for i in todo:
+            results[i] = inspect_file(files[i], expect, reader)
+            advance()
+        return [results[i] for i in range(len(files))]
+    chunk = max(1, min(MAX_CHUNK, len(todo) // (workers * 4)))
+    while todo:
+        todo = _run_pool(files, todo, chunk, expect, reader, workers, results, advance)
+        if chunk == 1:
+            for i in todo:
+                results[i] = _rejected(files[i], "制限時間内に読み込めませんでした（不正なファイルの可能性があります）")
+                advance()
+            break
+        chunk = 1
+    return [results[i] for i in range(len(files))]
+
+
+def _run_pool(files, todo, chunk, expect, reader, workers, results, advance) -> list[int]:
+    """Inspect `todo` in chunks; return the indexes left unfinished when the time limit ran out."""
+    parts = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(expect, reader)) as pool:
+        futures = {pool.submit(_inspect_chunk, [files[i] for i in part]): part for part in parts}
+        try:
+            for fut in as_completed(futures, timeout=POOL_GRACE_SECONDS + PER_FILE_SECONDS * len(todo) / workers):
+                for i, result in zip(futures[fut], fut.result()):
+                    results[i] = result
+                    advance()
+        except FutureTimeout:
+            for fut in futures:
+                fut.cancel()
+            for proc in getattr(pool, "_processes", {}).values():
+                proc.terminate()
+            return [i for i in todo if i not in results]
+    return []
+
+
+def resolve_duplicates(results: list[FileResult]) -> None:
+    """Keep one book per entity: the most recently saved (by the book's own save time, then file
+    modification time, then path); the others become rejected with the kept file named."""
+    by_code: dict[str, list[FileResult]] = {}
+    for r in results:
+        if r.status != REJECTED and r.code:
+            by_code.setdefault(code_key(r.code), []).append(r)
+    for rows in by_code.values():
+        if len(rows) < 2:
+            continue
+        keep = max(rows, key=lambda r: (r.saved_at, _mtime(r.file), r.file))
+        for r in rows:
+            if r is not keep:
+                r.status = REJECTED
+                r.reasons = [f"同じ団体（{r.code}）のブックが複数あります。より新しく保存された {Path(keep.file).name} を採用しました"]
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
+
+
+@dataclass
+class Collection:
+    catalog: Catalog
+    files: list[FileResult]
+    roster: list[RosterEntry]
+    previous_rates: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def fallbacks(self) -> list[FileResult]:
+        """Files the fast reader handed to openpyxl, with why (FileResult.fallback)."""
+        return [r for r in self.files if r.fallback]
+
+    @property
+    def kept(self) -> list[FileResult]:
+        return [r for r in self.files if r.status != REJECTED]
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(r.status == s for r in self.files) for s in (ACCEPTED, WARNING, REJECTED)}
+
+    def missing_entities(self) -> list[RosterEntry]:
+        have = {code_key(r.code) for r in self.kept}
+        return [e for e in self.roster if code_key(e.entity.code) not in have]
+
+    def missing_reason(self, code: str) -> str:
+        if any(code_key(r.code) == code_key(code) for r in self.files):
+            return "提出されたブックがすべて不受理です（再提出が必要）"
+        return "提出がありません"
+
+
+def collect(paths: Iterable[str | Path], catalog: Catalog, roster: list[RosterEntry], *,
+            workers: int | None = None, advance: Callable[[], None] = lambda: None,
+            on_total: Callable[[int], None] = lambda n: None, reader: str = "fast") -> Collection:
+    files = discover(paths)
+    on_total(len(files))
+    expect = Expectation(catalog, frozenset(e.entity.code for e in roster))
+    results = inspect_all(files, expect, workers, advance, reader)
+    resolve_duplicates(results)
+    col = Collection(catalog, results, roster)
+    if col.fallbacks:
+        first = col.fallbacks[0]
+        log.warning("高速読み取りで扱えない %d 件は openpyxl で読み込みました（例: %s: %s）",
+                    len(col.fallbacks), first.file, first.fallback)
+    return col

@@ -1,0 +1,244 @@
+"""Outputs of a collection: summary workbook, CSV exports and collect.json (all written atomically).
+
+Text copied from returned books (names, answers, remarks) may start with =, +, -, @, tab or CR;
+every such text is prefixed with an apostrophe so that no output cell can act as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, LineChart
+from openpyxl.chart import Reference as ChartRef
+from openpyxl.utils import get_column_letter
+
+from xlsx_tool.catalog.entity import code_key
+from xlsx_tool.catalog.model import GROUP_LABELS, Catalog
+from xlsx_tool.catalog.rules import is_met, score_indicator
+from xlsx_tool.collect.batch import REJECTED, STATUS_LABELS, WARNING, Collection, FileResult
+from xlsx_tool.scoring.gap import answer_labels
+from xlsx_tool.scoring.scorer import rate
+from xlsx_tool.util.atomic import write_atomically
+from xlsx_tool.util.cells import safe
+from xlsx_tool.util.styles import BOLD, FILL_HEADER, PERCENT
+
+SUMMARY_BOOK = "集計結果.xlsx"
+
+
+@dataclass
+class Table:
+    name: str  # sheet and CSV name
+    header: list[str]
+    rows: list[list[object]]
+    widths: list[int] | None = None
+
+
+def _score_columns(catalog: Catalog) -> list[tuple[str, str]]:
+    cols = []
+    for grant, goal, group in catalog.groups():
+        cols.append((f"{goal.id}.{group.kind.value}", f"{grant.short}{goal.number} {GROUP_LABELS[group.kind]}"))
+    cols += [(g.id, f"{g.short}交付金 合計") for g in catalog.grants]
+    return cols
+
+
+def _ranks(results: list[FileResult]) -> dict[str, int]:
+    totals = [r.total for r in results if r.total is not None]
+    return {code_key(r.code): 1 + sum(t > r.total for t in totals) for r in results if r.total is not None}
+
+
+def overview_table(col: Collection) -> Table:
+    cat = col.catalog
+    score_cols = _score_columns(cat)
+    kept = {code_key(r.code): r for r in col.kept}
+    ranks = _ranks(col.kept)
+    header = ["団体コード", "団体名", "都道府県", "第1号被保険者数", *[label for _, label in score_cols],
+              "合計", "得点率", "順位", "状態", "ファイル"]
+    rows = []
+    entities = [(e.entity.code, e.entity.name, e.entity.prefecture, e.entity.insured) for e in col.roster]
+    known = {code_key(e[0]) for e in entities}
+    entities += [(r.code, r.name, "", None) for r in col.kept if code_key(r.code) not in known]  # no roster
+    for code, name, pref, insured in entities:
+        r = kept.get(code_key(code))
+        if r is None:
+            rows.append([code, name, pref, insured, *[None] * len(score_cols), None, None, None, "未提出", None])
+            continue
+        rows.append([code, name or r.name, pref, insured, *[r.groups.get(k) for k, _ in score_cols], r.total,
+                     rate(r.total, cat.total), ranks[code_key(code)], STATUS_LABELS[r.status], Path(r.file).name])
+    return Table("一覧", header, rows)
+
+
+def answers_table(col: Collection) -> Table:
+    cat = col.catalog
+    labels = answer_labels(cat)
+    ids = cat.answer_ids()
+    header = ["団体コード", "団体名", *[labels[a] for a in ids]]
+    rows = [[r.code, r.name, *[r.answers.get(a) for a in ids]] for r in sorted(col.kept, key=lambda r: r.code)]
+    return Table("回答一覧", header, rows)
+
+
+def _rate_items(catalog: Catalog):
+    """(id, indicator, sub-item or None): every sub-item, and every indicator without sub-items."""
+    for *_, ind in catalog.indicators():
+        if ind.subitems:
+            for sub in ind.subitems:
+                yield sub.id, ind, sub
+        else:
+            yield ind.id, ind, None
+
+
+def _item_value(ind, sub, answers) -> float:
+    """1/0 for a sub-item met or not; the points for an indicator scored as a whole (direct, figures)."""
+    return int(is_met(answers.get(sub.id))) if sub is not None else score_indicator(ind, answers)
+
+
+def implementation_rates(catalog: Catalog, answer_sets: list[dict[str, object]]) -> dict[str, float]:
+    """Per item: share of books meeting a sub-item, or mean points / max of an indicator without sub-items."""
+    n = len(answer_sets)
+    if not n:
+        return {}
+    return {aid: sum(_item_value(ind, sub, a) for a in answer_sets) / n / (1 if sub else ind.points or 1)
+            for aid, ind, sub in _rate_items(catalog)}
+
+
+def rates_table(col: Collection) -> Table:
+    cat = col.catalog
+    labels = answer_labels(cat)
+    answers = [r.answers for r in col.kept]
+    rates = implementation_rates(cat, answers)
+    texts = _answer_texts(cat)
+    header = ["項目", "内容", "該当数（小項目のない指標は平均点）", "提出数", "実施率", "前年度実施率", "増減"]
+    rows = []
+    for aid, ind, sub in _rate_items(cat):
+        total = sum(_item_value(ind, sub, a) for a in answers)
+        count = total if sub is not None else (round(total / len(answers), 2) if answers else None)
+        prev, now = col.previous_rates.get(aid), rates.get(aid)
+        rows.append([labels[aid], texts[aid], count, len(answers), now, prev,
+                     None if prev is None or now is None else now - prev])
+    return Table("実施率", header, rows)
+
+
+def _answer_texts(cat: Catalog) -> dict[str, str]:
+    out = {}
+    for *_, ind in cat.indicators():
+        if ind.subitems:
+            out.update({s.id: s.text for s in ind.subitems})
+        else:
+            out[ind.id] = ind.text
+    return out
+
+
+def review_table(col: Collection) -> Table:
+    header = ["区分", "ファイル", "団体コード", "団体名", "理由"]
+    rows = [[STATUS_LABELS[r.status], r.file, r.code, r.name, r.reason]
+            for r in col.files if r.status in (REJECTED, WARNING)]
+    rows += [["未提出", None, e.entity.code, e.entity.name, col.missing_reason(e.entity.code)]
+             for e in col.missing_entities()]
+    return Table("要確認", header, rows)
+
+
+def results_table(col: Collection) -> Table:
+    """Accepted books in the national-results format (input of `report --compare` and `estimate`)."""
+    cat = col.catalog
+    keys = [g.id for g in cat.grants] + [goal.id for g in cat.grants for goal in g.goals] + \
+        [k for k, _ in _score_columns(cat) if "." in k]
+    roster = {code_key(e.entity.code): e.entity for e in col.roster}
+    rows = []
+    for r in sorted(col.kept, key=lambda r: r.code):
+        ent = roster.get(code_key(r.code))
+        rows.append([r.code, ent.name if ent else r.name, ent.prefecture if ent else "",
+                     ent.insured if ent else None, r.total, *[r.groups.get(k) for k in keys]])
+    return Table("結果", ["code", "name", "prefecture", "insured", "total", *keys], rows)
+
+
+def tables(col: Collection) -> list[Table]:
+    return [overview_table(col), answers_table(col), rates_table(col), review_table(col), results_table(col)]
+
+
+def _write_sheet(wb: Workbook, t: Table) -> None:
+    ws = wb.create_sheet(t.name)
+    ws.append([safe(h) for h in t.header])
+    for c in ws[1]:
+        c.font, c.fill = BOLD, FILL_HEADER
+    for row in t.rows:
+        ws.append([safe(v) for v in row])
+    for i, h in enumerate(t.header, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = max(8, min(40, len(str(h)) * 2))
+        if h in ("得点率", "実施率", "前年度実施率", "増減"):
+            for c in ws[get_column_letter(i)][1:]:
+                c.number_format = PERCENT
+    ws.freeze_panes = "C2"
+    ws.auto_filter.ref = ws.dimensions
+
+
+def _add_totals_chart(wb: Workbook, col: Collection) -> None:
+    kept = sorted(col.kept, key=lambda r: -(r.total or 0))
+    if not kept:
+        return
+    ws = wb.create_sheet("グラフ")
+    mean = sum(r.total for r in kept) / len(kept)
+    ws.append(["団体", "合計", "平均"])
+    for r in kept:
+        ws.append([safe(r.name or r.code), r.total, mean])
+    bar = BarChart()
+    bar.title = "団体別の合計得点と平均"
+    bar.y_axis.title = "得点"
+    bar.add_data(ChartRef(ws, min_col=2, min_row=1, max_row=len(kept) + 1), titles_from_data=True)
+    bar.set_categories(ChartRef(ws, min_col=1, min_row=2, max_row=len(kept) + 1))
+    line = LineChart()
+    line.add_data(ChartRef(ws, min_col=3, min_row=1, max_row=len(kept) + 1), titles_from_data=True)
+    bar += line
+    bar.height, bar.width = 10, max(16, len(kept) * 0.6)
+    ws.add_chart(bar, "E2")
+
+
+def write_summary_book(col: Collection, path: Path) -> Path:
+    wb = Workbook()
+    wb.remove(wb.active)
+    for t in tables(col):
+        _write_sheet(wb, t)
+    _add_totals_chart(wb, col)
+    return write_atomically(path, lambda tmp: wb.save(tmp))
+
+
+def csv_text(t: Table) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([safe(h) for h in t.header])
+    for row in t.rows:
+        w.writerow(["" if v is None else safe(v) for v in row])
+    return buf.getvalue()
+
+
+def unencodable(text: str, encoding: str) -> list[str]:
+    """Characters of `text` that `encoding` cannot hold, each once, in order."""
+    out: list[str] = []
+    for ch in text:
+        if ch not in out:
+            try:
+                ch.encode(encoding)
+            except UnicodeEncodeError:
+                out.append(ch)
+    return out
+
+
+def write_csvs(col: Collection, out_dir: Path, encoding: str = "utf-8-sig") -> dict[str, list[str]]:
+    """Write one CSV per table; return, per file, the characters replaced by '?' (cp932 only)."""
+    lost: dict[str, list[str]] = {}
+    for t in tables(col):
+        text = csv_text(t)
+        bad = unencodable(text, encoding)
+        if bad:
+            lost[f"{t.name}.csv"] = bad
+        data = text.encode(encoding, errors="replace")
+        write_atomically(out_dir / f"{t.name}.csv", lambda tmp, d=data: tmp.write_bytes(d))
+    return lost
+
+
+def write_json(col: Collection, out_dir: Path) -> Path:
+    data = json.dumps([r.to_json() for r in col.files], ensure_ascii=False, indent=2)
+    return write_atomically(out_dir / "collect.json", lambda tmp: tmp.write_text(data, encoding="utf-8"))

@@ -1,0 +1,94 @@
+"""Presenting an allocation estimate: terminal table, CSV, and one entity's marginal yen."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from rich.table import Table
+
+from xlsx_tool.money.estimate import FRAME_LABELS, FRAMES, Estimate, allocate, marginal_yen, with_scores
+from xlsx_tool.read.openpyxl_engine import BookError, read_book
+from xlsx_tool.util.atomic import write_atomically
+from xlsx_tool.util.cells import safe
+
+GRANT_LABELS = {"promotion": "推進交付金", "support": "支援交付金"}
+
+
+def entity_detail(est: Estimate, code: str, book: str | None) -> dict:
+    """Marginal yen per point per grant and, with the entity's book, the yen of each missed item."""
+    detail = {"marginal_yen_per_point": {g: marginal_yen(est.entities, est.params, code, g) for g in est.grants}}
+    if not book:
+        return detail
+    from xlsx_tool.scoring.gap import Comparison, build_report
+    from xlsx_tool.scoring.scorer import score
+
+    try:
+        catalog, contents = read_book(book)
+    except BookError as err:
+        detail["missed_error"] = str(err)
+        return detail
+    res = score(catalog, contents.answers)
+    report = build_report(catalog, contents.answers, res, contents.meta, Comparison())
+    grant_of = {aid: grant.id for grant, _, _, ind in catalog.indicators()
+                for aid in ([s.id for s in ind.subitems] or [ind.id])}
+    rows = []
+    for m in report.missed:
+        grant = grant_of.get(m.answer_id)
+        if m.lost <= 0 or grant not in est.grants:
+            continue
+        base = est.for_code(code)[grant].allocation
+        after = allocate(with_scores(est.entities, code, **{grant: m.lost, "total": m.lost}), est.params)
+        rows.append({"id": m.answer_id, "label": m.label, "text": m.text, "points": m.lost, "grant": grant,
+                     "yen": after.for_code(code)[grant].allocation - base})
+    detail["missed_items"] = rows
+    return detail
+
+
+def print_estimate(console, est: Estimate, code: str | None, detail: dict | None) -> None:
+    if est.params.illustrative:
+        console.print("[yellow]注意: 例示のパラメータによる試算です（国の実際の配分額ではありません）。[/]")
+    if est.params.note:
+        console.print(est.params.note)
+    budgets = Table(title="予算と配分枠（円）")
+    for col in ("交付金", "配分枠", "予算", "未配分"):
+        budgets.add_column(col, justify="right" if col in ("予算", "未配分") else "left")
+    for g, frames in est.budgets.items():
+        for f, yen in frames.items():
+            budgets.add_row(GRANT_LABELS[g], FRAME_LABELS[f], f"{yen:,}", "")
+        budgets.add_row(GRANT_LABELS[g], "合計", f"{sum(frames.values()):,}", f"{est.unallocated[g]:,}",
+                        end_section=True)
+    console.print(budgets)
+    data = est.to_json(code)["entities"]
+    rows = sorted(data, key=lambda r: -r["payment"])[: (None if code else 20)]
+    table = Table(title=("団体の試算" if code else f"交付見込額の上位 {len(rows)} 団体（全 {len(data)} 団体）"))
+    for col in ("団体コード", "団体名", "推進 配分", "推進 交付", "支援 配分", "支援 交付", "交付合計"):
+        table.add_column(col, justify="left" if col in ("団体コード", "団体名") else "right")
+    for r in rows:
+        p, s = r["grants"].get("promotion", {}), r["grants"].get("support", {})
+        table.add_row(r["code"], r["name"], f"{p.get('allocation', 0):,}", f"{p.get('payment', 0):,}",
+                      f"{s.get('allocation', 0):,}", f"{s.get('payment', 0):,}", f"{r['payment']:,}")
+    console.print(table)
+    if detail:
+        for g, yen in detail["marginal_yen_per_point"].items():
+            console.print(f"{GRANT_LABELS[g]}: 1 点あたり約 {yen:,} 円")
+        for m in detail.get("missed_items", [])[:30]:
+            console.print(f"  {m['label']}（{m['points']:g} 点）→ 約 {m['yen']:,} 円")
+
+
+def write_estimate_csv(est: Estimate, path: Path) -> Path:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    header = ["code", "name", "prefecture", "insured"]
+    for g in est.grants:
+        header += [f"{g}_{f}" for f in FRAMES] + [f"{g}_allocation", f"{g}_requested", f"{g}_payment"]
+    w.writerow(header)
+    for r in est.to_json()["entities"]:
+        row = [safe(r["code"]), safe(r["name"]), safe(r["prefecture"]), r["insured"]]
+        for g in est.grants:
+            a = r["grants"][g]
+            row += [a.get(f, 0) for f in FRAMES] + [a["allocation"], a["requested"], a["payment"]]
+        w.writerow(["" if v is None else v for v in row])
+    data = buf.getvalue().encode("utf-8-sig")
+    return write_atomically(path, lambda tmp: tmp.write_bytes(data))

@@ -1,0 +1,150 @@
+"""Reading an open book through xlwings (desktop Excel, the remote engine of xlwings Server and Lite,
+and calamine for files): the cells only, with the same checks and messages as the openpyxl engine.
+
+Cell values are read with ``raw_value``: the remote engine's ``value`` conversion fails on ISO
+timestamps with a UTC offset (such as _meta's generated_at), and the raw values are what openpyxl sees.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from xlsx_tool.catalog.model import Catalog
+from xlsx_tool.read.openpyxl_engine import BookContents, BookError, resolve_catalog
+from xlsx_tool.workbook.meta import (
+    COL_ANSWER,
+    COL_ID,
+    COL_REMARKS,
+    FIRST_DATA_ROW,
+    META_SHEET,
+    TOOL_ID,
+    input_sheet_names,
+)
+
+THRESHOLDS_ENV = "XLSX_TOOL_THRESHOLDS"  # … and the thresholds file of books generated with one
+LICENSE_HELP = ("xlwings の remote / calamine エンジン（xlwings Server・xlwings Lite・ファイルの読み取り）には"
+                "ライセンスキーが必要です。非営利の利用（自治体など公的機関の利用を含む）では環境変数 "
+                "XLWINGS_LICENSE_KEY=noncommercial を設定してください（PolyForm Noncommercial License 1.0.0）。")
+
+
+class EngineUnavailable(RuntimeError):
+    """An xlwings engine is not registered (usually: no license key when xlwings was imported)."""
+
+
+# -- engines --------------------------------------------------------------------------------
+
+
+def ensure_engine(name: str):
+    """The xlwings engine `name`, registering remote/calamine when xlwings was imported before the key was set."""
+    import xlwings as xw
+
+    if name in [e.name for e in xw.engines]:
+        return xw.engines[name]
+    if name not in ("remote", "calamine"):
+        raise EngineUnavailable(f"xlwings のエンジン「{name}」は使えません")
+    try:
+        if name == "remote":
+            from xlwings.pro import _xlremote as impl
+        else:
+            from xlwings.pro import _xlcalamine as impl
+    except xw.LicenseError as err:
+        raise EngineUnavailable(LICENSE_HELP) from err
+    except ImportError as err:
+        raise EngineUnavailable(f"xlwings の {name} エンジンを読み込めません: {err}") from err
+    if name not in [e.name for e in xw.engines]:
+        xw.engines.add(xw.Engine(impl=impl.engine))
+    return xw.engines[name]
+
+
+def engine_name(book) -> str:
+    try:
+        return book.app.engine.name
+    except Exception:  # an engine without app/engine (never raise while reporting)
+        return ""
+
+
+# -- reading (any engine) -------------------------------------------------------------------
+
+
+def clean(value: object) -> object:
+    """Raw cell value as openpyxl reads it: empty text is empty, whole floats are ints."""
+    if isinstance(value, str) and value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def grid(rng) -> list[list[object]]:
+    raw = rng.raw_value
+    if not isinstance(raw, (list, tuple)):
+        return [[clean(raw)]]
+    if raw and not isinstance(raw[0], (list, tuple)):
+        raw = [raw]
+    return [[clean(v) for v in row] for row in raw]
+
+
+def last_row(sheet) -> int:
+    return sheet.used_range.last_cell.row
+
+
+def sheet_names(book) -> list[str]:
+    return [s.name for s in book.sheets]
+
+
+def book_path(book) -> Path:
+    try:
+        return Path(book.fullname or book.name)
+    except Exception:
+        return Path(str(book.name))
+
+
+def read_meta(book, path: Path | None = None) -> dict[str, object]:
+    """The _meta key/value pairs; BookError (as read.openpyxl_engine.read_meta) when the book is not ours."""
+    path = path or book_path(book)
+    if META_SHEET not in sheet_names(book):
+        raise BookError(path, "このツールで作成した自己評価シートではありません（識別情報シートがありません）")
+    sheet = book.sheets[META_SHEET]
+    meta: dict[str, object] = {}
+    for row in grid(sheet.range((1, 1), (max(last_row(sheet), 1), 2))):
+        key, value = (list(row) + [None, None])[:2]
+        if isinstance(key, str):
+            meta[key] = value
+    if meta.get("tool") != TOOL_ID:
+        raise BookError(path, "このツールで作成した自己評価シートではありません（識別情報が一致しません）")
+    return meta
+
+
+def read_answers(book, catalog: Catalog, contents: BookContents) -> None:
+    """Fill contents.answers/remarks/missing (as read.openpyxl_engine.read_answers) through xlwings."""
+    wanted = set(catalog.answer_ids())
+    names = sheet_names(book)
+    cols = [COL_ANSWER, COL_REMARKS, COL_ID]
+    first = min(ord(c) for c in cols) - ord("A") + 1
+    last_col = max(ord(c) for c in cols) - ord("A") + 1
+    at = {c: ord(c) - ord("A") + 1 - first for c in cols}
+    for name in input_sheet_names(catalog).values():
+        if name not in names:
+            raise BookError(contents.path, f"入力シート「{name}」がありません（シート名が変更された可能性があります）")
+        sheet = book.sheets[name]
+        last = last_row(sheet)
+        if last < FIRST_DATA_ROW:
+            continue
+        for row in grid(sheet.range((FIRST_DATA_ROW, first), (last, last_col))):
+            ident = row[at[COL_ID]] if len(row) > at[COL_ID] else None
+            if isinstance(ident, str) and ident in wanted:
+                contents.answers[ident] = row[at[COL_ANSWER]]
+                contents.remarks[ident] = row[at[COL_REMARKS]]
+    contents.missing = [aid for aid in catalog.answer_ids() if aid not in contents.answers]
+
+
+def read_contents(book, catalog_path: str | Path | None = None,
+                  path: str | Path | None = None) -> tuple[Catalog, BookContents]:
+    """(catalog, contents) of an open book, with the checks and messages of read.openpyxl_engine.read_book."""
+    path = Path(path) if path is not None else book_path(book)
+    meta = read_meta(book, path)
+    catalog = resolve_catalog(meta, path, catalog_path, os.environ.get(THRESHOLDS_ENV) or None)
+    contents = BookContents(path=path, meta=meta)
+    read_answers(book, catalog, contents)
+    return catalog, contents

@@ -1,0 +1,61 @@
+"""Assemble a gap report for a workbook from the files a user names (I/O around scoring/gap.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xlsx_tool.catalog.reference import Reference, shipped_references
+from xlsx_tool.read.openpyxl_engine import read_book
+from xlsx_tool.read.tables import load_compare_file, read_mapping
+from xlsx_tool.scoring.gap import (
+    Comparison,
+    EntityResult,
+    GapReport,
+    build_report,
+    pick_reference,
+    reference_from_results,
+)
+from xlsx_tool.scoring.scorer import score
+
+
+def comparison_for(catalog, meta, compare_files=(), previous=None, previous_catalog=None,
+                   mapping_file=None) -> Comparison:
+    cmp = Comparison()
+    refs: list[Reference] = list(shipped_references())
+    results: list[EntityResult] = []
+    results_name = ""
+    for path in compare_files:
+        loaded = load_compare_file(path, catalog)
+        if isinstance(loaded, Reference):
+            cmp.prefecture = loaded
+        elif loaded and isinstance(loaded[0], Reference):
+            refs = list(loaded) + refs
+        else:
+            results, results_name = loaded, Path(path).name
+            cmp.results_label = f"{results_name}（{len(loaded)} 団体）"
+    prefecture = str(meta.get("prefecture") or "")
+    if results:
+        cmp.results = results
+        cmp.national = reference_from_results(results, catalog, "全国", results_name)
+        same_pref = [r for r in results if prefecture and r.prefecture == prefecture]
+        if same_pref and cmp.prefecture is None:
+            cmp.prefecture = reference_from_results(same_pref, catalog, prefecture, cmp.results_label)
+    else:
+        cmp.national = pick_reference(refs, catalog, "全国")
+    if cmp.prefecture is None and prefecture:
+        cmp.prefecture = pick_reference(refs, catalog, prefecture)
+    if previous:
+        prev_catalog, prev_contents = read_book(previous, previous_catalog)
+        cmp.previous = score(prev_catalog, prev_contents.answers)
+        cmp.previous_answers = prev_contents.answers
+        cmp.previous_label = f"{prev_catalog.year_label}（{Path(previous).name}）"
+    if mapping_file:
+        cmp.mapping = read_mapping(mapping_file)
+    return cmp
+
+
+def report_for_book(book, catalog_path=None, thresholds_path=None, **kwargs) -> GapReport:
+    catalog, contents = read_book(book, catalog_path, thresholds_path)
+    result = score(catalog, contents.answers)
+    cmp = comparison_for(catalog, contents.meta, **kwargs)
+    return build_report(catalog, contents.answers, result, contents.meta, cmp)

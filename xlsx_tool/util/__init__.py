@@ -1,0 +1,5 @@
+"""Helpers with no knowledge of the grants: atomic writes, bounded caches, the house style of our sheets,
+putting values into cells safely, the jinja2 environment, the version.
+
+May import only the standard library and third-party packages; every room may import it.
+"""

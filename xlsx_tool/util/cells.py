@@ -1,0 +1,60 @@
+"""Putting values into cells: styled, never as a formula unless asked, and safe against formula injection."""
+
+from __future__ import annotations
+
+import math
+import weakref
+from copy import copy
+
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xlsx_tool.util.styles import BASE, BOX, WRAP_TOP
+
+INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe(value: object) -> object:
+    """Neutralise formula injection in text; numbers and None pass through."""
+    if isinstance(value, str) and value.startswith(INJECTION_PREFIXES):
+        return "'" + value
+    return value
+
+
+def row_height(text: str, width_chars: int) -> float:
+    # CJK characters take about two width units; 13.5pt per line at 10pt type.
+    units = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    lines = sum(max(1, math.ceil(sum(2 if ord(c) > 0x2E80 else 1 for c in part) / width_chars))
+                for part in text.split("\n")) if text else 1
+    return max(15.0, 13.5 * max(lines, math.ceil(units / width_chars)) + 3)
+
+
+def put(ws: Worksheet, ref: str, value, font=BASE, fill=None, align=WRAP_TOP, fmt=None, border=True,
+         formula: bool = False):
+    """Style and fill a cell. Text starting with "=" stays text unless `formula` (a catalog, roster or
+    comparison file must never be able to put a live formula into a workbook)."""
+    c = ws[ref]
+    c.value = value
+    if not formula and c.data_type == "f":
+        c.data_type = "s"
+    # openpyxl hashes every style object on each assignment to find its index. A combination applied
+    # to a cell in a given state gives the same indexes every time, so it is looked up once per
+    # workbook (with the objects kept alive, so that their ids stay theirs).
+    known = _STYLES.setdefault(ws.parent, {})
+    key = (id(font), id(align), id(fill), fmt, border, None if c._style is None else tuple(c._style))
+    hit = known.get(key)
+    if hit is not None:
+        c._style = copy(hit[0])
+        return c
+    c.font = font
+    c.alignment = align
+    if fill is not None:
+        c.fill = fill
+    if fmt:
+        c.number_format = fmt
+    if border:
+        c.border = BOX
+    known[key] = (copy(c._style), (font, align, fill))
+    return c
+
+
+_STYLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # workbook -> style combination -> indexes

@@ -1,0 +1,55 @@
+"""Carry last year's answers into this year's workbook where the item persists.
+
+An answer carries when the same id (or the id a mapping file names) exists this year with the same
+kind of answer: a sub-item (該当/非該当), or a directly entered indicator with the same maximum and
+step, or a figure. Everything answered last year that does not carry is listed with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from xlsx_tool.catalog.answers import answer_slots, is_blank, validate_answers
+from xlsx_tool.catalog.model import Catalog, DirectRule, Indicator
+
+
+@dataclass
+class CarryResult:
+    carried: dict[str, object] = field(default_factory=dict)  # current id -> value
+    not_carried: list[tuple[str, str]] = field(default_factory=list)  # (previous id, reason)
+
+
+def _shape(ind: Indicator, is_sub: bool) -> tuple:
+    if is_sub:
+        return ("choice",)
+    if isinstance(ind.rule, DirectRule):
+        return ("points", ind.points, ind.rule.step)
+    return ("figure", getattr(ind.rule, "unit", ""))
+
+
+def carry_answers(prev_catalog: Catalog, prev_answers: Mapping[str, object], catalog: Catalog,
+                  mapping: Mapping[str, str] | None = None) -> CarryResult:
+    mapping = dict(mapping or {})
+    prev_slots = {aid: _shape(ind, is_sub) for aid, ind, is_sub in answer_slots(prev_catalog)}
+    cur_slots = {aid: _shape(ind, is_sub) for aid, ind, is_sub in answer_slots(catalog)}
+    split = {ind.id for *_, ind in catalog.indicators() if ind.subitems}
+    result = CarryResult()
+    for prev_id, shape in prev_slots.items():
+        value = prev_answers.get(prev_id)
+        if is_blank(value):
+            continue
+        cur_id = mapping.get(prev_id, prev_id)
+        if cur_id in split:
+            result.not_carried.append((prev_id, "今年度は小項目ごとの回答に変わりました（小項目を回答してください）"))
+        elif cur_id not in cur_slots:
+            result.not_carried.append((prev_id, "今年度の様式にない項目です"))
+        elif cur_slots[cur_id] != shape:
+            result.not_carried.append((prev_id, "今年度は回答の形式または配点が変わりました"))
+        else:
+            result.carried[cur_id] = value
+    bad = {p.answer_id for p in validate_answers(catalog, result.carried)}
+    for cur_id in bad:
+        prev_id = next((p for p, c in mapping.items() if c == cur_id), cur_id)
+        result.not_carried.append((prev_id, f"前年度の回答「{result.carried.pop(cur_id)}」は今年度の選択肢にありません"))
+    return result

@@ -1,0 +1,77 @@
+"""Write answers into a copy of a generated workbook (demo data, tests, carrying answers over)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from xlsx_tool.catalog.answers import answer_slots
+from xlsx_tool.catalog.model import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule, ratio_ids
+from xlsx_tool.catalog.rules import allowed_points
+from xlsx_tool.util.atomic import write_atomically
+from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, FIRST_DATA_ROW, input_sheet_names
+
+
+def fill_workbook(source: str | Path, answers: Mapping[str, object], target: str | Path,
+                  catalog: Catalog) -> Path:
+    """Copy `source` to `target` with the given answers in their answer cells; source is untouched."""
+    wb = load_workbook(source)
+    placed = set()
+    for sheet in input_sheet_names(catalog).values():
+        ws = wb[sheet]
+        for row in range(FIRST_DATA_ROW, ws.max_row + 1):
+            ident = ws[f"{COL_ID}{row}"].value
+            if ident in answers:
+                ws[f"{COL_ANSWER}{row}"].value = answers[ident]
+                placed.add(ident)
+    unknown = set(answers) - placed
+    if unknown:
+        raise KeyError(f"回答欄が見つからない id: {', '.join(sorted(unknown))}")
+    wb.calculation.fullCalcOnLoad = True
+    return write_atomically(target, lambda tmp: wb.save(tmp))
+
+
+def random_answers(catalog: Catalog, rng: random.Random, blank_rate: float = 0.15) -> dict[str, object]:
+    """A plausible filling: every answer valid or blank (blank with probability blank_rate)."""
+    answers: dict[str, object] = {}
+    for aid, ind, is_sub in answer_slots(catalog):
+        if aid in answers:
+            continue  # the denominator of a ratio, set with its numerator
+        if rng.random() < blank_rate:
+            answers[aid] = None
+        elif is_sub:
+            answers[aid] = rng.choice(ANSWER_CHOICES)
+        elif isinstance(ind.rule, DirectRule):
+            answers[aid] = rng.choice(allowed_points(ind))
+        elif isinstance(ind.rule, ThresholdsRule):
+            mins = [t.min for t in ind.rule.thresholds]
+            # values on, just below and between the thresholds exercise every branch
+            target = rng.choice([0, *mins, *(m - 0.01 for m in mins), mins[-1] * 2 + 1])
+            # a denominator of 50 with per 100 reaches float boundaries such as 29/50*100 = 57.99999999999999
+            answers.update(_figure_answers(ind, target, rng.choice([50, 999, 5000, 12345])))
+    return answers
+
+
+def _figure_answers(ind: Indicator, target: float, den: int) -> dict[str, object]:
+    """The answer(s) giving about `target`: the figure itself, or numerator/denominator of a ratio."""
+    if ind.rule.ratio is None:
+        return {ind.id: target}
+    num_id, den_id = ratio_ids(ind)
+    return {num_id: round(target * den / ind.rule.ratio.per), den_id: den}
+
+
+def extreme_answers(catalog: Catalog, best: bool) -> dict[str, object]:
+    """Everything met at the maximum (best) or everything 非該当/0 (worst)."""
+    answers: dict[str, object] = {}
+    for aid, ind, is_sub in answer_slots(catalog):
+        if is_sub:
+            answers[aid] = ANSWER_CHOICES[0 if best else 1]
+        elif isinstance(ind.rule, DirectRule):
+            answers[aid] = ind.points if best else 0
+        elif isinstance(ind.rule, ThresholdsRule):
+            top = ind.rule.thresholds[-1].min
+            answers.update(_figure_answers(ind, top * 1.01 + 1 if best else 0, 5000))
+    return answers

@@ -1,0 +1,265 @@
+"""openpyxl adapter: write a self-assessment workbook from a catalog.
+
+Sheets: 表紙 (cover), one input sheet per grant, 集計 (summary), 留意点 (notes), and two hidden
+sheets: _lists (dropdown sources) and _meta (identification of the book).
+Every formula comes from catalog/rules.py; this module only places cells and styles them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Font
+from openpyxl.workbook.protection import WorkbookProtection
+
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.model import (
+    GROUP_LABELS,
+    KIND_LABELS,
+    PROVENANCE_LABELS,
+    Catalog,
+    Indicator,
+    Kind,
+    SumRule,
+    ratio_ids,
+)
+from xlsx_tool.catalog.rules import figure_formula, indicator_formula, rule_summary, subitem_formula
+from xlsx_tool.util.atomic import write_atomically
+from xlsx_tool.util.cells import put, row_height
+from xlsx_tool.util.styles import (
+    BOLD,
+    CENTER,
+    FILL_GOAL,
+    FILL_GROUP,
+    FILL_HEADER,
+    FILL_INPUT,
+    FILL_UNANSWERED,
+    FONT,
+    POINTS_FMT,
+    TITLE,
+    UNLOCKED,
+)
+from xlsx_tool.workbook.common import INPUT_COLUMNS, SheetLayout, Validations, print_setup
+from xlsx_tool.workbook.meta import (
+    COL_ANSWER,
+    COL_DONE,
+    COL_ID,
+    COL_NUMBER,
+    COL_POINTS,
+    COL_PREVIOUS,
+    COL_REMARKS,
+    COL_SCORE,
+    COL_SOURCE,
+    COL_TEXT,
+    FIRST_DATA_ROW,
+    HEADER_ROW,
+    LISTS_SHEET,
+    input_sheet_name,
+)
+from xlsx_tool.workbook.sheets import write_cover, write_eligibility, write_meta, write_notes, write_summary
+
+
+def _indicator_comment(ind: Indicator) -> Comment | None:
+    parts = [f"【採点方法】{rule_summary(ind)}"]
+    if ind.period:
+        parts.append(f"【時点】{ind.period}")
+    if ind.notes:
+        parts.append(ind.notes)
+    prov = ind.provenance
+    src = "・".join(f"[{s}]" for s in prov.sources)
+    parts.append(f"【出典】{PROVENANCE_LABELS[prov.status]} {src} {prov.note}".rstrip())
+    comment = Comment("\n".join(parts), "xlsx_tool")
+    comment.width, comment.height = 480, min(800, 60 + 14 * len("\n".join(parts)) // 30)
+    return comment
+
+
+def _source_label(ind: Indicator) -> str:
+    src = "".join(f"[{s}]" for s in ind.provenance.sources)
+    return f"{PROVENANCE_LABELS[ind.provenance.status]} {src}".strip()
+
+
+def _write_answer_cells(ws, row, answer_id, ind, is_subitem, validations, previous, prefill):
+    ref = f"{COL_ANSWER}{row}"
+    if previous is not None:
+        put(ws, f"{COL_PREVIOUS}{row}", previous.get(answer_id), align=CENTER)
+    put(ws, ref, prefill.get(answer_id), fill=FILL_INPUT, align=CENTER).protection = UNLOCKED
+    put(ws, f"{COL_REMARKS}{row}", None).protection = UNLOCKED
+    ws[f"{COL_DONE}{row}"] = f"=IF(LEN({ref})>0,1,0)"
+    validations.add(ws, ref, ind, is_subitem)
+    return ref
+
+
+def _write_indicator(ws, row, ind, validations, previous, prefill) -> tuple[int, str]:
+    """Write an indicator (and its sub-items) from `row`; return next row and its score cell."""
+    ind_row = row
+    put(ws, f"{COL_NUMBER}{row}", ind.number, font=BOLD, align=CENTER)
+    text_cell = put(ws, f"{COL_TEXT}{row}", ind.text, font=BOLD)
+    text_cell.comment = _indicator_comment(ind)
+    put(ws, f"{COL_POINTS}{row}", ind.points, align=CENTER)
+    put(ws, f"{COL_SOURCE}{row}", _source_label(ind), font=Font(name=FONT, size=8))
+    ws[f"{COL_ID}{row}"] = ind.id
+    ws.row_dimensions[row].height = max(row_height(ind.text, INPUT_COLUMNS[COL_TEXT][1]),
+                                        row_height(_source_label(ind), INPUT_COLUMNS[COL_SOURCE][1] + 8))
+    refs: dict[str, str] = {}
+    sub_cells: dict[str, str] = {}
+    ratio = getattr(ind.rule, "ratio", None)
+    if ratio is not None:
+        row = _write_ratio_rows(ws, row, ind, ratio, refs, validations, previous, prefill)
+    elif not ind.subitems:
+        refs[ind.id] = _write_answer_cells(ws, row, ind.id, ind, False, validations, previous, prefill)
+    for sub in ind.subitems:
+        row += 1
+        refs[sub.id] = _write_answer_cells(ws, row, sub.id, ind, True, validations, previous, prefill)
+    last_row, row = row, ind_row
+    for sub in ind.subitems:
+        row += 1
+        put(ws, f"{COL_NUMBER}{row}", sub.label, align=CENTER)
+        put(ws, f"{COL_TEXT}{row}", sub.text)
+        put(ws, f"{COL_POINTS}{row}", sub.points if isinstance(ind.rule, SumRule) else None, align=CENTER)
+        fmt = POINTS_FMT if isinstance(ind.rule, SumRule) else '"○";;"－"'  # tiers: counted or not
+        sub_cells[sub.id] = f"{COL_SCORE}{row}"
+        put(ws, sub_cells[sub.id], subitem_formula(ind, sub, refs), align=CENTER, fmt=fmt, formula=True)
+        put(ws, f"{COL_SOURCE}{row}", None)
+        ws[f"{COL_ID}{row}"] = sub.id
+        ws.row_dimensions[row].height = row_height(sub.text, INPUT_COLUMNS[COL_TEXT][1])
+    score_cell = f"{COL_SCORE}{ind_row}"
+    put(ws, score_cell, indicator_formula(ind, refs, sub_cells), font=BOLD, align=CENTER, fmt=POINTS_FMT, formula=True)
+    return last_row + 1, score_cell
+
+
+def _write_ratio_rows(ws, row, ind, ratio, refs, validations, previous, prefill) -> int:
+    """Numerator and denominator inputs, then the live figure the thresholds apply to."""
+    for aid, label in zip(ratio_ids(ind), (ratio.numerator, ratio.denominator)):
+        row += 1
+        put(ws, f"{COL_NUMBER}{row}", "数値", align=CENTER)
+        put(ws, f"{COL_TEXT}{row}", label)
+        put(ws, f"{COL_POINTS}{row}", None)
+        put(ws, f"{COL_SCORE}{row}", None)
+        put(ws, f"{COL_SOURCE}{row}", None)
+        ws[f"{COL_ID}{row}"] = aid
+        refs[aid] = _write_answer_cells(ws, row, aid, ind, False, validations, previous, prefill)
+    row += 1
+    refs[ind.id] = f"{COL_ANSWER}{row}"
+    put(ws, f"{COL_NUMBER}{row}", "算出", align=CENTER)
+    text = f"{ratio.numerator} ÷ {ratio.denominator} × {ratio.per:g}（{ind.rule.unit}）"
+    put(ws, f"{COL_TEXT}{row}", text)
+    ws.row_dimensions[row].height = row_height(text, INPUT_COLUMNS[COL_TEXT][1])
+    put(ws, f"{COL_POINTS}{row}", None)
+    put(ws, refs[ind.id], figure_formula(ind, refs), align=CENTER, fmt="0.00", formula=True)
+    for col in (COL_SCORE, COL_REMARKS, COL_SOURCE):
+        put(ws, f"{col}{row}", None)
+    return row
+
+
+def _band(ws, row, label_a, label_b, points, formula, fill, font=BOLD):
+    for col in INPUT_COLUMNS:
+        if col not in (COL_ID, COL_DONE):
+            put(ws, f"{col}{row}", None, fill=fill, font=font)
+    put(ws, f"{COL_NUMBER}{row}", label_a, fill=fill, font=font, align=CENTER)
+    put(ws, f"{COL_TEXT}{row}", label_b, fill=fill, font=font)
+    put(ws, f"{COL_POINTS}{row}", points, fill=fill, font=font, align=CENTER)
+    put(ws, f"{COL_SCORE}{row}", formula, fill=fill, font=font, align=CENTER, fmt=POINTS_FMT, formula=True)
+
+
+def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations, previous, prefill) -> SheetLayout:
+    ws = wb.create_sheet(input_sheet_name(grant))
+    layout = SheetLayout(name=ws.title)
+    put(ws, "A1", f"{catalog.year_label} {grant.name} 自己評価（{KIND_LABELS[catalog.kind]}分） {entity.label}",
+         font=TITLE, align=Alignment(vertical="center"), border=False)
+    put(ws, "B2", f"{grant.short}交付金 合計", font=BOLD, align=Alignment(horizontal="right"), border=False)
+    put(ws, f"{COL_POINTS}2", grant.points, font=BOLD, align=CENTER)
+    columns = dict(INPUT_COLUMNS)
+    if previous is not None:
+        columns[COL_PREVIOUS] = ("前年度回答", 10)
+    for col, (header, width) in columns.items():
+        put(ws, f"{col}{HEADER_ROW}", header, font=BOLD, fill=FILL_HEADER, align=CENTER)
+        ws.column_dimensions[col].width = width
+    row = FIRST_DATA_ROW
+    goal_cells = []
+    for goal in grant.goals:
+        goal_row, row = row, row + 1
+        group_cells = []
+        for group in goal.groups:
+            group_row, row = row, row + 1
+            ind_cells = []
+            for ind in group.indicators:
+                row, cell = _write_indicator(ws, row, ind, validations, previous, prefill)
+                ind_cells.append(cell)
+            cell = f"{COL_SCORE}{group_row}"
+            _band(ws, group_row, "", GROUP_LABELS[group.kind], group.points, f"=SUM({','.join(ind_cells)})",
+                  FILL_GROUP)
+            layout.group_cells[(goal.id, group.kind.value)] = cell
+            group_cells.append(cell)
+        cell = f"{COL_SCORE}{goal_row}"
+        _band(ws, goal_row, f"目標{goal.number}", goal.name, goal.points, f"=SUM({','.join(group_cells)})",
+              FILL_GOAL)
+        layout.goal_cells[goal.id] = cell
+        goal_cells.append(cell)
+    layout.total_cell = f"{COL_SCORE}2"
+    put(ws, layout.total_cell, f"=SUM({','.join(goal_cells)})", font=BOLD, align=CENTER, fmt=POINTS_FMT, formula=True)
+    layout.last_row = row - 1
+    answer_range = f"{COL_ANSWER}{FIRST_DATA_ROW}:{COL_ANSWER}{layout.last_row}"
+    ws.conditional_formatting.add(answer_range, FormulaRule(
+        formula=[f"AND(ISNUMBER(${COL_DONE}{FIRST_DATA_ROW}),${COL_DONE}{FIRST_DATA_ROW}=0)"],
+        fill=FILL_UNANSWERED, stopIfTrue=False))
+    ws.column_dimensions[COL_ID].hidden = True
+    ws.column_dimensions[COL_DONE].hidden = True
+    ws.freeze_panes = f"A{FIRST_DATA_ROW}"
+    last_col = COL_PREVIOUS if previous is not None else COL_SOURCE  # hidden columns do not print
+    print_setup(ws, entity, f"A1:{last_col}{layout.last_row}", landscape=True)
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    return layout
+
+
+def _protect(wb: Workbook, password: str | None) -> None:
+    for ws in wb.worksheets:
+        ws.protection.sheet = True
+        ws.protection.formatColumns = False  # let staff widen columns and rows
+        ws.protection.formatRows = False
+        if password:
+            ws.protection.password = password
+    wb.security = WorkbookProtection(lockStructure=True)
+    if password:
+        wb.security.workbookPassword = password
+
+
+def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str | None = None,
+                   generated_at: str | None = None, previous_answers: Mapping[str, object] | None = None,
+                   thresholds: str | None = None, prefill: Mapping[str, object] | None = None) -> Workbook:
+    """The workbook for one entity; previous_answers (id -> last year's answer) adds a 前年度回答 column;
+    thresholds is the tag of the thresholds file applied to the catalog (recorded to find it again);
+    prefill (id -> value) pre-fills answer cells, e.g. with last year's answers that carry over."""
+    wb = Workbook()
+    cover = wb.active
+    lists_ws = wb.create_sheet(LISTS_SHEET)
+    validations = Validations(lists_ws)
+    layouts = {g.id: _write_input_sheet(wb, catalog, g, entity, validations, previous_answers, prefill or {})
+               for g in catalog.grants}
+    write_summary(wb, catalog, layouts, entity)
+    write_cover(cover, catalog, entity, layouts)
+    write_notes(wb, catalog, entity)
+    if catalog.kind == Kind.municipality:  # 支援交付金 交付要件 concern insurers (municipalities)
+        write_eligibility(wb, entity, validations)
+    write_meta(wb, catalog, entity, generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                thresholds)
+    wb.move_sheet(lists_ws, offset=len(wb.sheetnames))
+    lists_ws.sheet_state = "hidden"
+    _protect(wb, password)
+    wb.active = 0
+    return wb
+
+
+def default_filename(catalog: Catalog, entity: Entity) -> str:
+    who = "_".join(p for p in (entity.code, entity.name) if p) or "template"
+    safe = "".join(ch for ch in who if ch not in '\\/:*?"<>|').strip() or "template"
+    return f"{catalog.year}_{catalog.kind.value}_{safe}.xlsx"
+
+
+def write_workbook(catalog: Catalog, entity: Entity, path: str | Path, **kwargs) -> Path:
+    wb = build_workbook(catalog, entity, **kwargs)
+    return write_atomically(path, lambda tmp: wb.save(tmp))
