@@ -14,7 +14,8 @@ from xlsx_tool.catalog.answers import answer_slots
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog
 from xlsx_tool.catalog.model import DirectRule, ThresholdsRule
-from xlsx_tool.read.openpyxl_engine import BookError, read_book
+from xlsx_tool.read.core import BookError
+from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.workbook.filler import fill_workbook, random_answers
 from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, input_sheet_names
 from xlsx_tool.workbook.writer import write_workbook

@@ -39,7 +39,7 @@ from xlsx_tool.bridge.sheets import (
 from xlsx_tool.catalog.answers import AnswerProblem, answer_slots, is_blank, validate_answers
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.catalog.reference import group_key
-from xlsx_tool.read.openpyxl_engine import BookContents, BookError
+from xlsx_tool.read.core import BookContents, BookError
 from xlsx_tool.read.openpyxl_engine import read_book as read_book_file
 from xlsx_tool.read.xlwings_engine import THRESHOLDS_ENV, read_contents
 from xlsx_tool.scoring.gap import GapReport, answer_labels, build_report, score_rows
@@ -94,7 +94,7 @@ def _load(book, catalog_path) -> tuple[Catalog, BookContents]:
     try:
         catalog, contents = read_contents(book, catalog_path)
     except BookError as err:
-        problem = err.problem
+        problem = err.problem.message
         if "--catalog" in problem:
             problem += f"（Excel から実行するときは環境変数 {CATALOG_ENV} にカタログのパスを設定します）"
         if "--thresholds" in problem:
@@ -269,7 +269,7 @@ def gap_report(book, *, previous: str | Path | None = None, compare_files: Seque
             cmp = comparison_for(catalog, contents.meta, compare_files=tuple(compare_files), previous=previous,
                                  previous_catalog=previous_catalog, mapping_file=mapping_file)
         except BookError as err:
-            raise Refused(f"前年度のブックを読み込めません: {err.problem}") from None
+            raise Refused(f"前年度のブックを読み込めません: {err.problem.message}") from None
         res = score(catalog, contents.answers)
         report = build_report(catalog, contents.answers, res, contents.meta, cmp)
         message = (f"ギャップ報告を作成しました。総合計 {res.total:g} / {catalog.total} 点、得点できなかった項目 "
@@ -296,7 +296,7 @@ def import_previous(book, path: str | Path, *, catalog_path: str | Path | None =
         try:
             prev_catalog, prev = read_book_file(path, previous_catalog)
         except BookError as err:
-            raise Refused(f"前年度のブックを読み込めません: {err.problem}") from None
+            raise Refused(f"前年度のブックを読み込めません: {err.problem.message}") from None
         if prev_catalog.kind != catalog.kind:
             raise Refused(f"前年度のブックは区分が異なります（{prev_catalog.id}）。同じ団体区分のブックを選んでください。")
         mine, theirs = str(contents.meta.get("entity_code") or ""), str(prev.meta.get("entity_code") or "")

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from xlsx_tool.catalog.model import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule, indicator_answer_ids
 from xlsx_tool.catalog.rules import allowed_points, is_number
 from xlsx_tool.util.memo import per_object
+from xlsx_tool.util.problems import message
 
 
 @dataclass(frozen=True)
 class AnswerProblem:
     answer_id: str
     value: object
-    message: str  # Japanese, says what to do
+    message: str  # Japanese, says what to do (util/problems.py)
+    code: str = ""  # its stable code in the message catalogue
 
     def to_json(self) -> dict:
         value = self.value if isinstance(self.value, (int, float, str)) or self.value is None else str(self.value)
@@ -68,9 +70,11 @@ def unanswered_ids(catalog: Catalog, answers: Mapping[str, object]) -> list[str]
 def _choice_problem(aid: str, value: object) -> AnswerProblem | None:
     if value in ANSWER_CHOICES:
         return None
-    hint = f"「{nfkc(value)}」に直してください（全角・半角や空白の違い）" if nfkc(value) in ANSWER_CHOICES else \
-        f"「{'」「'.join(ANSWER_CHOICES)}」のいずれかをリストから選んでください"
-    return AnswerProblem(aid, value, f"回答「{value}」は選択肢にありません。{hint}")
+    if nfkc(value) in ANSWER_CHOICES:
+        return AnswerProblem(aid, value, message("answer.choice_spelling", value=value, normalised=nfkc(value)),
+                             "answer.choice_spelling")
+    return AnswerProblem(aid, value, message("answer.not_a_choice", value=value, choices="」「".join(ANSWER_CHOICES)),
+                         "answer.not_a_choice")
 
 
 def _points_problem(aid: str, ind: Indicator, value: object, allowed: frozenset | None) -> AnswerProblem | None:
@@ -83,9 +87,9 @@ def _points_problem(aid: str, ind: Indicator, value: object, allowed: frozenset 
         if is_number(value) and value >= 0:
             return None
         what = "0 以上の数値"
-    if isinstance(value, str) and is_number(_as_number(nfkc(value))):
-        return AnswerProblem(aid, value, f"「{value}」が文字列として入力されています。{what}を数値で入力してください")
-    return AnswerProblem(aid, value, f"「{value}」は入力できません。{what}を入力してください")
+    code = "answer.number_as_text" if isinstance(value, str) and is_number(_as_number(nfkc(value))) else \
+        "answer.not_allowed"
+    return AnswerProblem(aid, value, message(code, value=value, allowed=what), code)
 
 
 def _as_number(text: object) -> object:

@@ -15,7 +15,8 @@ from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
 from xlsx_tool.catalog.model import GROUP_LABELS, Catalog
 from xlsx_tool.cli.common import THRESHOLDS_HELP, catalog_and_tag, console, err_console, fail
-from xlsx_tool.read.openpyxl_engine import BookError, read_book
+from xlsx_tool.read.core import BookError
+from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import ScoreResult, rate, score
 from xlsx_tool.util.atomic import write_atomically

@@ -9,7 +9,8 @@ import click
 
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.cli.common import THRESHOLDS_HELP, catalog_for, console, err_console, fail
-from xlsx_tool.read.openpyxl_engine import BookError, read_book
+from xlsx_tool.read.core import BookError
+from xlsx_tool.read.openpyxl_engine import read_book
 
 
 @click.command("collect")

@@ -10,7 +10,7 @@ import click
 from xlsx_tool.catalog.entity import code_key
 from xlsx_tool.catalog.loading import CatalogError
 from xlsx_tool.cli.common import console, fail
-from xlsx_tool.read.openpyxl_engine import BookError
+from xlsx_tool.read.core import BookError
 
 
 @click.command()

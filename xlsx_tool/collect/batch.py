@@ -28,9 +28,11 @@ from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.collect.roster import RosterEntry
 from xlsx_tool.collect.tamper import catalog_hash, check_tampering, check_tampering_fast, fast_template_print
+from xlsx_tool.read.core import BookContents, BookError, meta_pairs
 from xlsx_tool.read.file_checks import FastPathUnsupported, FileRejected, check_container
-from xlsx_tool.read.openpyxl_engine import BookContents, BookError, read_answers
+from xlsx_tool.read.openpyxl_engine import read_answers
 from xlsx_tool.scoring.scorer import score
+from xlsx_tool.util.problems import message
 from xlsx_tool.workbook.meta import COVER_SHEET, META_SHEET, TOOL_ID
 
 ACCEPTED, WARNING, REJECTED = "accepted", "warning", "rejected"
@@ -93,7 +95,7 @@ def _cover_identity(wb) -> dict[str, object]:
 def _identify(wb) -> tuple[dict[str, object], str]:
     """Metadata of the book and a note when it came from the cover instead of the hidden sheet."""
     if META_SHEET in wb.sheetnames:
-        meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(max_col=2, values_only=True) if isinstance(r[0], str)}
+        meta = meta_pairs(wb[META_SHEET].iter_rows(max_col=2, values_only=True))
         if meta.get("tool") == TOOL_ID:
             if not meta.get("entity_code"):
                 cover = _cover_identity(wb)
@@ -102,7 +104,7 @@ def _identify(wb) -> tuple[dict[str, object], str]:
             return meta, ""
     cover = _cover_identity(wb)
     if cover.get("year") and cover.get("kind"):
-        return cover, "識別情報シートがないため、表紙の記載から識別しました"
+        return cover, message("collect.from_cover")
     return {}, ""
 
 
@@ -168,7 +170,7 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
     """Everything after opening the book; `wb` is an openpyxl workbook or a read.fast_engine.FastBook."""
     meta, id_note = _identify(wb)
     if not meta:
-        return _rejected(path, "このツールで作成した自己評価シートではありません（識別情報も表紙もありません）")
+        return _rejected(path, message("collect.not_ours"))
     code, cat = _code(meta.get("entity_code")), expect.catalog
     base = {"code": code, "name": str(meta.get("entity_name") or ""), "year": str(meta.get("year") or "")}
     if (meta.get("year"), meta.get("kind")) != (cat.year, cat.kind.value):
@@ -176,13 +178,13 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
             other = load_shipped_catalog(str(meta.get("year")), str(meta.get("kind"))).year_label
         except CatalogError:
             other = f"{meta.get('year')} {meta.get('kind')}"
-        return _rejected(path, f"年度または区分が異なります（{other} の様式です。{cat.year_label}の様式で提出してください）", **base)
+        return _rejected(path, message("collect.other_year", other=other, expected=cat.year_label), **base)
     if meta.get("catalog_hash") not in (None, catalog_hash(cat)):
-        return _rejected(path, "様式の版が異なります（別の版のカタログから作成されています）。最新の様式で提出してください", **base)
+        return _rejected(path, message("collect.other_version"), **base)
     if not code:
-        return _rejected(path, "団体コードが記入されていないため、どの団体のブックか特定できません", **base)
+        return _rejected(path, message("collect.no_code"), **base)
     if expect.roster_codes and code_key(code) not in expect.roster_codes:
-        return _rejected(path, f"団体コード {code} は名簿にありません", **base)
+        return _rejected(path, message("collect.not_in_roster", code=code), **base)
     findings = tampering(wb, cat)
     if findings.tampered:
         return FileResult(str(path), REJECTED, findings.reasons(), **base)
@@ -190,17 +192,16 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
     try:
         read_answers(wb, cat, contents)
     except BookError as err:
-        return _rejected(path, err.problem, **base)
+        return _rejected(path, err.problem.message, **base)
     res = score(cat, contents.answers)  # res.problems: answers.validate_answers
     if res.problems:
         listed = "、".join(f"{p.answer_id}「{p.value}」" for p in res.problems[:8])
-        return _rejected(path, f"選択肢にない回答があります（{len(res.problems)} 件: {listed}）。"
-                               "プルダウンから選び直してください", **base)
+        return _rejected(path, message("collect.invalid_answers", count=len(res.problems), listed=listed), **base)
     notes = [n for n in [id_note] if n]
     if res.unanswered:
-        notes.append(f"未回答が {len(res.unanswered)} 項目あります（0 点として集計）")
+        notes.append(message("collect.unanswered", count=len(res.unanswered)))
     if findings.unprotected:
-        notes.append(f"シート保護が解除されています（{'、'.join(findings.unprotected)}。内容の変更はありません）")
+        notes.append(message("collect.unprotected", sheets="、".join(findings.unprotected)))
     groups = {f"{g}.{k}": v for (g, k), v in res.groups.items()}
     groups.update(res.goals)
     groups.update(res.grants)

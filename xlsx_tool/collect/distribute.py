@@ -15,7 +15,8 @@ from pathlib import Path
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.collect.roster import RosterEntry
-from xlsx_tool.read.openpyxl_engine import BookError, read_book
+from xlsx_tool.read.core import BookError
+from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.workbook.carry import CarryResult, carry_answers
 from xlsx_tool.workbook.template import FastWriterUnavailable, template_for
 from xlsx_tool.workbook.writer import default_filename, write_workbook

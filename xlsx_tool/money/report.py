@@ -9,7 +9,8 @@ from pathlib import Path
 from rich.table import Table
 
 from xlsx_tool.money.estimate import FRAME_LABELS, FRAMES, Estimate, allocate, marginal_yen, with_scores
-from xlsx_tool.read.openpyxl_engine import BookError, read_book
+from xlsx_tool.read.core import BookError
+from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.cells import safe
 

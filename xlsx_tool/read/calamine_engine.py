@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from xlsx_tool.catalog.model import Catalog
-from xlsx_tool.read.openpyxl_engine import BookContents, BookError, check_book_file
+from xlsx_tool.read.core import BookContents, BookError, check_book_file
 from xlsx_tool.read.xlwings_engine import EngineUnavailable, ensure_engine, read_answers, read_contents, read_meta
 
 __all__ = ["read_book", "open_book", "read_meta", "read_answers", "BookContents", "BookError", "EngineUnavailable"]
@@ -34,7 +34,7 @@ def open_book(path: str | Path):
     try:
         book = xw.Book(str(path), mode="r", engine="calamine")
     except Exception as exc:  # calamine raises its own error types for damaged files
-        raise BookError(path, f"ブックを開けません（ファイルが壊れている可能性があります）: {exc}") from None
+        raise BookError(path, "book.cannot_open", detail=exc) from None
     try:
         yield book
     finally:
@@ -50,4 +50,4 @@ def read_book(path: str | Path, catalog_path: str | Path | None = None) -> tuple
         except BookError:
             raise
         except Exception as exc:  # a damaged sheet surfaces while reading cells
-            raise BookError(path, f"ブックを読み込めません（ファイルが壊れている可能性があります）: {exc}") from None
+            raise BookError(path, "book.cannot_load", detail=exc) from None

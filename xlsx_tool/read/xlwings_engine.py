@@ -11,16 +11,9 @@ import os
 from pathlib import Path
 
 from xlsx_tool.catalog.model import Catalog
-from xlsx_tool.read.openpyxl_engine import BookContents, BookError, resolve_catalog
-from xlsx_tool.workbook.meta import (
-    COL_ANSWER,
-    COL_ID,
-    COL_REMARKS,
-    FIRST_DATA_ROW,
-    META_SHEET,
-    TOOL_ID,
-    input_sheet_names,
-)
+from xlsx_tool.read import core
+from xlsx_tool.read.core import BookContents, resolve_catalog
+from xlsx_tool.workbook.meta import FIRST_DATA_ROW, META_SHEET
 
 THRESHOLDS_ENV = "XLSX_TOOL_THRESHOLDS"  # … and the thresholds file of books generated with one
 LICENSE_HELP = ("xlwings の remote / calamine エンジン（xlwings Server・xlwings Lite・ファイルの読み取り）には"
@@ -101,42 +94,29 @@ def book_path(book) -> Path:
 
 
 def read_meta(book, path: Path | None = None) -> dict[str, object]:
-    """The _meta key/value pairs; BookError (as read.openpyxl_engine.read_meta) when the book is not ours."""
+    """The _meta identification of an open book (the reader core's checks and messages)."""
     path = path or book_path(book)
-    if META_SHEET not in sheet_names(book):
-        raise BookError(path, "このツールで作成した自己評価シートではありません（識別情報シートがありません）")
-    sheet = book.sheets[META_SHEET]
-    meta: dict[str, object] = {}
-    for row in grid(sheet.range((1, 1), (max(last_row(sheet), 1), 2))):
-        key, value = (list(row) + [None, None])[:2]
-        if isinstance(key, str):
-            meta[key] = value
-    if meta.get("tool") != TOOL_ID:
-        raise BookError(path, "このツールで作成した自己評価シートではありません（識別情報が一致しません）")
-    return meta
+    rows = None
+    if META_SHEET in sheet_names(book):
+        sheet = book.sheets[META_SHEET]
+        rows = grid(sheet.range((1, 1), (max(last_row(sheet), 1), 2)))
+    return core.read_meta(path, rows)
 
 
 def read_answers(book, catalog: Catalog, contents: BookContents) -> None:
-    """Fill contents.answers/remarks/missing (as read.openpyxl_engine.read_answers) through xlwings."""
-    wanted = set(catalog.answer_ids())
+    """Fill contents.answers/remarks/missing through xlwings (the reader core's checks and messages)."""
     names = sheet_names(book)
-    cols = [COL_ANSWER, COL_REMARKS, COL_ID]
-    first = min(ord(c) for c in cols) - ord("A") + 1
-    last_col = max(ord(c) for c in cols) - ord("A") + 1
-    at = {c: ord(c) - ord("A") + 1 - first for c in cols}
-    for name in input_sheet_names(catalog).values():
+
+    def sheet_rows(name: str):
         if name not in names:
-            raise BookError(contents.path, f"入力シート「{name}」がありません（シート名が変更された可能性があります）")
+            return None
         sheet = book.sheets[name]
         last = last_row(sheet)
         if last < FIRST_DATA_ROW:
-            continue
-        for row in grid(sheet.range((FIRST_DATA_ROW, first), (last, last_col))):
-            ident = row[at[COL_ID]] if len(row) > at[COL_ID] else None
-            if isinstance(ident, str) and ident in wanted:
-                contents.answers[ident] = row[at[COL_ANSWER]]
-                contents.remarks[ident] = row[at[COL_REMARKS]]
-    contents.missing = [aid for aid in catalog.answer_ids() if aid not in contents.answers]
+            return []
+        return grid(sheet.range((FIRST_DATA_ROW, core.FIRST_COLUMN), (last, core.LAST_COLUMN)))
+
+    core.read_answers(catalog, contents, sheet_rows)
 
 
 def read_contents(book, catalog_path: str | Path | None = None,

@@ -1,0 +1,126 @@
+"""The one message catalogue: every problem a reader or a check reports, under a stable code, with its
+Japanese text and the fix, and the one error type that carries it with where it was found (file,
+sheet, cell). Codes never change meaning; a new problem gets a new code (as pyxform keeps its error
+codes in one place).
+
+Readers (read/), the answer decoder (catalog/answers.py) and the collector raise or record these;
+nothing else writes such text. A template's fields are filled with ``str.format``; {file}, {sheet} and
+{cell} are the problem's location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Template:
+    text: str  # what is wrong (Japanese), with {fields}
+    fix: str = ""  # what to do about it (Japanese), with {fields}
+
+
+_CATALOGUE = {
+    # -- the file, before it is opened as a workbook (read/file_checks.py)
+    "file.missing": Template("ファイルが見つかりません"),
+    "file.encrypted": Template("パスワードで暗号化されたブックです", "パスワードを解除して保存し直してください"),
+    "file.xls": Template("旧形式の Excel ブック (.xls) です", "Excel で .xlsx 形式で保存し直してください"),
+    "file.empty": Template("空のファイルです（ダウンロードや保存が途中で失敗した可能性があります）"),
+    "file.text": Template("Excel ブックではなくテキスト（CSV など）です。拡張子だけが .xlsx に変えられています"),
+    "file.not_xlsx": Template("Excel ブック (.xlsx) ではありません"),
+    "file.missing_parts": Template("Excel ブックの必須部品がありません（ファイルが壊れています）"),
+    "file.not_zip": Template("ファイルが壊れています（zip 形式として読めません。ダウンロードし直してください）"),
+    "file.broken": Template("ファイルが壊れています（{detail}）"),
+    "file.too_many_parts": Template("zip の部品数が多すぎます（{count}）", "不正なファイルの可能性があります"),
+    "file.too_large": Template("展開後のサイズが大きすぎます（{megabytes} MB）", "不正なファイル（zip 爆弾）の可能性があります"),
+    "file.ratio": Template("圧縮率が異常です（{part}: {ratio} 倍）", "不正なファイル（zip 爆弾）の可能性があります"),
+    "file.xml_entity": Template("XML に DOCTYPE/ENTITY 宣言があります（{part}）",
+                                "不正なファイル（XML エンティティ攻撃）の可能性があるため読み込みません"),
+    # -- the workbook as one of ours (read/core.py and the engines)
+    "book.cannot_open": Template("ブックを開けません（ファイルが壊れている可能性があります）: {detail}"),
+    "book.cannot_load": Template("ブックを読み込めません（ファイルが壊れている可能性があります）: {detail}"),
+    "book.no_meta": Template("このツールで作成した自己評価シートではありません（識別情報シートがありません）"),
+    "book.not_ours": Template("このツールで作成した自己評価シートではありません（識別情報が一致しません）"),
+    "book.no_catalog": Template("対応するカタログを読み込めません: {detail}"),
+    "book.other_catalog": Template("ブックのカタログ ({book}) と指定のカタログ ({given}) が異なります",
+                                   "年度・区分を確認してください"),
+    "book.other_version": Template("ブックはカタログ {catalog} の別の版から作成されています（内容ハッシュ不一致）",
+                                   "作成時のカタログを --catalog で指定してください"),
+    "book.thresholds_needed": Template("このブックは採点基準ファイルを使って作成されています",
+                                       "--thresholds でそのファイルを指定してください"),
+    "book.other_thresholds": Template("指定の採点基準ファイル（{given}）はブック作成時のもの（{book}）と異なります"),
+    "book.no_input_sheet": Template("入力シート「{sheet}」がありません（シート名が変更された可能性があります）"),
+    "book.no_eligibility_sheet": Template("「{sheet}」シートがありません（市町村の様式にのみあります）"),
+    "book.not_a_number": Template("{sheet}!{cell}: 「{value}」は数値ではありません"),
+    # -- one answer (catalog/answers.py)
+    "answer.not_a_choice": Template("回答「{value}」は選択肢にありません", "「{choices}」のいずれかをリストから選んでください"),
+    "answer.choice_spelling": Template("回答「{value}」は選択肢にありません",
+                                       "「{normalised}」に直してください（全角・半角や空白の違い）"),
+    "answer.number_as_text": Template("「{value}」が文字列として入力されています", "{allowed}を数値で入力してください"),
+    "answer.not_allowed": Template("「{value}」は入力できません", "{allowed}を入力してください"),
+    # -- a returned book in a collection (collect/batch.py)
+    "collect.from_cover": Template("識別情報シートがないため、表紙の記載から識別しました"),
+    "collect.unanswered": Template("未回答が {count} 項目あります（0 点として集計）"),
+    "collect.unprotected": Template("シート保護が解除されています（{sheets}。内容の変更はありません）"),
+    "collect.not_ours": Template("このツールで作成した自己評価シートではありません（識別情報も表紙もありません）"),
+    "collect.other_year": Template("年度または区分が異なります（{other} の様式です。{expected}の様式で提出してください）"),
+    "collect.other_version": Template("様式の版が異なります（別の版のカタログから作成されています）",
+                                      "最新の様式で提出してください"),
+    "collect.no_code": Template("団体コードが記入されていないため、どの団体のブックか特定できません"),
+    "collect.not_in_roster": Template("団体コード {code} は名簿にありません"),
+    "collect.invalid_answers": Template("選択肢にない回答があります（{count} 件: {listed}）",
+                                        "プルダウンから選び直してください"),
+}
+CATALOGUE: Mapping[str, Template] = MappingProxyType(_CATALOGUE)
+
+
+def message(code: str, /, **fields) -> str:
+    """The Japanese text of `code` with its fix, fields filled: "text。fix" (or the text alone)."""
+    template = CATALOGUE[code]
+    text = template.text.format(**fields)
+    return f"{text}。{template.fix.format(**fields)}" if template.fix else text
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: its code, the fields of its template, and where it was found."""
+
+    code: str
+    fields: Mapping[str, object] = field(default_factory=dict)
+    file: str = ""
+    sheet: str = ""
+    cell: str = ""
+
+    @property
+    def _values(self) -> dict[str, object]:
+        return {"file": self.file, "sheet": self.sheet, "cell": self.cell, **self.fields}
+
+    @property
+    def text(self) -> str:
+        return CATALOGUE[self.code].text.format(**self._values)
+
+    @property
+    def fix(self) -> str:
+        return CATALOGUE[self.code].fix.format(**self._values)
+
+    @property
+    def message(self) -> str:
+        return message(self.code, **self._values)
+
+    def to_json(self) -> dict:
+        return {"code": self.code, "file": self.file, "sheet": self.sheet, "cell": self.cell,
+                "message": self.text, "fix": self.fix}
+
+
+class ToolError(Exception):
+    """The one error type: a problem from the catalogue. Subclasses only name what failed (a file, a book);
+    ``problem.message`` is the Japanese text with its fix."""
+
+    def __init__(self, code: str, /, *, file: str = "", sheet: str = "", cell: str = "", **fields):
+        self.problem = Problem(code, MappingProxyType(dict(fields)), str(file), sheet, cell)
+        super().__init__(self.problem.message)
+
+    @property
+    def code(self) -> str:
+        return self.problem.code
