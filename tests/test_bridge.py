@@ -446,3 +446,33 @@ def test_answer_labels_cover_every_answer_cell():
     for catalog in (load_shipped_catalog("R8", "municipality"), parse_catalog(rules_catalog(), "rules")):
         texts = bridge.answer_texts(catalog)
         assert list(texts) == catalog.answer_ids() and all(label and text for label, text in texts.values())
+
+
+def test_the_bridge_and_the_xlsx_report_show_the_same_rows(tmp_path):
+    """One layout (report/layout.py), two renderers: every keyed row of ギャップ報告 written through xlwings
+    equals the same row of `report --format xlsx` (openpyxl), cell by cell, and neither has a row the other lacks."""
+    from xlsx_tool.report.builder import report_for_book
+    from xlsx_tool.report.sheet import KEY_COL, REPORT_SHEET, write_report_sheet
+
+    catalog = load_shipped_catalog("R8", "municipality")
+    before = random_answers(catalog, random.Random(11), blank_rate=0.2)
+    previous = _book(tmp_path, catalog, before, name="previous.xlsx")
+    filled = _book(tmp_path, catalog, random_answers(catalog, random.Random(12), blank_rate=0.2))
+    data = payload(filled)
+    book = remote_book(data)
+    assert bridge.gap_report(book, previous=previous, now=NOW).ok
+    bridge_rows = Replay(data, book.json()["actions"]).keyed(bridge.GAP_SHEET)
+
+    out = write_report_sheet(report_for_book(filled, previous=previous), filled, tmp_path / "report.xlsx")
+    ws = load_workbook(out)[REPORT_SHEET]
+    key_at = ord(KEY_COL) - ord("A")
+    xlsx_rows = {row[key_at]: [_cell(v) for v in row[:key_at]]
+                 for row in ws.iter_rows(max_col=key_at + 1, values_only=True) if row[key_at]}
+    data_keys = {k for k in bridge_rows if not k.startswith(("header:", "message", "note", bridge.MARKER))}
+    assert data_keys == set(xlsx_rows)
+    assert any(k.startswith("change:") for k in data_keys) and any(k.startswith("missed:") for k in data_keys)
+    for key in data_keys:
+        got, want = bridge_rows[key][:key_at], xlsx_rows[key]
+        width = max(len(got), len(want))
+        for a, b in zip((got + [""] * width)[:width], (want + [""] * width)[:width]):
+            assert a == (pytest.approx(b, rel=1e-12) if isinstance(b, float) else b), key

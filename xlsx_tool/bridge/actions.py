@@ -42,6 +42,7 @@ from xlsx_tool.catalog.reference import group_key
 from xlsx_tool.read.core import BookContents, BookError
 from xlsx_tool.read.openpyxl_engine import read_book as read_book_file
 from xlsx_tool.read.xlwings_engine import THRESHOLDS_ENV, read_contents
+from xlsx_tool.report.layout import LayoutRow, gap_layout, shown, who
 from xlsx_tool.scoring.gap import GapReport, answer_labels, build_report, score_rows
 from xlsx_tool.scoring.scorer import ScoreResult, rate, score
 from xlsx_tool.util.version import __version__
@@ -69,10 +70,6 @@ def answer_texts(catalog: Catalog) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _who(meta: dict[str, object]) -> str:
-    return " ".join(str(meta.get(k) or "") for k in ("prefecture", "entity_name")).strip()
-
-
 def _stamp(now: datetime, catalog: Catalog | None) -> str:
     cat = f"、カタログ {catalog.id}" if catalog is not None else ""
     return f"実行 {now:%Y-%m-%d %H:%M}（xlsx_tool {__version__}{cat}）"
@@ -81,10 +78,6 @@ def _stamp(now: datetime, catalog: Catalog | None) -> str:
 def _head(title: str, now: datetime, catalog: Catalog | None, message: str, refused: bool = False) -> list[Line]:
     return [Line([title], style="title"), Line([_stamp(now, catalog)]),
             Line([message], key="message", style="refusal" if refused else "message"), Line([])]
-
-
-def _show(value: object) -> object:
-    return "未回答" if is_blank(value) else value
 
 
 # -- checks ---------------------------------------------------------------------------------
@@ -164,7 +157,7 @@ def _score_lines(catalog: Catalog, contents: BookContents, res: ScoreResult, now
         for goal in grant.goals:
             names[goal.id] = goal.name
             names.update({group_key(goal.id, g.kind.value): goal.name for g in goal.groups})
-    lines = _head(f"{catalog.year_label} 採点結果 {_who(contents.meta)}".rstrip(), now, catalog, message)
+    lines = _head(f"{catalog.year_label} 採点結果 {who(contents.meta)}".rstrip(), now, catalog, message)
     lines.append(Line(["交付金", "目標", "指標群", "配点", "得点", "得点率"], key="header:score", style="header"))
     for r in score_rows(catalog, res):  # the rows only: no missed-item analysis for 採点
         goal = f"{r.goal} {names[r.key]}" if r.key in names else r.goal
@@ -199,62 +192,24 @@ def score_book(book, *, catalog_path: str | Path | None = None, now: datetime | 
 # -- ギャップ報告 ------------------------------------------------------------------------------
 
 
-GROUP_HEADERS = ["交付金", "目標", "指標群", "得点", "配点", "得点率", "全国平均", "全国中央値", "都道府県平均", "前年度",
-                 "全国差", "前年差"]
-
-
 def _gap_lines(report: GapReport, now: datetime, message: str) -> list[Line]:
-    lines = _head(f"{report.catalog.year_label} 評価結果 ギャップ報告 {_who(report.entity)}".rstrip(), now,
-                  report.catalog, message)
-    total = report.total_row
-    heads = [("総合計", total)] + [(f"{r.grant}交付金", r) for r in report.rows if r.level == "grant"]
-    for label, r in heads:
-        lines.append(Line([label, None, r.own, f"/ {r.max:g} 点", r.rate], key=f"headline:{r.key}", style="grant",
-                          formats={4: PERCENT}))
-    if total.national_mean is not None:
-        lines.append(Line(["全国平均・中央値", None, total.national_mean, total.national_median,
-                           total.diff(total.national_mean)], key="headline:national", style="goal",
-                          colors={4: GOOD if total.status == "good" else BAD}))
-    for rk in report.ranks:
-        lines.append(Line([f"順位（{rk.scope}）", None, rk.rank, f"/ {rk.of}"], key=f"rank:{rk.scope}", style="goal"))
-    for label in filter(None, [report.national_label and f"全国比較: {report.national_label}",
-                               report.prefecture_label and f"都道府県比較: {report.prefecture_label}",
-                               report.previous_label and f"前年度: {report.previous_label}"]):
-        lines.append(Line([label]))
-    lines += [Line([]), Line(["目標・指標群別の得点"], style="section"),
-              Line(GROUP_HEADERS, key="header:groups", style="header")]
-    for r in report.rows:
-        colors = {}
-        if r.status != "none":
-            colors = {3: GOOD if r.status == "good" else BAD, 10: GOOD if r.status == "good" else BAD}
-        lines.append(Line([r.grant, r.goal, r.group, r.own, r.max, r.rate, r.national_mean, r.national_median,
-                           r.prefecture_mean, r.previous, r.diff(r.national_mean), r.diff(r.previous)],
-                          key=f"group:{r.key}", style={"goal": "goal", "grant": "grant", "total": "total"}.get(r.level),
-                          formats={5: PERCENT}, colors=colors))
-    lines += [Line([]), Line(["目標別の得点率（全国平均との比較）"], style="section"),
-              Line(["目標", "自団体", "全国平均"], key="header:chart", style="header")]
-    lines += [Line([label, own, nat], key=f"chart:{label}", formats={1: PERCENT, 2: PERCENT})
-              for label, own, nat in report.chart()]
-    lines += [Line([]), Line(["得点できなかった項目（失った点数の大きい順）"], style="section"),
-              Line(["順", "項目", "内容", "失点", "回答", "全国得点率", "備考"], key="header:missed", style="header")]
-    lines += [Line([i, m.label, m.text, m.lost, _show(m.answer), m.national_rate,
-                    ("多くの団体が得点 " if m.high else "") + m.note], key=f"missed:{m.answer_id}",
-                   formats={5: PERCENT}) for i, m in enumerate(report.missed, 1)]
-    lines += [Line([]), Line(["平均を下回った指標（課題と対応）"], style="section"),
-              Line(["項目", "評価指標", "得点", "配点", "平均", "比較", "課題と対応"], key="header:below", style="header")]
-    lines += [Line([b.label, b.text, b.own, b.max, b.average, b.scope, None], key=f"below:{b.key}")
-              for b in report.below]
-    if report.previous_label:
-        changes = ([("新たに該当", c) for c in report.newly_met] + [("該当しなくなった", c) for c in report.newly_lost]
-                   + [("得点の変化", c) for c in report.changed_points]
-                   + [("対応付け（得点率）", c) for c in report.mapped])
-        lines += [Line([]), Line(["前年度からの変化"], style="section"),
-                  Line(["区分", "項目", "内容", "前年度", "今年度"], key="header:changes", style="header")]
-        lines += [Line([k, c.label, c.text, _show(c.before), _show(c.after)], key=f"change:{c.answer_id}")
-                  for k, c in changes]
+    """report/layout.py's gap layout as report-sheet lines (the same rows and keys as report --format xlsx)."""
+    layout = gap_layout(report)
+    lines = _head(layout.title, now, report.catalog, message)
+    lines += [_line(row) for row in layout.headline]
+    lines += [Line([label]) for label in layout.labels]
+    for table in layout.tables:
+        lines += [Line([]), Line([table.title], style="section"),
+                  Line([h for h, _ in table.headers], key=f"header:{table.key}", style="header")]
+        lines += [_line(row) for row in table.rows]
     lines.append(Line([]))
-    lines += [Line([f"※ {note}"], key="note") for note in report.notes]
+    lines += [Line([f"※ {note}"], key="note") for note in layout.notes]
     return lines
+
+
+def _line(row: LayoutRow) -> Line:
+    return Line(row.values, key=row.key, style=row.level, formats=row.formats,
+                colors={col: GOOD if mark == "good" else BAD for col, mark in row.marks.items()})
 
 
 def gap_report(book, *, previous: str | Path | None = None, compare_files: Sequence[str | Path] = (),
@@ -320,7 +275,7 @@ def _show_previous(book, catalog: Catalog, contents: BookContents, prev_catalog:
     prev_ids = set(prev_catalog.answer_ids())
     message = (f"前年度のブック「{name}」（{prev_catalog.year_label}）の回答を表示しています。"
                "回答欄には書き込んでいません。必要な回答は入力シートに入力してください。")
-    lines = _head(f"{catalog.year_label} 前年度回答の取込 {_who(contents.meta)}".rstrip(), now, catalog, message)
+    lines = _head(f"{catalog.year_label} 前年度回答の取込 {who(contents.meta)}".rstrip(), now, catalog, message)
     lines += [Line(["前年度のブック", name, prev_catalog.id], key="previous:file"),
               Line(["前年度 総合計", f"{last.total:g} / {prev_catalog.total} 点", last.answered], key="previous:total"),
               Line(["今年度 総合計（現在の回答）", f"{cur.total:g} / {catalog.total} 点", cur.answered], key="current:total")]
@@ -337,7 +292,7 @@ def _show_previous(book, catalog: Catalog, contents: BookContents, prev_catalog:
             change = "今年度未回答"
         else:
             change = "同じ" if now_v == before else "異なる"
-        lines.append(Line([label, text, _show(now_v), _show(before), change], key=f"previous:{aid}"))
+        lines.append(Line([label, text, shown(now_v), shown(before), change], key=f"previous:{aid}"))
     return finish(book, "import_previous", PREVIOUS_SHEET, lines, [28, 60, 12, 14, 12], wrap=(2,),
                    message=message, alert=alert, result=cur)
 
