@@ -175,7 +175,7 @@ def test_central_directory_lists_what_zipfile_lists(filled, tmp_path):
     LibreOffice-like stored members, UTF-8 names) and declines anything else, which zipfile reads."""
     import io
 
-    from xlsx_tool.read.file_checks import _central_directory
+    from xlsx_tool.read.file_checks import central_directory as _central_directory
 
     stored = tmp_path / "stored.zip"
     with zipfile.ZipFile(filled) as zin, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as zout:
@@ -214,7 +214,7 @@ def test_last_saved_time_reads_as_openpyxl_reads_it(body):
     from openpyxl.packaging.core import DocumentProperties
     from openpyxl.xml.functions import fromstring
 
-    from xlsx_tool.read.fast_engine import _core_dates
+    from xlsx_tool.read.fast_engine import core_dates as _core_dates
 
     data = CORE % body
 

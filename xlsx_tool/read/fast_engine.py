@@ -255,7 +255,7 @@ class FastBook:
             if ARC_CORE not in self.zip:
                 raise FastPathUnsupported("no docProps/core.xml")  # openpyxl would invent 'now'
             data = _no_doctype(self.zip.read(ARC_CORE))
-            self._properties = _core_dates(data) or DocumentProperties.from_tree(openpyxl_fromstring(data))
+            self._properties = core_dates(data) or DocumentProperties.from_tree(openpyxl_fromstring(data))
         return self._properties
 
     # -- sheets --------------------------------------------------------------------------------
@@ -357,7 +357,7 @@ class _CoreDates:
 _CORE_DATES = ("created", "modified", "lastPrinted")
 
 
-def _core_dates(data: bytes) -> _CoreDates | None:
+def core_dates(data: bytes) -> _CoreDates | None:
     """What DocumentProperties.from_tree gives for `modified`, when core.xml holds only elements it
     knows (any namespace: it matches local names) and no plain attribute on its root; None for
     anything else, which DocumentProperties itself then reads. Its checks are kept: every date

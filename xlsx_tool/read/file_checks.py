@@ -131,7 +131,7 @@ class FastPathUnsupported(Exception):
 
 class Member:
     """A zip member as zipfile.ZipInfo describes it (the attributes the checks use), from
-    _central_directory; `raw_name` is the name's bytes as stored."""
+    central_directory; `raw_name` is the name's bytes as stored."""
     __slots__ = ("filename", "orig_filename", "raw_name", "flag_bits", "compress_type", "CRC", "compress_size",
                  "file_size", "header_offset")
 
@@ -157,7 +157,7 @@ def _plain_extra(extra: bytes) -> bool:
     return True
 
 
-def _central_directory(data: bytes) -> list[Member] | None:
+def central_directory(data: bytes) -> list[Member] | None:
     """The members as zipfile lists them, for the plain archives spreadsheet programs write (one
     end record without comment at the very end, no Zip64, nothing before the first member); None
     for anything else, which zipfile then reads."""
@@ -355,7 +355,7 @@ def open_checked(path: Path) -> CheckedZip:
         raise FastPathUnsupported(f"cannot read: {exc}") from None
     if len(data) != size:
         raise FastPathUnsupported("the file changed while it was read")
-    infos = _central_directory(data) if data.startswith(b"PK") else None
+    infos = central_directory(data) if data.startswith(b"PK") else None
     if infos is None:
         try:
             if not data.startswith(b"PK"):

@@ -37,6 +37,45 @@ _CATALOGUE = {
     "file.ratio": Template("圧縮率が異常です（{part}: {ratio} 倍）", "不正なファイル（zip 爆弾）の可能性があります"),
     "file.xml_entity": Template("XML に DOCTYPE/ENTITY 宣言があります（{part}）",
                                 "不正なファイル（XML エンティティ攻撃）の可能性があるため読み込みません"),
+    # -- a catalog's structure (catalog/checks.py): "path: text / English → fix"
+    "catalog.id_pattern": Template("id '{ident}' は英字で始まる英数字・'-'・'_' のみ使えます / "
+                                   "id must start with a letter and use only A-Z a-z 0-9 - _", "id を書き換えてください"),
+    "catalog.id_duplicate": Template("id '{ident}' が重複しています（{first} と同じ） / duplicate id", "一意な id にしてください"),
+    "catalog.id_reserved": Template("id '{ident}' は予約語です（{reserved}） / reserved id", "別の id にしてください"),
+    "catalog.id_collision": Template("id '{ident}' は '{other}' と記号・大文字小文字しか違いません（ブックの名前が重なります） / "
+                                     "ids collide in workbook names", "はっきり異なる id にしてください"),
+    "catalog.grant_duplicate": Template("同じ交付金が複数回あります / duplicate grant", "交付金ごとに 1 回だけ記述してください"),
+    "catalog.points_sum": Template("配点 {declared} が{what}の合計 {parts} と一致しません / declared points {declared} "
+                                   "!= sum of {what} {parts}", "配点または内訳を修正してください"),
+    "catalog.group_duplicate": Template("同じ指標群が複数あります / duplicate group kind", "指標群ごとに 1 つにまとめてください"),
+    "catalog.published_points": Template("公表配点 {published} と異なります (カタログ: {declared}) / differs from the "
+                                         "published table {source}", "目標・指標群の配点を公表資料に合わせてください"),
+    "catalog.needs_subitems": Template("rule '{rule}' には subitems が必要です / rule needs sub-items",
+                                       "subitems を追加するか rule を direct にしてください"),
+    "catalog.no_subitems": Template("rule '{rule}' では subitems を使えません / rule takes no sub-items",
+                                    "subitems を削除するか rule を sum / tiers にしてください"),
+    "catalog.requires": Template("'{requires}' は同じ指標内の他の小項目ではありません / "
+                                 "must name another sub-item of the same indicator", "正しい id にしてください"),
+    "catalog.sum_points_missing": Template("rule 'sum' では各小項目に points が必要です（{ids}） / "
+                                           "every sub-item needs points", "points を記入してください"),
+    "catalog.cap_too_high": Template("rule.cap {cap} が配点 {points} を超えています / cap exceeds points",
+                                     "cap を配点以下にしてください"),
+    "catalog.unreachable": Template("小項目の合計（上限 {cap}）で到達できる点 {reachable} が配点 {points} と一致しません / "
+                                    "sub-item points cannot reach the indicator points", "小項目の点数か配点を修正してください"),
+    "catalog.tier_points": Template("rule 'tiers' では小項目に points を書きません / tiers give points by count",
+                                    "小項目の points を削除してください"),
+    "catalog.tier_unreachable": Template("tiers の met {met} が小項目数 {count} を超えています / tier can never be reached",
+                                         "met を小項目数以下にしてください"),
+    "catalog.top_tier": Template("最上位 tier の点 {top} が配点 {points} と一致しません / top tier must equal the points",
+                                 "どちらかを修正してください"),
+    "catalog.top_threshold": Template("最上位 threshold の点 {top} が配点 {points} と一致しません / "
+                                      "top threshold must equal the points", "どちらかを修正してください"),
+    "catalog.step": Template("配点 {points} が刻み step {step} で割り切れません / points not a multiple of step",
+                             "step を修正してください"),
+    "catalog.not_ascending": Template("{name} の {key} は昇順（重複なし）でなければなりません / {key} must strictly increase",
+                                      "並べ替えてください"),
+    "catalog.points_descending": Template("{name} の points は昇順でなければなりません / points must not decrease",
+                                          "修正してください"),
     # -- the workbook as one of ours (read/core.py and the engines)
     "book.cannot_open": Template("ブックを開けません（ファイルが壊れている可能性があります）: {detail}"),
     "book.cannot_load": Template("ブックを読み込めません（ファイルが壊れている可能性があります）: {detail}"),
@@ -80,6 +119,13 @@ def message(code: str, /, **fields) -> str:
     template = CATALOGUE[code]
     text = template.text.format(**fields)
     return f"{text}。{template.fix.format(**fields)}" if template.fix else text
+
+
+def located(code: str, where: str, /, **fields) -> str:
+    """A catalog check's line: "where: text → fix" (the form catalog/excel_import.py maps back to cells)."""
+    template = CATALOGUE[code]
+    text = f"{where}: {template.text.format(**fields)}" if where else template.text.format(**fields)
+    return f"{text} → {template.fix.format(**fields)}" if template.fix else text
 
 
 @dataclass(frozen=True)
