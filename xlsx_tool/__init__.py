@@ -1,6 +1,7 @@
 """xlsx_tool: self-assessment workbooks for the long-term-care incentive grants.
 
-The rooms, bottom to top (each may import only the rooms below it; .importlinter checks this):
+The rooms, bottom to top (each may import only the rooms below it; lint-imports checks the
+contracts in pyproject.toml):
 util → catalog → workbook | scoring → read → collect | report | money → bridge → cli.
 """
 

@@ -10,7 +10,7 @@ module needs XLWINGS_LICENSE_KEY (``noncommercial`` for non-commercial use; see 
 - xlwings Lite: the same import in main.py (the package and its dependencies are pure Python).
 - Minimal server (standard library only, for a trusted network)::
 
-      XLWINGS_LICENSE_KEY=noncommercial python -m xlsx_tool.xlwings_scripts --host 127.0.0.1 --port 8000
+      XLWINGS_LICENSE_KEY=noncommercial python -m xlsx_tool.bridge.scripts --host 127.0.0.1 --port 8000
 
   ``POST /xlwings/custom-scripts-call/<script>`` with the client's book JSON answers with the actions;
   ``GET /xlwings/custom-scripts-meta`` lists the scripts. Under any WSGI server: ``make_wsgi_app()``.

@@ -59,7 +59,10 @@ def _write_headline(ws, layout: GapLayout, row: int) -> int:
 
 def _write_table(ws, row: int, table: LayoutTable) -> int:
     _header(ws, row, table.headers)
-    row += 1
+    return _write_rows(ws, row + 1, table)
+
+
+def _write_rows(ws, row: int, table: LayoutTable) -> int:
     for line in table.rows:
         fill = FILL_LEVEL.get(line.level)
         bold = line.level in ("grant", "total")
@@ -111,9 +114,11 @@ def write_report_sheet(report: GapReport, source: str | Path, target: str | Path
                   f"{report.catalog.id}）", border=False, align=Alignment(vertical="center"))
     row = _write_headline(ws, layout, 4) + 1
     for table in layout.tables:
-        if table.key == "chart":  # the data right below the groups, the chart beside it
+        if table.key == "chart":  # the data right below the groups (plain header), the chart beside it
             chart_row = row + 1
-            row = _write_table(ws, chart_row, table) + 1
+            for i, (h, _) in enumerate(table.headers, start=1):
+                put(ws, f"{get_column_letter(i)}{chart_row}", h, font=BOLD, fill=FILL_HEADER)
+            row = _write_rows(ws, chart_row + 1, table)
             _add_chart(ws, chart_row, len(table.rows), f"E{chart_row}")
             row = max(row, chart_row + CHART_ROWS) + 1
             continue
