@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from xlsx_tool.catalog.checks import structural_problems
 from xlsx_tool.catalog.model import Catalog
+from xlsx_tool.util.problems import located, message
 
 
 class CatalogError(Exception):
@@ -51,7 +52,7 @@ def pydantic_problems(err: ValidationError) -> list[str]:
 
 def parse_catalog(data: object, source: str) -> Catalog:
     if not isinstance(data, dict):
-        raise CatalogError(source, ["(top): カタログの最上位はマッピングでなければなりません / top level must be a mapping"])
+        raise CatalogError(source, [located("catalog.top_level", "(top)")])
     try:
         catalog = Catalog.model_validate(data)
     except ValidationError as err:
@@ -67,11 +68,11 @@ def load_catalog_file(path: str | Path) -> Catalog:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(str(path), [f"ファイルを読めません / cannot read: {exc}"]) from None
+        raise CatalogError(str(path), [message("catalog.unreadable", detail=exc)]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise CatalogError(str(path), [f"YAML の書式誤り / YAML syntax error: {exc}"]) from None
+        raise CatalogError(str(path), [message("catalog.yaml", detail=exc)]) from None
     return parse_catalog(data, str(path))
 
 
@@ -89,8 +90,7 @@ def load_shipped_catalog(year: str, kind: str) -> Catalog:
     if name not in shipped_catalog_names():
         raise CatalogError(
             name,
-            [f"同梱カタログがありません / no shipped catalog; 利用可能: {', '.join(shipped_catalog_names())}。"
-             " 独自のカタログは --catalog PATH で指定してください"],
+            [message("catalog.not_shipped", names=", ".join(shipped_catalog_names()))],
         )
     with resources.as_file(resources.files("xlsx_tool.catalogs") / f"{name}.yaml") as p:
         return load_catalog_file(p)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from xlsx_tool.catalog.entity import Entity, code_key
 from xlsx_tool.read.tables import ComparisonError, read_table
+from xlsx_tool.util.problems import located, message
 
 ROSTER_ALIASES = {"前年度ブック": "previous", "前年度": "previous", "previous_book": "previous"}
 KNOWN_COLUMNS = ("code", "name", "prefecture", "insured", "previous")
@@ -41,35 +42,37 @@ def _text(value) -> str:
 def read_roster(path: str | Path) -> list[RosterEntry]:
     path = Path(path)
     if not path.is_file():
-        raise RosterError(str(path), ["名簿ファイルが見つかりません"])
+        raise RosterError(str(path), [message("roster.missing")])
     try:
         rows = read_table(path)
     except ComparisonError as err:
         raise RosterError(str(path), err.problems) from None
     except Exception as exc:  # a damaged xlsx
-        raise RosterError(str(path), [f"名簿を読めません: {exc}"]) from None
+        raise RosterError(str(path), [message("roster.unreadable", detail=exc)]) from None
     rows = [{ROSTER_ALIASES.get(k, k): v for k, v in r.items()} for r in rows]
     problems: list[str] = []
     header = set().union(*(r.keys() for r in rows)) if rows else set()
     for col in ("code", "name"):
         if col not in header:
-            problems.append(f"1 行目: 列「{col}」がありません → 見出しに code（団体コード）と name（団体名）を入れてください")
+            problems.append(located("roster.no_column", "1 行目", column=col))
     unknown = sorted(h for h in header - set(KNOWN_COLUMNS) if h)
     if unknown:
-        problems.append(f"1 行目: 不明な列 {', '.join(unknown)} → 列名を確認してください（使える列: {', '.join(KNOWN_COLUMNS)}）")
+        problems.append(located("roster.unknown_columns", "1 行目", columns=", ".join(unknown),
+                                known=", ".join(KNOWN_COLUMNS)))
     if problems:
         raise RosterError(str(path), problems)
     entries, seen = [], {}
     for i, r in enumerate(rows, start=2):
         code, name = _text(r.get("code")), _text(r.get("name"))
         if not code:
-            problems.append(f"{i} 行目 列「code」: 団体コードが空欄です")
+            problems.append(located("roster.no_code", f"{i} 行目 列「code」"))
         elif code_key(code) in seen:
-            problems.append(f"{i} 行目 列「code」: 団体コード {code} が {seen[code_key(code)]} 行目と重複しています")
+            problems.append(located("roster.duplicate_code", f"{i} 行目 列「code」", code=code,
+                                    first=seen[code_key(code)]))
         else:
             seen[code_key(code)] = i
         if not name:
-            problems.append(f"{i} 行目 列「name」: 団体名が空欄です")
+            problems.append(located("roster.no_name", f"{i} 行目 列「name」"))
         insured = None
         raw = _text(r.get("insured")).replace(",", "")
         if raw:
@@ -78,18 +81,18 @@ def read_roster(path: str | Path) -> list[RosterEntry]:
                 if insured < 0 or float(raw) != insured:
                     raise ValueError
             except (ValueError, OverflowError):  # text, NaN, inf
-                problems.append(f"{i} 行目 列「insured」: 第1号被保険者数「{raw}」は 0 以上の整数ではありません")
+                problems.append(located("roster.insured", f"{i} 行目 列「insured」", value=raw))
                 insured = None
         previous = None
         prev_raw = _text(r.get("previous"))
         if prev_raw:
             previous = (path.parent / prev_raw) if not Path(prev_raw).is_absolute() else Path(prev_raw)
             if not previous.is_file():
-                problems.append(f"{i} 行目 列「previous」: 前年度ブック {prev_raw} が見つかりません")
+                problems.append(located("roster.no_previous", f"{i} 行目 列「previous」", previous=prev_raw))
         entries.append(RosterEntry(i, Entity(name=name, code=code, prefecture=_text(r.get("prefecture")),
                                              insured=insured), previous))
     if not entries:
-        problems.append("名簿に団体の行がありません")
+        problems.append(message("roster.empty"))
     if problems:
         raise RosterError(str(path), problems)
     return entries

@@ -18,6 +18,7 @@ from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.model import Catalog, catalog_hash
 from xlsx_tool.read.file_checks import FastPathUnsupported
 from xlsx_tool.util.memo import remember
+from xlsx_tool.util.problems import message
 from xlsx_tool.workbook.meta import (
     COL_ANSWER,
     COL_ID,
@@ -71,13 +72,13 @@ class TamperFindings:
         return bool(self.missing_sheets or self.moved_rows or self.changed or self.unlocked)
 
     def reasons(self) -> list[str]:
-        out = [f"シート「{name}」がありません（名前の変更または削除）" for name in self.missing_sheets]
+        out = [message("tamper.missing_sheet", sheet=name) for name in self.missing_sheets]
         if self.moved_rows:
-            out.append(f"入力欄の行が挿入または削除されています（{'、'.join(self.moved_rows)}）")
+            out.append(message("tamper.moved_rows", rows="、".join(self.moved_rows)))
         if self.changed:
-            out.append(f"計算式または固定の文字が変更されています（{_few(self.changed)}）")
+            out.append(message("tamper.changed", cells=_few(self.changed)))
         if self.unlocked:
-            out.append(f"保護されたセルのロックが解除されています（{_few(self.unlocked)}）")
+            out.append(message("tamper.unlocked", cells=_few(self.unlocked)))
         return out
 
 

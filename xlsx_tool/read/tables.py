@@ -22,6 +22,7 @@ from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.catalog.reference import Reference, ReferenceDataError, Stat, load_reference_file
 from xlsx_tool.read.file_checks import FileRejected, check_container
 from xlsx_tool.scoring.gap import EntityResult
+from xlsx_tool.util.problems import located, message
 
 ALIASES = {"団体コード": "code", "保険者番号": "code", "団体名": "name", "市町村名": "name", "市区町村": "name",
            "都道府県": "prefecture", "第1号被保険者数": "insured", "合計": "total", "総合計": "total",
@@ -35,7 +36,7 @@ class ComparisonError(ReferenceDataError):
 
 def read_table(path: Path) -> list[dict[str, object]]:
     if not path.is_file():
-        raise ComparisonError(str(path), ["ファイルが見つかりません"])
+        raise ComparisonError(str(path), [message("table.missing")])
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             check_container(path)
@@ -47,7 +48,7 @@ def read_table(path: Path) -> list[dict[str, object]]:
         except FileRejected as rej:
             raise ComparisonError(str(path), [rej.reason]) from None
         except Exception as exc:  # openpyxl raises many types for damaged files
-            raise ComparisonError(str(path), [f"ブックを読めません（壊れている可能性があります）: {exc}"]) from None
+            raise ComparisonError(str(path), [message("table.unreadable_book", detail=exc)]) from None
     else:
         raw = path.read_bytes()
         for enc in ("utf-8-sig", "cp932"):
@@ -57,10 +58,10 @@ def read_table(path: Path) -> list[dict[str, object]]:
             except UnicodeDecodeError:
                 continue
         else:
-            raise ComparisonError(str(path), ["文字コードを判別できません。UTF-8 か Shift_JIS (cp932) で保存してください"])
+            raise ComparisonError(str(path), [message("table.encoding")])
         values = list(csv.reader(io.StringIO(text)))
     if not values:
-        raise ComparisonError(str(path), ["空のファイルです"])
+        raise ComparisonError(str(path), [message("table.empty")])
     header = [ALIASES.get(str(h).strip(), str(h).strip()) if h is not None else "" for h in values[0]]
     return [dict(zip(header, row)) for row in values[1:] if any(v not in (None, "") for v in row)]
 
@@ -73,7 +74,7 @@ def _number(value, path, row_no, column, problems, integer=False):
         if not math.isfinite(number):
             raise ValueError
     except ValueError:
-        problems.append(f"{row_no} 行目 列「{column}」: 数値ではありません（{value!r}） → 数値にしてください")
+        problems.append(located("table.not_a_number", f"{row_no} 行目 列「{column}」", value=repr(value)))
         return None
     return int(number) if integer else number
 
@@ -84,7 +85,7 @@ def read_results(path: str | Path) -> list[EntityResult]:
     for i, row in enumerate(rows, start=2):
         for col in ("code", "total"):
             if row.get(col) in (None, ""):
-                problems.append(f"{i} 行目 列「{col}」: 空欄です → 記入するか行を削除してください")
+                problems.append(located("table.blank", f"{i} 行目 列「{col}」"))
         scores = {}
         for key, value in row.items():
             if key not in ("code", "name", "prefecture", "insured") and key:
@@ -124,8 +125,7 @@ def read_averages(path: str | Path, catalog: Catalog) -> Reference:
         elif key in ind_ids:
             sections["indicators"][key] = stat
         else:
-            problems.append(f"{i} 行目 列「key」: 「{key}」はカタログ {catalog.id} にない区分です → "
-                            "total / promotion / support / 目標 id (P1) / 指標群 (P1.process) / 指標 id にしてください")
+            problems.append(located("table.unknown_key", f"{i} 行目 列「key」", key=key, catalog=catalog.id))
     if problems:
         raise ComparisonError(str(path), problems)
     return Reference(year=catalog.year, kind=catalog.kind, scope=scope or path.stem, sources=[path.name],
@@ -138,7 +138,7 @@ def read_mapping(path: str | Path) -> dict[str, str]:
     for i, row in enumerate(read_table(path), start=2):
         old, new = str(row.get("previous_id") or "").strip(), str(row.get("current_id") or "").strip()
         if not old or not new:
-            problems.append(f"{i} 行目: previous_id と current_id の両方が必要です")
+            problems.append(located("table.mapping_pair", f"{i} 行目"))
         out[old] = new
     if problems:
         raise ComparisonError(str(path), problems)
@@ -156,5 +156,4 @@ def load_compare_file(path: str | Path, catalog: Catalog):
         return read_results(path)
     if {"key", "mean"} <= header:
         return read_averages(path, catalog)
-    raise ComparisonError(str(path), ["列見出しから形式を判別できません。全国結果は code,total（団体コード,合計）列、"
-                                      "平均値は key,mean（区分キー,平均点）列が必要です"])
+    raise ComparisonError(str(path), [message("table.unknown_layout")])
