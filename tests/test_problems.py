@@ -19,7 +19,8 @@ from xlsx_tool.util.problems import CATALOGUE, ToolError
 from xlsx_tool.workbook.writer import write_workbook
 
 PACKAGE = Path(__file__).resolve().parent.parent / "xlsx_tool"
-RAISERS = {"message": 0, "located": 0, "ToolError": 0, "FileRejected": 0, "BookError": 1}  # name -> code argument
+RAISERS = {"message": 0, "located": 0, "ToolError": 0, "FileRejected": 0, "BookError": 1,  # name -> code argument
+           "report": 1, "bad": 1}  # the catalog importer records a code at a cell
 LOCATION = {"file", "sheet", "cell"}
 
 

@@ -15,6 +15,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xlsx_tool.catalog.excel_layout import CHOICES, HEADER, SHEET_ORDER, Column, SheetSpec
 from xlsx_tool.catalog.loading import CatalogError
+from xlsx_tool.util.problems import CATALOGUE
 
 # -- import: where each value came from ---------------------------------------------------
 
@@ -94,11 +95,17 @@ class Importer:
     seen_ids: dict[str, Loc] = field(default_factory=dict)
 
     # -- recording
-    def report(self, loc: Loc, message: str, fix: str = "") -> None:
+    def report(self, loc: Loc, code: str, /, **fields) -> None:
+        """Record the catalogue's problem `code` (util/problems.py) at the cell `loc`."""
+        template = CATALOGUE[code]
+        self.report_text(loc, template.text.format(**fields), template.fix.format(**fields))
+
+    def report_text(self, loc: Loc, message: str, fix: str = "") -> None:
+        """Record a message already rendered from the catalogue (the catalog validator's, mapped to a cell)."""
         self.problems.append(CellProblem(loc, message, fix))
 
-    def bad(self, loc: Loc, message: str, fix: str) -> _Bad:
-        self.report(loc, message, fix)
+    def bad(self, loc: Loc, code: str, /, **fields) -> _Bad:
+        self.report(loc, code, **fields)
         return BAD
 
     def flag(self, path: str, affects: str) -> None:
@@ -118,8 +125,7 @@ class Importer:
         loc = row.locs[key]
         first = self.seen_ids.setdefault(ident, loc)
         if first is not loc:
-            self.report(loc, f"id '{ident}' が重複しています（シート「{first.sheet}」 {first.row} 行目と同じ）",
-                        "一意な id にしてください")
+            self.report(loc, "xlsx.duplicate_id", ident=ident, first_sheet=first.sheet, first_row=first.row)
 
 
 # -- import: cells to values ----------------------------------------------------------------
@@ -137,15 +143,14 @@ def _number_text(value) -> str:
 def _parse_cell(imp: Importer, cell, col: Column, loc: Loc):
     value = cell.value
     if cell.data_type == "f":
-        return imp.bad(loc, f"数式は使えません（{value}）", "値を直接入力してください")
+        return imp.bad(loc, "xlsx.formula", value=value)
     if isinstance(value, (datetime, date, time)):
-        return imp.bad(loc, f"日付・時刻として入力されています（{value}）",
-                       "セルの表示形式を「文字列」にして入力し直してください")
+        return imp.bad(loc, "xlsx.date", value=value)
     if isinstance(value, str) and not value.strip() and (col.kind != "text" or col.required):
         value = None
     if value is None:
         if col.required:
-            return imp.bad(loc, "空欄です", f"{col.header}を入力してください")
+            return imp.bad(loc, "xlsx.blank", header=col.header)
         return None
     return _PARSERS[col.kind](imp, value, col, loc)
 
@@ -161,10 +166,10 @@ def _parse_id(imp, value, col, loc):
 def _parse_int(imp, value, col, loc):
     text = unicodedata.normalize("NFKC", _number_text(value)).strip()
     if isinstance(value, bool) or not re.fullmatch(r"[+-]?\d+", text):
-        return imp.bad(loc, f"整数ではありません（{value!r}）", f"{col.minimum} 以上の整数を入力してください")
+        return imp.bad(loc, "xlsx.not_integer", value=repr(value), minimum=col.minimum)
     number = int(text)
     if number < col.minimum:
-        return imp.bad(loc, f"{number} は {col.minimum} 未満です", f"{col.minimum} 以上の整数を入力してください")
+        return imp.bad(loc, "xlsx.below_minimum", number=number, minimum=col.minimum)
     return number
 
 
@@ -174,7 +179,7 @@ def _parse_number(imp, value, col, loc):
     except ValueError:
         number = math.nan
     if isinstance(value, bool) or not math.isfinite(number):
-        return imp.bad(loc, f"数値ではありません（{value!r}）", "数値を入力してください")
+        return imp.bad(loc, "xlsx.not_number", value=repr(value))
     return number
 
 
@@ -187,7 +192,7 @@ def _parse_choice(imp, value, col, loc):
     if text in by_label:
         return by_label[text]
     allowed = " / ".join(f"{code}（{label}）" for code, label in labels.items())
-    return imp.bad(loc, f"「{text}」は{col.header}として使えません", f"次のいずれかにしてください: {allowed}")
+    return imp.bad(loc, "xlsx.not_a_choice", text=text, header=col.header, allowed=allowed)
 
 
 def _parse_sources(imp, value, col, loc):
@@ -202,8 +207,7 @@ def header_columns(ws: Worksheet, spec: SheetSpec, imp: Importer) -> dict[str, i
     found = {str(c.value).strip(): c.column for c in ws[1] if c.value is not None}
     missing = [col for col in spec.columns if col.header not in found]
     for col in missing:
-        imp.report(Loc(spec.name, 1), f"見出し「{col.header}」の列がありません",
-                   f"1 行目に「{col.header}」列を戻してください（書き出したブックを参照）")
+        imp.report(Loc(spec.name, 1), "xlsx.no_column", header=col.header)
     return None if missing else {col.key: found[col.header] for col in spec.columns}
 
 
@@ -224,8 +228,7 @@ def header_row(ws: Worksheet, imp: Importer) -> Row | None:
     labels = {str(ws.cell(r, 1).value).strip(): r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value}
     missing = [col for col in HEADER.columns if col.header not in labels]
     for col in missing:
-        imp.report(Loc(HEADER.name, None, "A", "項目"), f"項目「{col.header}」の行がありません",
-                   f"A 列が「{col.header}」の行を戻してください（書き出したブックを参照）")
+        imp.report(Loc(HEADER.name, None, "A", "項目"), "xlsx.no_field_row", header=col.header)
     if missing:
         return None
     locs = {col.key: Loc(HEADER.name, labels[col.header], "B", col.header) for col in HEADER.columns}

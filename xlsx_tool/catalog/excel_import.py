@@ -65,7 +65,7 @@ def read_catalog_xlsx(path: str | Path | io.BytesIO) -> Catalog:
 def _catalog_data(wb: Workbook, imp: Importer) -> dict | None:
     missing = [name for name in SHEET_ORDER if name not in wb.sheetnames]
     for name in missing:
-        imp.report(Loc(name), "シートがありません", f"シート「{name}」を戻してください（書き出したブックを参照）")
+        imp.report(Loc(name), "xlsx.no_sheet", table=name)
     if missing:
         return None
     header = header_row(wb[HEADER.name], imp)
@@ -92,7 +92,7 @@ def _provenance(row: Row, path: str, imp: Importer) -> dict | None:
     if status is None:  # only a sub-item's provenance may be blank (its 出典区分 is not required)
         if not sources and not note:
             return None
-        imp.report(row.locs["status"], "出典資料・出典メモがあるのに出典区分が空欄です", "出典区分をリストから選んでください")
+        imp.report(row.locs["status"], "xlsx.status_blank")
         status = "not_in_sources"
     return {"status": status, "sources": sources, "note": note}
 
@@ -100,7 +100,7 @@ def _provenance(row: Row, path: str, imp: Importer) -> dict | None:
 def _top(row: Row, imp: Importer) -> dict:
     year = imp.take(row, "year", "year", placeholder="R0", affects="published")
     if year != "R0" and not re.fullmatch(r"R\d{1,2}", year):
-        imp.report(row.locs["year"], f"年度「{year}」の形式が違います", "R8 のように R と令和の年数で書いてください")
+        imp.report(row.locs["year"], "xlsx.year_format", year=year)
         imp.flag("year", "published")
         year = "R0"
     return {
@@ -123,7 +123,7 @@ def _grants(rows: list[Row], imp: Importer) -> dict[str, tuple[dict, str]]:
             imp.flag("", "sums")
             continue
         if gid in grants:
-            imp.report(row.locs["id"], f"交付金 {gid} の行が 2 つあります", "交付金ごとに 1 行にしてください")
+            imp.report(row.locs["id"], "xlsx.grant_twice", grant=gid)
             imp.flag("", "sums")
             continue
         path = f"grants[{len(grants)}]"
@@ -150,16 +150,14 @@ def _goals(rows: list[Row], grants, imp: Importer) -> dict[tuple[str, str], tupl
         if goal_id in goals:
             _same_goal(row, goals[goal_id][2], imp)
         elif grant_id not in grants:
-            imp.report(row.locs["grant"], f"交付金id '{grant_id}' が「{GRANTS.name}」シートにありません",
-                       f"「{GRANTS.name}」シートにある交付金idにしてください")
+            imp.report(row.locs["grant"], "xlsx.unknown_grant", grant=grant_id, table=GRANTS.name)
             imp.flag("", "sums")
             continue
         else:
             goals[goal_id] = (*_new_goal(row, *grants[grant_id], imp), row)
         goal, goal_path, _ = goals[goal_id]
         if (goal_id, kind) in groups:
-            imp.report(row.locs["group"], f"目標 {goal_id} に指標群 {kind} の行が 2 つあります",
-                       "指標群ごとに 1 行にしてください")
+            imp.report(row.locs["group"], "xlsx.group_twice", goal=goal_id, kind=kind)
             imp.flag("", "sums")
             continue
         groups[(goal_id, kind)] = _new_group(row, goal, goal_path, imp)
@@ -191,8 +189,8 @@ def _new_goal(row: Row, grant: dict, grant_path: str, imp: Importer) -> tuple[di
 def _same_goal(row: Row, first: Row, imp: Importer) -> None:
     for key in GOAL_KEYS:
         if row.ok(key) and first.ok(key) and row.values[key] != first.values[key]:
-            imp.report(row.locs[key], f"目標 {row.values['goal']} の{first.locs[key].header}が {first.number} 行目"
-                       f"（{first.values[key]}）と異なります", "同じ目標の行はすべて同じ値にしてください")
+            imp.report(row.locs[key], "xlsx.goal_differs", goal=row.values["goal"], header=first.locs[key].header,
+                       first_row=first.number, first_value=first.values[key])
 
 
 def _indicators(rows: list[Row], groups, imp: Importer) -> dict[str, IndicatorSlot]:
@@ -217,11 +215,9 @@ def _parent_group(row: Row, groups, imp: Importer):
     if (goal_id, kind) in groups:
         return groups[(goal_id, kind)]
     if any(g == goal_id for g, _ in groups):
-        imp.report(row.locs["group"], f"目標 {goal_id} に指標群 {kind} の行が「{GOALS.name}」シートにありません",
-                   f"「{GOALS.name}」シートに行を追加するか、指標群を直してください")
+        imp.report(row.locs["group"], "xlsx.no_group_row", goal=goal_id, kind=kind, table=GOALS.name)
     else:
-        imp.report(row.locs["goal"], f"目標id '{goal_id}' が「{GOALS.name}」シートにありません",
-                   f"「{GOALS.name}」シートにある目標idにしてください")
+        imp.report(row.locs["goal"], "xlsx.unknown_goal", goal=goal_id, table=GOALS.name)
     return None
 
 
@@ -253,7 +249,7 @@ def _rule(row: Row, path: str, imp: Importer) -> tuple[dict, str | None]:
         if value is None or value == "":
             continue
         if rule_type is not None and key not in RULE_PARAMETERS[rule_type]:
-            imp.report(row.locs[key], f"採点方法 {rule_type} では{row.locs[key].header}を使いません", "空欄にしてください")
+            imp.report(row.locs[key], "xlsx.unused_parameter", rule=rule_type, header=row.locs[key].header)
             imp.flag(f"{path}.rule", "rule")
             continue
         params[key] = value
@@ -272,8 +268,7 @@ def _ratio(row: Row, ratio: dict, path: str, imp: Importer) -> dict:
     imp.where[f"{path}.rule.ratio"] = imp.where[f"{path}.rule.thresholds.ratio"] = row.locs["ratio_numerator"]
     for key, name in RATIO_KEYS.items():
         if name != "per" and name not in ratio:
-            imp.report(row.locs[key], f"比率には分子と分母の両方が必要です（{row.locs[key].header}が空欄）",
-                       f"{row.locs[key].header}を入力するか、比率の列をすべて空欄にしてください")
+            imp.report(row.locs[key], "xlsx.ratio_incomplete", header=row.locs[key].header)
             imp.flag(f"{path}.rule", "rule")
             ratio[name] = BLANK_TEXT
     return ratio
@@ -303,8 +298,7 @@ def _parent_indicator(row: Row, indicators: dict[str, IndicatorSlot], imp: Impor
     if ident is BAD:
         return None
     if ident not in indicators:
-        imp.report(row.locs["indicator"], f"指標id '{ident}' が「{INDICATORS.name}」シートにありません",
-                   f"「{INDICATORS.name}」シートにある指標idにしてください")
+        imp.report(row.locs["indicator"], "xlsx.unknown_indicator", indicator=ident, table=INDICATORS.name)
         return None
     return indicators[ident]
 
@@ -315,8 +309,8 @@ def _steps(rows: list[Row], indicators: dict[str, IndicatorSlot], imp: Importer)
         if slot is None or slot.rule is None:
             continue
         if slot.rule not in STEP_KEY:
-            imp.report(row.locs["indicator"], f"指標 {slot.data['id']} の採点方法は {slot.rule} のため、採点区分は使いません",
-                       f"この行を削除するか、「{INDICATORS.name}」シートで採点方法を tiers / thresholds にしてください")
+            imp.report(row.locs["indicator"], "xlsx.steps_unused", indicator=slot.data["id"], rule=slot.rule,
+                       table=INDICATORS.name)
             continue
         _step(row, slot, imp)
 
@@ -330,12 +324,11 @@ def _step(row: Row, slot: IndicatorSlot, imp: Importer) -> None:
         imp.where[alias] = row.locs[key]
         imp.where[f"{alias}.{key}"], imp.where[f"{alias}.points"] = row.locs[key], row.locs["points"]
     if row.values[unused] is not None and row.ok(unused):
-        imp.report(row.locs[unused], f"採点方法 {slot.rule} では{row.locs[unused].header}を使いません", "空欄にしてください")
+        imp.report(row.locs[unused], "xlsx.unused_parameter", rule=slot.rule, header=row.locs[unused].header)
         imp.flag(slot.path + ".rule", "rule")
     value = row.values[key]
     if value is None:
-        imp.report(row.locs[key], f"採点方法 {slot.rule} の区分には{row.locs[key].header}が必要です",
-                   f"{row.locs[key].header}を入力してください")
+        imp.report(row.locs[key], "xlsx.step_needs", rule=slot.rule, header=row.locs[key].header)
     if value is None or value is BAD or not row.ok("points"):
         imp.flag(slot.path + ".rule", "rule")
     steps.append({key: value if value not in (None, BAD) else (1 if key == "met" else 0.0),
@@ -345,16 +338,13 @@ def _step(row: Row, slot: IndicatorSlot, imp: Importer) -> None:
 def _empty_containers(grants, groups, indicators: dict[str, IndicatorSlot], imp: Importer) -> None:
     for grant, path in grants.values():
         if not grant["goals"]:
-            imp.report(imp.where[path], f"交付金 {grant['id']} に目標がありません",
-                       f"「{GOALS.name}」シートに目標を追加するか、この行を削除してください")
+            imp.report(imp.where[path], "xlsx.grant_no_goals", grant=grant["id"], table=GOALS.name)
     for group, path in groups.values():
         if not group["indicators"]:
-            imp.report(imp.where[path], "この指標群に指標がありません",
-                       f"「{INDICATORS.name}」シートに指標を追加するか、この行を削除してください")
+            imp.report(imp.where[path], "xlsx.group_no_indicators", table=INDICATORS.name)
     for slot in indicators.values():
         if slot.rule in STEP_KEY and not slot.data["rule"][slot.rule]:
-            imp.report(slot.row.locs["rule"], f"採点方法 {slot.rule} の区分が「{STEPS.name}」シートにありません",
-                       f"「{STEPS.name}」シートに区分の行を追加してください")
+            imp.report(slot.row.locs["rule"], "xlsx.no_steps", rule=slot.rule, table=STEPS.name)
             imp.flag(slot.path + ".rule", "rule")
             slot.data["rule"][slot.rule].append({STEP_KEY[slot.rule]: 1, "points": 0})
 
@@ -383,7 +373,7 @@ def _map_validator_problems(imp: Importer, messages: list[str]) -> int:
             deferred += 1
         elif loc not in own_cells:
             text, _, fix = body.rpartition(" → ")
-            imp.report(loc, text or fix, fix if text else "")
+            imp.report_text(loc, text or fix, fix if text else "")
     return deferred
 
 
