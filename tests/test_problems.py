@@ -19,7 +19,7 @@ from xlsx_tool.util.problems import CATALOGUE, ToolError
 from xlsx_tool.workbook.writer import write_workbook
 
 PACKAGE = Path(__file__).resolve().parent.parent / "xlsx_tool"
-RAISERS = {"message": 0, "located": 0, "ToolError": 0, "FileRejected": 0, "BookError": 1,  # name -> code argument
+RAISERS = {"message": 0, "text_of": 0, "located": 0, "ToolError": 0, "FileRejected": 0, "BookError": 1,  # name -> code argument
            "report": 1, "bad": 1}  # the catalog importer records a code at a cell
 LOCATION = {"file", "sheet", "cell"}
 
@@ -55,7 +55,9 @@ def test_every_code_used_is_in_the_catalogue_with_the_fields_it_needs():
 
 def test_every_catalogue_code_is_used():
     source = "".join(p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py") if p.name != "problems.py")
-    unused = [code for code in CATALOGUE if f'"{code}"' not in source]
+    # schema.<type> codes are looked up by pydantic's error type: f"schema.{e['type']}"
+    unused = [code for code in CATALOGUE
+              if f'"{code}"' not in source and f'f"{code.split(".")[0]}.{{' not in source]
     assert not unused, unused
 
 

@@ -45,6 +45,7 @@ from xlsx_tool.read.xlwings_engine import THRESHOLDS_ENV, read_contents
 from xlsx_tool.report.layout import LayoutRow, gap_layout, shown, who
 from xlsx_tool.scoring.gap import GapReport, answer_labels, build_report, score_rows
 from xlsx_tool.scoring.scorer import ScoreResult, rate, score
+from xlsx_tool.util.problems import message as text_of
 from xlsx_tool.util.version import __version__
 
 CATALOG_ENV = "XLSX_TOOL_CATALOG"  # desktop add-in: the catalog YAML of books made from a custom catalog
@@ -95,8 +96,7 @@ def _load(book, catalog_path) -> tuple[Catalog, BookContents]:
         raise Refused(problem) from None
     if contents.missing:
         texts = answer_texts(catalog)
-        raise Refused(f"回答欄が {len(contents.missing)} か所見つかりません（行が削除または移動された可能性があります）。"
-                      "配布された様式に回答を入力し直してください。",
+        raise Refused(text_of("bridge.rows_missing", count=len(contents.missing)),
                       [Line([texts[a][0], texts[a][1]], key=f"missing:{a}") for a in contents.missing])
     return catalog, contents
 
@@ -112,8 +112,7 @@ def _problem_lines(catalog: Catalog, problems: Sequence[AnswerProblem]) -> list[
 def _check_answers(catalog: Catalog, contents: BookContents) -> None:
     problems = validate_answers(catalog, contents.answers)
     if problems:
-        raise Refused(f"入力できない回答が {len(problems)} 件あるため実行しません。下の一覧の回答欄を直してから、"
-                      "もう一度実行してください（入力シートは変更していません）。", _problem_lines(catalog, problems))
+        raise Refused(text_of("bridge.invalid_answers", count=len(problems)), _problem_lines(catalog, problems))
 
 
 def refuse(book, action: str, message: str, *, now: datetime | None = None, alert: bool | None = None) -> Outcome:
@@ -224,7 +223,7 @@ def gap_report(book, *, previous: str | Path | None = None, compare_files: Seque
             cmp = comparison_for(catalog, contents.meta, compare_files=tuple(compare_files), previous=previous,
                                  previous_catalog=previous_catalog, mapping_file=mapping_file)
         except BookError as err:
-            raise Refused(f"前年度のブックを読み込めません: {err.problem.message}") from None
+            raise Refused(text_of("bridge.previous_unreadable", detail=err.problem.message)) from None
         res = score(catalog, contents.answers)
         report = build_report(catalog, contents.answers, res, contents.meta, cmp)
         message = (f"ギャップ報告を作成しました。総合計 {res.total:g} / {catalog.total} 点、得点できなかった項目 "
@@ -251,12 +250,12 @@ def import_previous(book, path: str | Path, *, catalog_path: str | Path | None =
         try:
             prev_catalog, prev = read_book_file(path, previous_catalog)
         except BookError as err:
-            raise Refused(f"前年度のブックを読み込めません: {err.problem.message}") from None
+            raise Refused(text_of("bridge.previous_unreadable", detail=err.problem.message)) from None
         if prev_catalog.kind != catalog.kind:
-            raise Refused(f"前年度のブックは区分が異なります（{prev_catalog.id}）。同じ団体区分のブックを選んでください。")
+            raise Refused(text_of("bridge.previous_other_kind", catalog=prev_catalog.id))
         mine, theirs = str(contents.meta.get("entity_code") or ""), str(prev.meta.get("entity_code") or "")
         if mine and theirs and mine != theirs:  # on a shared server, never show another entity's answers
-            raise Refused(f"前年度のブックは別の団体（団体コード {theirs}）のものです。自団体のブックを選んでください。")
+            raise Refused(text_of("bridge.previous_other_entity", code=theirs))
         return _show_previous(book, catalog, contents, prev_catalog, prev, path, now, alert)
 
     return _act(book, "import_previous", PREVIOUS_SHEET, catalog_path, now, alert, body, check_answers=False)
@@ -269,9 +268,9 @@ def _show_previous(book, catalog: Catalog, contents: BookContents, prev_catalog:
     name = Path(path).name
     notes = []
     if prev_catalog.reiwa != catalog.reiwa - 1:
-        notes.append(f"選ばれたブックは{prev_catalog.year_label}のものです（今年度は{catalog.year_label}）。")
+        notes.append(text_of("bridge.previous_other_year", previous=prev_catalog.year_label, current=catalog.year_label))
     if cur.problems:
-        notes.append(f"今年度の回答に入力できない値が {len(cur.problems)} 件あります（採点では 0 点または上限で集計）。")
+        notes.append(text_of("bridge.current_invalid", count=len(cur.problems)))
     prev_ids = set(prev_catalog.answer_ids())
     message = (f"前年度のブック「{name}」（{prev_catalog.year_label}）の回答を表示しています。"
                "回答欄には書き込んでいません。必要な回答は入力シートに入力してください。")
@@ -309,13 +308,13 @@ def run(book, action: str, path: str | Path | None = None, **kwargs) -> Outcome:
     """Run one action (score / gap / import_previous, or its Japanese label) on `book`."""
     name = ALIASES.get(str(action).strip())
     if name is None:
-        raise ValueError(f"不明な処理です: {action}（{'、'.join(ACTION_LABELS.values())} のいずれか）")
+        raise ValueError(text_of("bridge.unknown_action", action=action, known="、".join(ACTION_LABELS.values())))
     if name == "score":
         return score_book(book, **kwargs)
     if name == "gap":
         return gap_report(book, **kwargs)
     if not path:
-        raise ValueError("前年度回答の取込には前年度ブックのパスが必要です")
+        raise ValueError(text_of("bridge.previous_path"))
     return import_previous(book, path, **kwargs)
 
 

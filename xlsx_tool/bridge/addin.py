@@ -30,6 +30,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from xlsx_tool.util.atomic import write_atomically
+from xlsx_tool.util.problems import message
 
 TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
 CUSTOM_UI = "customUI/customUI.xml"
@@ -115,11 +116,11 @@ def _conf_sheet_part(parts: dict[str, bytes]) -> str:
     workbook = parts["xl/workbook.xml"].decode("utf-8")
     m = re.search(r'<sheet name="' + re.escape(CONF_SHEET) + r'"[^>]*\br:id="([^"]+)"', workbook)
     if not m:
-        raise AddinError(f"xlwings のアドインに設定シート「{CONF_SHEET}」がありません（xlwings の版が想定と異なります）")
+        raise AddinError(message("addin.no_conf_sheet", sheet=CONF_SHEET))
     rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
     target = re.search(r'<Relationship Id="' + re.escape(m.group(1)) + r'"[^>]*Target="([^"]+)"', rels)
     if not target:
-        raise AddinError("xlwings のアドインの設定シートを特定できません（xlwings の版が想定と異なります）")
+        raise AddinError(message("addin.conf_sheet_unknown"))
     return "xl/" + target.group(1).lstrip("/").removeprefix("xl/")
 
 
@@ -130,13 +131,13 @@ def _set_config(parts: dict[str, bytes], values: dict[str, str]) -> None:
     sheet = parts[part].decode("utf-8")
     for key, value in values.items():
         if key not in strings:
-            raise AddinError(f"xlwings のアドインの設定シートに「{key}」の行がありません")
+            raise AddinError(message("addin.no_conf_row", key=key))
         cell = re.search(r'<c r="A(\d+)"[^>]*t="s"[^>]*><v>' + str(strings.index(key)) + r"</v></c>", sheet)
         if not cell:
-            raise AddinError(f"xlwings のアドインの設定シートに「{key}」の行がありません")
+            raise AddinError(message("addin.no_conf_row", key=key))
         row = cell.group(1)
         if f'r="B{row}"' in sheet:
-            raise AddinError(f"xlwings のアドインの設定シートの「{key}」には既に値があります")
+            raise AddinError(message("addin.conf_taken", key=key))
         sheet = (sheet[:cell.end()] + f'<c r="B{row}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
                  + sheet[cell.end():])
         sheet = re.sub(r'(<row r="' + row + r'" spans=")1:1(")', r"\g<1>1:2\g<2>", sheet)
@@ -152,20 +153,20 @@ def build_addin(out: str | Path = DEFAULT_OUT, *, callback: str = "shipped", tem
     """Write the add-in: xlwings' ribbon add-in with our ribbon tab (and, optionally, its Python)."""
     out = Path(out)
     if callback not in CALLBACKS:
-        raise AddinError(f"--callback は {' / '.join(CALLBACKS)} のいずれかです")
+        raise AddinError(message("addin.callback", known=" / ".join(CALLBACKS)))
     if out.suffix.lower() != ".xlam":
-        raise AddinError(f"出力は .xlam のファイル名にしてください: {out}")
+        raise AddinError(message("addin.not_xlam", out=out))
     if callback == "shipped" and addin_module(out) not in SHIPPED_MODULES:
-        raise AddinError(f"アドインのファイル名は {' または '.join(m + '.xlam' for m in SHIPPED_MODULES)} にしてください。"
-                         f"xlwings のボタンはファイル名のモジュール（ここでは {addin_module(out)}）の main() を呼びます")
+        raise AddinError(message("addin.file_name", known=" または ".join(m + ".xlam" for m in SHIPPED_MODULES),
+                                 module=addin_module(out)))
     source = Path(template) if template else template_path()
     if not source.is_file():
-        raise AddinError(f"xlwings のアドインのひな形が見つかりません: {source}")
+        raise AddinError(message("addin.no_template", source=source))
     with zipfile.ZipFile(source) as zin:
         infos = zin.infolist()
         parts = {i.filename: zin.read(i.filename) for i in infos}
     if CUSTOM_UI not in parts or SHIPPED_CALLBACK.encode() not in parts[CUSTOM_UI] or "xl/vbaProject.bin" not in parts:
-        raise AddinError(f"{source.name} にリボンのコールバック {SHIPPED_CALLBACK} がありません（xlwings の版が想定と異なります）")
+        raise AddinError(message("addin.no_callback", source=source.name, callback=SHIPPED_CALLBACK))
     parts[CUSTOM_UI] = ribbon_xml(callback).encode("utf-8")
     config = {k: v for k, v in (("Interpreter_Win", interpreter_win), ("Interpreter_Mac", interpreter_mac)) if v}
     if config:

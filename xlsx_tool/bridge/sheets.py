@@ -14,6 +14,7 @@ from xlsx_tool.read.xlwings_engine import engine_name, grid, last_row, sheet_nam
 from xlsx_tool.scoring.gap import GapReport
 from xlsx_tool.scoring.scorer import ScoreResult
 from xlsx_tool.util.cells import safe
+from xlsx_tool.util.problems import message
 from xlsx_tool.workbook.meta import SUMMARY_SHEET
 
 SCORE_SHEET = "採点結果"
@@ -87,8 +88,7 @@ def _structure_unlocked(book):
         try:
             api.Unprotect()
         except Exception:
-            raise Refused("ブックの構成がパスワードで保護されているため、結果のシートを追加できません。"
-                          "パスワードを外すか、xlsx-tool report --format xlsx を使ってください。") from None
+            raise Refused(message("bridge.structure_locked")) from None
     try:
         yield
     finally:
@@ -108,8 +108,7 @@ def _prepare_sheet(book, name: str) -> tuple[object, dict[str, object]]:
         old = grid(sheet.range((1, 1), (max(last_row(sheet), 1), KEY_COLUMN)))
         marker = old[0][KEY_COLUMN - 1] if old and len(old[0]) >= KEY_COLUMN else None
         if marker != MARKER and name not in _WRITTEN.get(book.impl, set()):
-            raise Refused(f"シート「{name}」はこのツールが作成したものではないため、書き換えません。"
-                          "シート名を変えてから、もう一度実行してください。")
+            raise Refused(message("bridge.foreign_sheet", sheet=name))
         memos = {row[KEY_COLUMN - 1]: row[6] for row in old
                  if len(row) >= KEY_COLUMN and isinstance(row[KEY_COLUMN - 1], str)
                  and row[KEY_COLUMN - 1].startswith("below:") and row[6] is not None}

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from xlsx_tool.catalog.checks import structural_problems
 from xlsx_tool.catalog.model import Catalog
-from xlsx_tool.util.problems import located, message
+from xlsx_tool.util.problems import CATALOGUE, located, message
 
 
 class CatalogError(Exception):
@@ -33,20 +33,13 @@ def _loc(parts) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".") or "(top)"
 
 
-_PYDANTIC_HINTS = {
-    "extra_forbidden": ("未定義のキーです", "キー名の綴りを確認し、不要なら削除してください"),
-    "missing": ("必須のキーがありません", "このキーを追加してください"),
-    "literal_error": ("許可されていない値です", "許可された値のいずれかにしてください"),
-    "enum": ("許可されていない値です", "許可された値のいずれかにしてください"),
-    "union_tag_invalid": ("rule.type が不明です", "sum / tiers / thresholds / direct のいずれかにしてください"),
-}
-
-
 def pydantic_problems(err: ValidationError) -> list[str]:
+    """One line per schema error: where, what is wrong (catalogue code schema.<type>), pydantic's text, the fix."""
     out = []
     for e in err.errors():
-        ja, fix = _PYDANTIC_HINTS.get(e["type"], ("値が不正です", "値を修正してください"))
-        out.append(f"{_loc(e['loc'])}: {ja} / {e['msg']} → {fix}")
+        code = f"schema.{e['type']}"
+        template = CATALOGUE[code if code in CATALOGUE else "schema.other"]
+        out.append(f"{_loc(e['loc'])}: {template.text} / {e['msg']} → {template.fix}")
     return out
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xlsx_tool.catalog.loading import CatalogError, pydantic_problems
 from xlsx_tool.catalog.model import Kind
+from xlsx_tool.util.problems import message
 
 
 class _Strict(BaseModel):
@@ -71,7 +72,7 @@ def load_reference_file(path: str | Path) -> list[Reference]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return list(ReferenceSet.model_validate(data).references)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ReferenceDataError(str(path), [f"読めません（UTF-8 の YAML で保存してください）: {exc}"]) from None
+        raise ReferenceDataError(str(path), [message("data.unreadable_yaml", detail=exc)]) from None
     except ValidationError as err:
         raise ReferenceDataError(str(path), pydantic_problems(err)) from None
 

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError
 
 from xlsx_tool.catalog.loading import CatalogError, parse_catalog, pydantic_problems
 from xlsx_tool.catalog.model import Catalog, Strict, ThresholdsRule
+from xlsx_tool.util.problems import located, message
 
 EXAMPLE = "example"
 
@@ -36,7 +37,7 @@ def _parse(text: str, source: str) -> ThresholdsFile:
     try:
         return ThresholdsFile.model_validate(yaml.safe_load(text))
     except yaml.YAMLError as exc:
-        raise ThresholdsError(source, [f"YAML の書式誤り / YAML syntax error: {exc}"]) from None
+        raise ThresholdsError(source, [message("thresholds.yaml", detail=exc)]) from None
     except ValidationError as err:
         raise ThresholdsError(source, pydantic_problems(err)) from None
 
@@ -45,7 +46,7 @@ def shipped_example(catalog_id: str) -> tuple[ThresholdsFile, str]:
     name = f"{catalog_id}.example.yaml"
     entry = resources.files("xlsx_tool.thresholds_data") / name
     if not entry.is_file():
-        raise ThresholdsError(name, [f"{catalog_id} 用の例示の採点基準は同梱されていません。--thresholds FILE で指定してください"])
+        raise ThresholdsError(name, [message("thresholds.no_example", catalog=catalog_id)])
     return _parse(entry.read_text(encoding="utf-8"), name), f"{EXAMPLE}:{name}"
 
 
@@ -56,14 +57,14 @@ def load_thresholds(path: str | Path) -> tuple[ThresholdsFile, str]:
         raw = path.read_bytes()
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ThresholdsError(str(path), [f"読めません（UTF-8 で保存してください）: {exc}"]) from None
+        raise ThresholdsError(str(path), [message("thresholds.unreadable", detail=exc)]) from None
     return _parse(text, str(path)), f"file:{hashlib.sha256(raw).hexdigest()[:16]}"
 
 
 def apply_thresholds(catalog: Catalog, tf: ThresholdsFile, tag: str) -> Catalog:
     """The catalog with the file's rules on its indicators (re-validated as a whole)."""
     if tf.catalog != catalog.id:
-        raise ThresholdsError(tag, [f"採点基準ファイルはカタログ {tf.catalog} 用です（指定のカタログは {catalog.id}）"])
+        raise ThresholdsError(tag, [message("thresholds.other_catalog", file_catalog=tf.catalog, catalog=catalog.id)])
     data = catalog.model_dump(mode="json", exclude_none=True)
     label = "例示（国の実際の基準ではありません）" if tf.status == EXAMPLE else "採点基準ファイル"
     found = set()
@@ -78,6 +79,7 @@ def apply_thresholds(catalog: Catalog, tf: ThresholdsFile, tag: str) -> Catalog:
                         prov["note"] = f"{prov.get('note', '')} 採点基準: {label}（{tag}）。{tf.note}".strip()
     missing = sorted(set(tf.indicators) - found)
     if missing:
-        raise ThresholdsError(tag, [f"indicators.{m}: カタログ {catalog.id} にない指標 id です" for m in missing])
+        raise ThresholdsError(tag, [located("thresholds.unknown_indicator", f"indicators.{m}", catalog=catalog.id)
+                                     for m in missing])
     data["title"] = f"{catalog.title}（活動指標の採点基準: {label}）"
     return parse_catalog(data, tag)

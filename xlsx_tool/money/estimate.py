@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from xlsx_tool.catalog.entity import SIZE_CLASSES, code_key, size_class
 from xlsx_tool.catalog.loading import CatalogError, pydantic_problems
 from xlsx_tool.scoring.gap import EntityResult
+from xlsx_tool.util.problems import message
 
 FRAMES = ("basic", "outcome", "promotion_frame")
 FRAME_LABELS = {"basic": "基本分", "outcome": "アウトカム指標配分枠", "promotion_frame": "保険者機能強化推進枠"}
@@ -53,9 +54,9 @@ class GrantParams(_Strict):
     def _frames_ok(self):
         unknown = set(self.frames) - set(FRAMES)
         if unknown:
-            raise ValueError(f"未定義の配分枠 {sorted(unknown)}（使えるのは {', '.join(FRAMES)}）")
+            raise ValueError(message("params.unknown_frames", frames=sorted(unknown), known=", ".join(FRAMES)))
         if abs(sum(self.frames.values()) - 1) > 1e-9 or any(v < 0 for v in self.frames.values()):
-            raise ValueError("frames の割合は 0 以上で、合計が 1 でなければなりません")
+            raise ValueError(message("params.frame_shares"))
         return self
 
 
@@ -71,15 +72,15 @@ class Params(_Strict):
     @model_validator(mode="after")
     def _classes_ok(self):
         if set(self.grants) - set(GRANTS):
-            raise ValueError(f"grants は {', '.join(GRANTS)} のみ指定できます")
+            raise ValueError(message("params.unknown_grants", known=", ".join(GRANTS)))
         if self.kind == "municipality":
             labels = {label for _, label in SIZE_CLASSES}
             if set(self.size_classes) != labels:
-                raise ValueError(f"size_classes には 5 つの規模区分すべてが必要です: {', '.join(sorted(labels))}")
+                raise ValueError(message("params.size_classes", known=", ".join(sorted(labels))))
             if abs(sum(self.size_classes.values()) - 1) > 1e-9:
-                raise ValueError("size_classes の割合の合計は 1 でなければなりません")
+                raise ValueError(message("params.size_shares"))
         elif any("promotion_frame" in g.frames and g.frames["promotion_frame"] for g in self.grants.values()):
-            raise ValueError("保険者機能強化推進枠は都道府県には適用されません（promotion_frame を 0 にしてください）")
+            raise ValueError(message("params.prefecture_frame"))
         return self
 
 
@@ -96,7 +97,7 @@ def load_params(path: str | Path) -> Params:
     try:
         return Params.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ParamsError(str(path), [f"読めません（UTF-8 の YAML で保存してください）: {exc}"]) from None
+        raise ParamsError(str(path), [message("data.unreadable_yaml", detail=exc)]) from None
     except ValidationError as err:
         raise ParamsError(str(path), pydantic_problems(err)) from None
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from xlsx_tool.catalog.answers import answer_slots, is_blank, validate_answers
 from xlsx_tool.catalog.model import Catalog, DirectRule, Indicator
+from xlsx_tool.util.problems import message
 
 
 @dataclass
@@ -41,15 +42,15 @@ def carry_answers(prev_catalog: Catalog, prev_answers: Mapping[str, object], cat
             continue
         cur_id = mapping.get(prev_id, prev_id)
         if cur_id in split:
-            result.not_carried.append((prev_id, "今年度は小項目ごとの回答に変わりました（小項目を回答してください）"))
+            result.not_carried.append((prev_id, message("carry.split")))
         elif cur_id not in cur_slots:
-            result.not_carried.append((prev_id, "今年度の様式にない項目です"))
+            result.not_carried.append((prev_id, message("carry.gone")))
         elif cur_slots[cur_id] != shape:
-            result.not_carried.append((prev_id, "今年度は回答の形式または配点が変わりました"))
+            result.not_carried.append((prev_id, message("carry.changed")))
         else:
             result.carried[cur_id] = value
     bad = {p.answer_id for p in validate_answers(catalog, result.carried)}
     for cur_id in bad:
         prev_id = next((p for p, c in mapping.items() if c == cur_id), cur_id)
-        result.not_carried.append((prev_id, f"前年度の回答「{result.carried.pop(cur_id)}」は今年度の選択肢にありません"))
+        result.not_carried.append((prev_id, message("carry.not_a_choice", value=result.carried.pop(cur_id))))
     return result
