@@ -37,6 +37,7 @@ from xlsx_tool.catalog.loading import CatalogError
 from xlsx_tool.catalog.model import Catalog, Provenance
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.cells import put, row_height
+from xlsx_tool.util.problems import located
 from xlsx_tool.util.styles import BOLD, BOX, FILL_HEADER, TITLE, WRAP_TOP
 
 # -- export -------------------------------------------------------------------------------
@@ -84,9 +85,9 @@ def unrepresentable_texts(catalog: Catalog) -> list[str]:
     out = []
     for where, text in _texts(catalog.model_dump(mode="json"), ""):
         if len(text) > MAX_CELL_CHARS:
-            out.append(f"{where}: {len(text)} 文字あり、セルの上限 {MAX_CELL_CHARS} 文字を超えます → 文を分けてください")
+            out.append(located("xlsx.too_long", where, length=len(text), limit=MAX_CELL_CHARS))
         if re.search(r"[\x00-\x08\x0b-\x1f]", text):
-            out.append(f"{where}: セルに保存できない制御文字（復帰 \\r など）があります → 削除してください")
+            out.append(located("xlsx.control_characters", where))
     return out
 
 

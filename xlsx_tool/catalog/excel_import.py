@@ -39,6 +39,7 @@ from xlsx_tool.catalog.excel_layout import (
 )
 from xlsx_tool.catalog.loading import CatalogError, parse_catalog
 from xlsx_tool.catalog.model import Catalog
+from xlsx_tool.util.problems import located
 
 # -- import: rows to the catalog dict ----------------------------------------------------
 
@@ -51,8 +52,7 @@ def read_catalog_xlsx(path: str | Path | io.BytesIO) -> Catalog:
     try:
         wb = load_workbook(path)
     except (OSError, BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
-        raise CatalogError(source, [f"ブックを開けません / cannot open: {exc} → 書き出した .xlsx ファイルを指定してください"]) \
-            from None
+        raise CatalogError(source, [located("xlsx.cannot_open", "", detail=exc)]) from None
     imp = Importer(source)
     data = _catalog_data(wb, imp)
     catalog, deferred = _validate(imp, data) if data is not None else (None, 0)

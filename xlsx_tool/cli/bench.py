@@ -37,6 +37,7 @@ from pathlib import Path
 import click
 
 from xlsx_tool.cli.common import catalog_for
+from xlsx_tool.util.problems import message
 
 QUICK_N = 40
 PREFECTURES = ["北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県",
@@ -65,7 +66,7 @@ def bench(n, quick, out_dir, keep, workers, year, kind, catalog_path, seed, base
     catalog = catalog_for(year, kind, catalog_path)
     work = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="xlsx-tool-bench-"))
     if out_dir and work.exists() and any(work.iterdir()):
-        raise click.UsageError(f"作業フォルダ {work} が空ではありません")
+        raise click.UsageError(message("cli.work_not_empty", work=work))
     work.mkdir(parents=True, exist_ok=True)
     try:
         run(catalog, n, work, workers, seed, baselines, catalog_path)

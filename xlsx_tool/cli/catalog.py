@@ -15,6 +15,7 @@ from xlsx_tool.catalog.excel_import import CatalogSheetError, read_catalog_xlsx
 from xlsx_tool.catalog.loading import CatalogError, load_catalog_file, load_shipped_catalog, shipped_catalog_names
 from xlsx_tool.catalog.model import GROUP_LABELS, Catalog
 from xlsx_tool.cli.common import catalog_for, console, err_console, fail
+from xlsx_tool.util.problems import message
 
 
 @click.group()
@@ -111,7 +112,7 @@ def load_any_catalog(spec: str, kind: str) -> Catalog:
         return load_shipped_catalog(*spec.split("-", 1))
     path = Path(spec)
     if not path.is_file():
-        raise CatalogError(spec, [f"年度（例: R7）でもファイルでもありません。同梱: {', '.join(shipped_catalog_names())}"])
+        raise CatalogError(spec, [message("cli.not_a_catalog", names=", ".join(shipped_catalog_names()))])
     if path.suffix.lower() in XLSX_SUFFIXES:
         return read_catalog_xlsx(path)
     return load_catalog_file(path)

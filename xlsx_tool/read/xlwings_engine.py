@@ -13,6 +13,7 @@ from pathlib import Path
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.read import core
 from xlsx_tool.read.core import BookContents, resolve_catalog
+from xlsx_tool.util.problems import message
 from xlsx_tool.workbook.meta import FIRST_DATA_ROW, META_SHEET
 
 THRESHOLDS_ENV = "XLSX_TOOL_THRESHOLDS"  # … and the thresholds file of books generated with one
@@ -35,7 +36,7 @@ def ensure_engine(name: str):
     if name in [e.name for e in xw.engines]:
         return xw.engines[name]
     if name not in ("remote", "calamine"):
-        raise EngineUnavailable(f"xlwings のエンジン「{name}」は使えません")
+        raise EngineUnavailable(message("engine.unknown", name=name))
     try:
         if name == "remote":
             from xlwings.pro import _xlremote as impl
@@ -44,7 +45,7 @@ def ensure_engine(name: str):
     except xw.LicenseError as err:
         raise EngineUnavailable(LICENSE_HELP) from err
     except ImportError as err:
-        raise EngineUnavailable(f"xlwings の {name} エンジンを読み込めません: {err}") from err
+        raise EngineUnavailable(message("engine.cannot_load", name=name, detail=err)) from err
     if name not in [e.name for e in xw.engines]:
         xw.engines.add(xw.Engine(impl=impl.engine))
     return xw.engines[name]

@@ -15,6 +15,7 @@ from xlsx_tool.report.layout import GROUP_HEADERS, GapLayout, LayoutTable, gap_l
 from xlsx_tool.scoring.gap import GapReport
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.cells import put
+from xlsx_tool.util.problems import message
 from xlsx_tool.util.styles import BASE, BOLD, FILL_GOAL, FILL_GROUP, FILL_HEADER, TITLE, UNLOCKED, WRAP_TOP
 from xlsx_tool.workbook.meta import SUMMARY_SHEET
 
@@ -98,7 +99,7 @@ def write_report_sheet(report: GapReport, source: str | Path, target: str | Path
     """Copy `source` to `target` with the report sheet added after 集計 (replacing an older one)."""
     source, target = Path(source), Path(target)
     if source.resolve() == target.resolve():
-        raise ValueError("出力先が入力ブックと同じです。元のブックは変更しません。別のファイル名を指定してください")
+        raise ValueError(message("report.same_file"))
     layout = gap_layout(report)
     wb = load_workbook(source)
     if REPORT_SHEET in wb.sheetnames:

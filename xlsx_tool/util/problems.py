@@ -166,6 +166,15 @@ _CATALOGUE = {
                                 "xlwings のボタンはファイル名のモジュール（ここでは {module}）の main() を呼びます"),
     "addin.no_template": Template("xlwings のアドインのひな形が見つかりません: {source}"),
     "addin.no_callback": Template("{source} にリボンのコールバック {callback} がありません（xlwings の版が想定と異なります）"),
+    # -- the rest: a catalog that cannot become a workbook, a report over its source, a catalog named on the command line
+    "xlsx.cannot_open": Template("ブックを開けません / cannot open: {detail}", "書き出した .xlsx ファイルを指定してください"),
+    "xlsx.too_long": Template("{length} 文字あり、セルの上限 {limit} 文字を超えます", "文を分けてください"),
+    "xlsx.control_characters": Template("セルに保存できない制御文字（復帰 \\r など）があります", "削除してください"),
+    "report.same_file": Template("出力先が入力ブックと同じです。元のブックは変更しません", "別のファイル名を指定してください"),
+    "cli.not_a_catalog": Template("年度（例: R7）でもファイルでもありません。同梱: {names}"),
+    "cli.work_not_empty": Template("作業フォルダ {work} が空ではありません"),
+    "engine.unknown": Template("xlwings のエンジン「{name}」は使えません"),
+    "engine.cannot_load": Template("xlwings の {name} エンジンを読み込めません: {detail}"),
     # -- the workbook as one of ours (read/core.py and the engines)
     "book.cannot_open": Template("ブックを開けません（ファイルが壊れている可能性があります）: {detail}"),
     "book.cannot_load": Template("ブックを読み込めません（ファイルが壊れている可能性があります）: {detail}"),
