@@ -97,3 +97,22 @@ def test_a_real_empty_file_and_a_renamed_sheet_give_coded_book_errors(tmp_path):
         read_book(tmp_path / "renamed.xlsx")
     assert err.value.code == "book.no_input_sheet" and err.value.problem.sheet == old
     assert err.value.problem.to_json()["message"] == f"入力シート「{old}」がありません（シート名が変更された可能性があります）"
+
+
+def _japanese(node) -> bool:
+    texts = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    return any(any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts)
+
+
+def test_no_error_is_raised_with_its_own_japanese_text():
+    """Errors take their text from the catalogue: a raise with a Japanese literal is a message kept elsewhere."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "problems.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args \
+                    and isinstance(node.exc.args[0], (ast.Constant, ast.JoinedStr, ast.BinOp)) \
+                    and _japanese(node.exc.args[0]):
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert not found, found

@@ -5,6 +5,7 @@ Also reads a read.fast_engine.FastBook, which offers the same sheet interface.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openpyxl import load_workbook
 
@@ -12,6 +13,9 @@ from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.read import core
 from xlsx_tool.read.core import BookContents, BookError, check_book_file, resolve_catalog
 from xlsx_tool.workbook.meta import FIRST_DATA_ROW, META_SHEET
+
+if TYPE_CHECKING:
+    from xlsx_tool.catalog.eligibility import EligibilityInputs
 
 
 def read_meta(wb, path: Path) -> dict[str, object]:

@@ -175,6 +175,8 @@ _CATALOGUE = {
     "cli.work_not_empty": Template("作業フォルダ {work} が空ではありません"),
     "engine.unknown": Template("xlwings のエンジン「{name}」は使えません"),
     "engine.cannot_load": Template("xlwings の {name} エンジンを読み込めません: {detail}"),
+    "fill.unknown_ids": Template("回答欄が見つからない id: {ids}"),
+    "recalc.no_soffice": Template("LibreOffice (soffice) が見つかりません: apt-get install -y libreoffice-calc-nogui"),
     # -- the workbook as one of ours (read/core.py and the engines)
     "book.cannot_open": Template("ブックを開けません（ファイルが壊れている可能性があります）: {detail}"),
     "book.cannot_load": Template("ブックを読み込めません（ファイルが壊れている可能性があります）: {detail}"),

@@ -12,6 +12,7 @@ from xlsx_tool.catalog.answers import answer_slots
 from xlsx_tool.catalog.model import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule, ratio_ids
 from xlsx_tool.catalog.rules import allowed_points
 from xlsx_tool.util.atomic import write_atomically
+from xlsx_tool.util.problems import message
 from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, FIRST_DATA_ROW, input_sheet_names
 
 
@@ -29,7 +30,7 @@ def fill_workbook(source: str | Path, answers: Mapping[str, object], target: str
                 placed.add(ident)
     unknown = set(answers) - placed
     if unknown:
-        raise KeyError(f"回答欄が見つからない id: {', '.join(sorted(unknown))}")
+        raise KeyError(message("fill.unknown_ids", ids=", ".join(sorted(unknown))))
     wb.calculation.fullCalcOnLoad = True
     return write_atomically(target, lambda tmp: wb.save(tmp))
 

@@ -11,6 +11,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from xlsx_tool.util.problems import message
+
 _FORCE_RECALC = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -43,7 +45,7 @@ def recalculate(paths: list[Path], outdir: Path, timeout: float = 900) -> list[P
     """Open each workbook in LibreOffice, recalculate, save as .xlsx into outdir; return new paths."""
     soffice = find_soffice()
     if soffice is None:
-        raise RuntimeError("LibreOffice (soffice) が見つかりません: apt-get install -y libreoffice-calc-nogui")
+        raise RuntimeError(message("recalc.no_soffice"))
     names = [p.name for p in paths]
     if len(set(names)) != len(names):
         raise ValueError("file names must be unique: LibreOffice writes outputs by base name")

@@ -255,7 +255,7 @@ class Template:
         """The .xlsx bytes build_workbook(catalog, entity, ...) + save would write."""
         if (previous is not None) != self.with_previous:
             raise ValueError("this template is for books " + ("with" if self.with_previous else "without")
-                             + " a 前年度回答 column")
+                             + " a previous-year answer column")
         ctx = _Context(entity, generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
                        previous or {}, prefill or {}, now or datetime.now(timezone.utc).replace(tzinfo=None))
         stamp = time.localtime()[:6]
