@@ -25,7 +25,7 @@ from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import rate
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.cells import safe
-from xlsx_tool.util.styles import BOLD, FILL_HEADER, PERCENT
+from xlsx_tool.util.styles import BOLD, FILL_HEADER, PERCENT, show_axes
 
 SUMMARY_BOOK = "集計結果.xlsx"
 
@@ -191,6 +191,7 @@ def _add_totals_chart(wb: Workbook, col: Collection) -> None:
     bar.set_categories(ChartRef(ws, min_col=1, min_row=2, max_row=len(kept) + 1))
     line = LineChart()
     line.add_data(ChartRef(ws, min_col=3, min_row=1, max_row=len(kept) + 1), titles_from_data=True)
+    show_axes(bar, line)
     bar += line
     bar.height, bar.width = 10, max(16, len(kept) * 0.6)
     ws.add_chart(bar, "E2")

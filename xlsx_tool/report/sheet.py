@@ -16,7 +16,7 @@ from xlsx_tool.scoring.gap import GapReport
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.cells import put
 from xlsx_tool.util.problems import message
-from xlsx_tool.util.styles import BASE, BOLD, FILL_GOAL, FILL_GROUP, FILL_HEADER, TITLE, UNLOCKED, WRAP_TOP
+from xlsx_tool.util.styles import BASE, BOLD, FILL_GOAL, FILL_GROUP, FILL_HEADER, TITLE, UNLOCKED, WRAP_TOP, show_axes
 from xlsx_tool.workbook.meta import SUMMARY_SHEET
 
 REPORT_SHEET = "採点結果"
@@ -91,6 +91,7 @@ def _add_chart(ws, data_row: int, n: int, anchor: str) -> None:
     cats = ChartRef(ws, min_col=1, min_row=data_row + 1, max_row=data_row + n)
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(cats)
+    show_axes(chart)
     ws.add_chart(chart, anchor)
 
 

@@ -1,0 +1,128 @@
+"""What Excel shows: our XML for a feature compared with a workbook Excel itself saved
+(../shared/excel-reference, see its README), element by element where it matters."""
+
+from __future__ import annotations
+
+import random
+import re
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from click.testing import CliRunner
+
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.loading import load_shipped_catalog
+from xlsx_tool.cli import main
+from xlsx_tool.workbook.filler import fill_workbook, random_answers
+from xlsx_tool.workbook.meta import input_sheet_names
+from xlsx_tool.workbook.writer import write_workbook
+
+REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "excel-reference"
+M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
+R8 = load_shipped_catalog("R8", "municipality")
+ENTITY = Entity(name="平塚市", code="142034", prefecture="神奈川県", insured=73333)
+
+
+def _reference(name: str) -> Path:
+    path = REFERENCE / name
+    if not path.is_file():
+        pytest.fail(f"Excel reference file missing: {path} (../shared/excel-reference)")
+    return path
+
+
+def _xml(book: Path, part: str) -> ET.Element:
+    with zipfile.ZipFile(book) as z:
+        return ET.fromstring(z.read(part))
+
+
+def _shape(node: ET.Element) -> tuple:
+    """Tag, attribute names and children's shapes: what a reader of the XML sees, without the values."""
+    return node.tag, tuple(sorted(node.attrib)), tuple(_shape(child) for child in node)
+
+
+def _sheet_part(book: Path, title: str) -> str:
+    wb = _xml(book, "xl/workbook.xml")
+    rels = _xml(book, "xl/_rels/workbook.xml.rels")
+    rid = next(s.get("{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id")
+               for s in wb.iter(f"{M}sheet") if s.get("name") == title)
+    target = next(r.get("Target") for r in rels if r.get("Id") == rid)
+    return "xl/" + target.lstrip("/").removeprefix("xl/")
+
+
+# -- conditional formats: the unanswered-cell highlight --------------------------------------------
+
+
+def _dxf_fills(book: Path) -> list[ET.Element]:
+    return [dxf.find(f"{M}fill/{M}patternFill") for dxf in _xml(book, "xl/styles.xml").iter(f"{M}dxf")]
+
+
+def test_the_unanswered_highlight_is_a_fill_excel_paints(tmp_path):
+    """Excel paints a conditional format's solid fill from bgColor, in a patternFill without a pattern type
+    (cond_format07.xlsx: two rules with a fill each). A fgColor alone, as openpyxl writes for a solid
+    PatternFill, is not painted: the cover asks staff to fill the yellow cells, and none are yellow."""
+    ref = [f for f in _dxf_fills(_reference("cond_format07.xlsx")) if f is not None]
+    assert ref and {_shape(f) for f in ref} == {(f"{M}patternFill", (), ((f"{M}bgColor", ("rgb",), ()),))}
+
+    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
+    fills = _dxf_fills(book)
+    sheet = _xml(book, _sheet_part(book, input_sheet_names(R8)[R8.grants[0].id]))
+    rules = list(sheet.iter(f"{M}cfRule"))
+    assert rules, "the input sheet has no conditional format"
+    for rule in rules:
+        fill = fills[int(rule.get("dxfId"))]
+        assert _shape(fill) == _shape(ref[0]), ET.tostring(fill)
+        assert re.fullmatch(r"FF[0-9A-F]{6}", fill.find(f"{M}bgColor").get("rgb"))  # opaque, as Excel writes
+
+
+# -- charts: axes Excel draws -----------------------------------------------------------------------
+
+
+def _axes(book: Path) -> list[ET.Element]:
+    with zipfile.ZipFile(book) as z:
+        parts = [n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
+    return [ax for part in parts for tag in ("catAx", "valAx", "dateAx", "serAx")
+            for ax in _xml(book, part).iter(f"{C}{tag}")]
+
+
+def _delete(axis: ET.Element) -> tuple[int, str] | None:
+    """Where the axis says whether it is deleted (index among its children) and what it says."""
+    children = list(axis)
+    for i, child in enumerate(children):
+        if child.tag == f"{C}delete":
+            return i, child.get("val")
+    return None
+
+
+def _check_axes_shown(book: Path) -> None:
+    # chart_column04.xlsx: Excel writes an axis' c:delete right after c:scaling (there val="1" hides one)
+    ref = [_delete(ax) for ax in _axes(_reference("chart_column04.xlsx"))]
+    assert (2, "1") in ref
+    axes = _axes(book)
+    assert axes, f"no chart in {book.name}"
+    for axis in axes:
+        assert list(axis)[1].tag == f"{C}scaling"
+        assert _delete(axis) == (2, "0"), f"{book.name}: {axis.tag} without <c:delete val=\"0\"/>"
+
+
+def test_the_report_chart_has_axes_excel_draws(tmp_path):
+    template = write_workbook(R8, ENTITY, tmp_path / "template.xlsx")
+    filled = fill_workbook(template, random_answers(R8, random.Random(3)), tmp_path / "filled.xlsx", R8)
+    out = tmp_path / "report.xlsx"
+    result = CliRunner().invoke(main, ["report", str(filled), "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    _check_axes_shown(out)
+
+
+def test_the_collection_chart_has_axes_excel_draws(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i, code in enumerate(("142034", "142051")):
+        template = write_workbook(R8, Entity(name=f"市{i}", code=code), tmp_path / f"t{i}.xlsx")
+        fill_workbook(template, random_answers(R8, random.Random(i)), inbox / f"{code}.xlsx", R8)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["collect", str(inbox), "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    _check_axes_shown(out / "集計結果.xlsx")
