@@ -126,3 +126,49 @@ def test_the_collection_chart_has_axes_excel_draws(tmp_path):
     result = CliRunner().invoke(main, ["collect", str(inbox), "--out", str(out), "--workers", "1"])
     assert result.exit_code == 0, result.output
     _check_axes_shown(out / "集計結果.xlsx")
+
+
+# -- protection: as Excel protects, and the password as current Excel hashes it ------------------------
+
+
+def _spec_hash(password: str, salt_b64: str, spin: int) -> str:
+    """ECMA-376 Part 1 §18.3.1.85 / MS-OFFCRYPTO §2.4.2.4, written here independently of the package:
+    SHA-512 over salt ‖ UTF-16LE password, then spin rounds over previous ‖ little-endian round number."""
+    import base64
+    import hashlib
+    import struct
+
+    h = hashlib.sha512()
+    h.update(base64.b64decode(salt_b64))
+    h.update(password.encode("utf-16-le"))
+    value = h.digest()
+    for i in range(spin):
+        value = hashlib.sha512(value + struct.pack("<I", i)).digest()
+    return base64.b64encode(value).decode()
+
+
+@pytest.mark.parametrize("password", ["secret", "平塚市の様式2026", "p" * 255])
+def test_a_password_is_stored_as_current_excel_stores_it(tmp_path, password):
+    """Not the legacy 16-bit hash (five hex digits for long passwords, which Excel repairs; another hash
+    for non-ASCII passwords): the salted SHA-512 attributes, the password recoverable by Excel's algorithm."""
+    book = write_workbook(R8, ENTITY, tmp_path / "p.xlsx", password=password)
+    wb = _xml(book, "xl/workbook.xml").find(f"{M}workbookProtection")
+    assert "workbookPassword" not in wb.attrib and wb.get("lockStructure") == "1"
+    assert wb.get("workbookAlgorithmName") == "SHA-512" and int(wb.get("workbookSpinCount")) >= 100_000
+    assert wb.get("workbookHashValue") == _spec_hash(password, wb.get("workbookSaltValue"),
+                                                     int(wb.get("workbookSpinCount")))
+    sheet = _xml(book, _sheet_part(book, input_sheet_names(R8)[R8.grants[0].id])).find(f"{M}sheetProtection")
+    assert "password" not in sheet.attrib and sheet.get("algorithmName") == "SHA-512"
+    assert sheet.get("hashValue") == _spec_hash(password, sheet.get("saltValue"), int(sheet.get("spinCount")))
+    assert sheet.get("hashValue") != _spec_hash(password + "x", sheet.get("saltValue"), int(sheet.get("spinCount")))
+
+
+def test_sheets_are_protected_as_excel_protects_them(tmp_path):
+    """protect02.xlsx: Excel's protected sheet locks contents, objects (the notes) and scenarios."""
+    ref = _xml(_reference("protect02.xlsx"), "xl/worksheets/sheet1.xml").find(f"{M}sheetProtection")
+    assert {k: ref.get(k) for k in ("sheet", "objects", "scenarios")} == {"sheet": "1", "objects": "1", "scenarios": "1"}
+    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
+    for title in input_sheet_names(R8).values():
+        ours = _xml(book, _sheet_part(book, title)).find(f"{M}sheetProtection")
+        assert {k: ours.get(k) for k in ("sheet", "objects", "scenarios")} == {k: ref.get(k) for k in
+                                                                            ("sheet", "objects", "scenarios")}

@@ -192,10 +192,12 @@ def test_unanswered_answer_cells_are_highlighted(generated):
 def test_password_protects_sheets_and_structure(tmp_path):
     cat = load_shipped_catalog("R8", "prefecture")
     wb = load_workbook(write_workbook(cat, ENTITY, tmp_path / "p.xlsx", password="secret"))
-    assert all(ws.protection.password for ws in wb.worksheets)
-    assert wb.security.workbookPassword
+    # the SHA-512 form Excel writes (issue 16; the hash itself: tests/test_excel_reference.py)
+    assert all(ws.protection.hashValue and ws.protection.algorithmName == "SHA-512" for ws in wb.worksheets)
+    assert wb.security.workbookHashValue and wb.security.lockStructure
     wb2 = load_workbook(write_workbook(cat, ENTITY, tmp_path / "n.xlsx"))
-    assert not any(ws.protection.password for ws in wb2.worksheets)
+    assert not any(ws.protection.hashValue or ws.protection.password for ws in wb2.worksheets)
+    assert all(ws.protection.sheet for ws in wb2.worksheets) and not wb2.security.workbookHashValue
 
 
 def test_text_from_a_roster_or_catalog_never_becomes_a_formula(tmp_path):

@@ -15,7 +15,6 @@ from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font
-from openpyxl.workbook.protection import WorkbookProtection
 
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.model import (
@@ -61,6 +60,7 @@ from xlsx_tool.workbook.meta import (
     LISTS_SHEET,
     input_sheet_name,
 )
+from xlsx_tool.workbook.protection import protect
 from xlsx_tool.workbook.sheets import write_cover, write_eligibility, write_meta, write_notes, write_summary
 
 
@@ -216,18 +216,6 @@ def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations,
     return layout
 
 
-def _protect(wb: Workbook, password: str | None) -> None:
-    for ws in wb.worksheets:
-        ws.protection.sheet = True
-        ws.protection.formatColumns = False  # let staff widen columns and rows
-        ws.protection.formatRows = False
-        if password:
-            ws.protection.password = password
-    wb.security = WorkbookProtection(lockStructure=True)
-    if password:
-        wb.security.workbookPassword = password
-
-
 def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str | None = None,
                    generated_at: str | None = None, previous_answers: Mapping[str, object] | None = None,
                    thresholds: str | None = None, prefill: Mapping[str, object] | None = None) -> Workbook:
@@ -249,7 +237,7 @@ def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str
                 thresholds)
     wb.move_sheet(lists_ws, offset=len(wb.sheetnames))
     lists_ws.sheet_state = "hidden"
-    _protect(wb, password)
+    protect(wb, password)
     wb.active = 0
     return wb
 
