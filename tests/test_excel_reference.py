@@ -172,3 +172,32 @@ def test_sheets_are_protected_as_excel_protects_them(tmp_path):
         ours = _xml(book, _sheet_part(book, title)).find(f"{M}sheetProtection")
         assert {k: ours.get(k) for k in ("sheet", "objects", "scenarios")} == {k: ref.get(k) for k in
                                                                             ("sheet", "objects", "scenarios")}
+
+
+# -- text that looks like a formula: Excel's text prefix, not an apostrophe in the cell -----------------
+
+
+def test_formula_like_text_in_the_summary_book_is_text_with_excels_prefix(tmp_path):
+    """A roster name such as =HYPERLINK(…) must never compute; in .xlsx that is a text cell with the
+    quotePrefix style (what typing an apostrophe in Excel stores), not an apostrophe shown in the cell."""
+    from openpyxl import load_workbook
+
+    hostile = '=HYPERLINK("http://example.com","x")'
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    template = write_workbook(R8, Entity(name="市", code="142034"), tmp_path / "t.xlsx")
+    fill_workbook(template, random_answers(R8, random.Random(1)), inbox / "142034.xlsx", R8)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f'code,name\n142034,"{hostile.replace(chr(34), chr(34) * 2)}"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["collect", str(inbox), "--roster", str(roster), "--out", str(out),
+                                       "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    wb = load_workbook(out / "集計結果.xlsx")
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)
+             and "HYPERLINK" in c.value]
+    assert cells, "the roster name should appear in the summary book"
+    for c in cells:
+        assert c.value == hostile and c.data_type == "s" and c.quotePrefix, (c.parent.title, c.coordinate, c.value)
+    csv_text = (out / "一覧.csv").read_text(encoding="utf-8-sig")
+    assert "'" + hostile.replace('"', '""') in csv_text  # CSV keeps the apostrophe: no prefix style there

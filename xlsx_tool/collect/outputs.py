@@ -24,7 +24,7 @@ from xlsx_tool.collect.batch import REJECTED, STATUS_LABELS, WARNING, Collection
 from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import rate
 from xlsx_tool.util.atomic import write_atomically
-from xlsx_tool.util.cells import safe
+from xlsx_tool.util.cells import append_text_safely, safe
 from xlsx_tool.util.styles import BOLD, FILL_HEADER, PERCENT, show_axes
 
 SUMMARY_BOOK = "集計結果.xlsx"
@@ -161,11 +161,11 @@ def tables(col: Collection) -> list[Table]:
 
 def _write_sheet(wb: Workbook, t: Table) -> None:
     ws = wb.create_sheet(t.name)
-    ws.append([safe(h) for h in t.header])
+    append_text_safely(ws, t.header)
     for c in ws[1]:
         c.font, c.fill = BOLD, FILL_HEADER
     for row in t.rows:
-        ws.append([safe(v) for v in row])
+        append_text_safely(ws, row)
     for i, h in enumerate(t.header, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(8, min(40, len(str(h)) * 2))
         if h in ("得点率", "実施率", "前年度実施率", "増減"):
@@ -183,7 +183,7 @@ def _add_totals_chart(wb: Workbook, col: Collection) -> None:
     mean = sum(r.total for r in kept) / len(kept)
     ws.append(["団体", "合計", "平均"])
     for r in kept:
-        ws.append([safe(r.name or r.code), r.total, mean])
+        append_text_safely(ws, [r.name or r.code, r.total, mean])
     bar = BarChart()
     bar.title = "団体別の合計得点と平均"
     bar.y_axis.title = "得点"

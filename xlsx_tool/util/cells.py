@@ -14,7 +14,9 @@ INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe(value: object) -> object:
-    """Neutralise formula injection in text; numbers and None pass through."""
+    """Neutralise formula injection in text for CSV and for values handed to Excel (where a leading
+    apostrophe is taken as the text prefix); numbers and None pass through. In .xlsx files written here
+    use `append_text_safely` instead: an apostrophe stored in the file would show in the cell."""
     if isinstance(value, str) and value.startswith(INJECTION_PREFIXES):
         return "'" + value
     return value
@@ -58,3 +60,13 @@ def put(ws: Worksheet, ref: str, value, font=BASE, fill=None, align=WRAP_TOP, fm
 
 
 _STYLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # workbook -> style combination -> indexes
+
+
+def append_text_safely(ws: Worksheet, values) -> None:
+    """Append a row; text that would start a formula is stored as text with Excel's quotePrefix (what
+    typing an apostrophe in Excel gives): the cell shows the text as it is and never computes."""
+    ws.append(list(values))
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith(INJECTION_PREFIXES):
+            cell.data_type = "s"
+            cell.quotePrefix = True
