@@ -201,3 +201,42 @@ def test_formula_like_text_in_the_summary_book_is_text_with_excels_prefix(tmp_pa
         assert c.value == hostile and c.data_type == "s" and c.quotePrefix, (c.parent.title, c.coordinate, c.value)
     csv_text = (out / "一覧.csv").read_text(encoding="utf-8-sig")
     assert "'" + hostile.replace('"', '""') in csv_text  # CSV keeps the apostrophe: no prefix style there
+
+
+# -- print setup of what a prefecture prints -----------------------------------------------------------
+
+
+def _defined_names(book: Path) -> dict[tuple[str, str | None], str]:
+    return {(d.get("name"), d.get("localSheetId")): d.text for d in _xml(book, "xl/workbook.xml").iter(f"{M}definedName")}
+
+
+def test_the_summary_book_prints_as_excel_sets_up_fit_to_width_and_titles(tmp_path):
+    """fit_to_pages05.xlsx: fit to one page wide and any number of pages tall (fitToHeight="0" with
+    fitToPage); repeat01.xlsx: the header row repeated on every page (a sheet-local _xlnm.Print_Titles).
+    集計結果.xlsx used to print as dozens of portrait pages without its header."""
+    ref = _xml(_reference("fit_to_pages05.xlsx"), "xl/worksheets/sheet1.xml")
+    ref_setup = ref.find(f"{M}pageSetup")
+    assert ref.find(f"{M}sheetPr/{M}pageSetUpPr").get("fitToPage") == "1" and ref_setup.get("fitToHeight") == "0"
+    assert "fitToWidth" not in ref_setup.attrib  # Excel leaves out the default 1
+    ref_titles = _defined_names(_reference("repeat01.xlsx"))
+    assert ref_titles == {("_xlnm.Print_Titles", "0"): "Sheet1!$1:$1"}
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    template = write_workbook(R8, Entity(name="市", code="142034"), tmp_path / "t.xlsx")
+    fill_workbook(template, random_answers(R8, random.Random(2)), inbox / "142034.xlsx", R8)
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["collect", str(inbox), "--out", str(out), "--workers", "1"]).exit_code == 0
+    book = out / "集計結果.xlsx"
+    names = _defined_names(book)
+    titles = [n for (name, _), n in names.items() if name == "_xlnm.Print_Titles"]
+    tables = [s.get("name") for s in _xml(book, "xl/workbook.xml").iter(f"{M}sheet") if s.get("name") != "グラフ"]
+    assert len(titles) == len(tables)
+    for index, title in enumerate(tables):
+        sheet = _xml(book, _sheet_part(book, title))
+        setup = sheet.find(f"{M}pageSetup")
+        assert sheet.find(f"{M}sheetPr/{M}pageSetUpPr").get("fitToPage") == "1"
+        assert setup.get("fitToHeight") == "0" and setup.get("fitToWidth", "1") == "1"
+        assert setup.get("orientation") == "landscape" and setup.get("paperSize") == "9"
+        local = names.get(("_xlnm.Print_Titles", str(index)))
+        assert local and re.fullmatch(r"('?)" + re.escape(title) + r"\1!\$1:\$1", local), (title, local)

@@ -173,6 +173,12 @@ def _write_sheet(wb: Workbook, t: Table) -> None:
                 c.number_format = PERCENT
     ws.freeze_panes = "C2"
     ws.auto_filter.ref = ws.dimensions
+    # printed by the prefecture: A4 landscape, all columns on the page width, the header on every page
+    ws.page_setup.paperSize, ws.page_setup.orientation = ws.PAPERSIZE_A4, ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    ws.oddFooter.center.text = "&A  &P / &N"
 
 
 def _add_totals_chart(wb: Workbook, col: Collection) -> None:
