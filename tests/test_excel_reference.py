@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import zipfile
@@ -19,7 +20,9 @@ from xlsx_tool.workbook.filler import fill_workbook, random_answers
 from xlsx_tool.workbook.meta import input_sheet_names
 from xlsx_tool.workbook.writer import write_workbook
 
-REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "excel-reference"
+# ../shared beside the project (DEVELOPERS.md); XLSX_TOOL_SHARED names it when the checkout is elsewhere
+SHARED = Path(os.environ.get("XLSX_TOOL_SHARED") or Path(__file__).resolve().parent.parent.parent / "shared")
+REFERENCE = SHARED / "excel-reference"
 M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
 R8 = load_shipped_catalog("R8", "municipality")
@@ -29,7 +32,8 @@ ENTITY = Entity(name="平塚市", code="142034", prefecture="神奈川県", insu
 def _reference(name: str) -> Path:
     path = REFERENCE / name
     if not path.is_file():
-        pytest.fail(f"Excel reference file missing: {path} (../shared/excel-reference)")
+        pytest.fail(f"Excel reference file missing: {path} (../shared/excel-reference beside the project, "
+                    "or set XLSX_TOOL_SHARED to the shared folder)")
     return path
 
 
