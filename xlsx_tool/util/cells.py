@@ -6,6 +6,7 @@ import math
 import weakref
 from copy import copy
 
+from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlsx_tool.util.styles import BASE, BOX, WRAP_TOP
@@ -65,8 +66,11 @@ _STYLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # workbook -> 
 def append_text_safely(ws: Worksheet, values) -> None:
     """Append a row; text that would start a formula is stored as text with Excel's quotePrefix (what
     typing an apostrophe in Excel gives): the cell shows the text as it is and never computes."""
-    ws.append(list(values))
-    for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str) and cell.value.startswith(INJECTION_PREFIXES):
-            cell.data_type = "s"
-            cell.quotePrefix = True
+    row = []
+    for value in values:
+        if isinstance(value, str) and value.startswith(INJECTION_PREFIXES):
+            value = Cell(ws, value=value)  # appended as it is: no read-back of the row (max_row walks the sheet)
+            value.data_type = "s"
+            value.quotePrefix = True
+        row.append(value)
+    ws.append(row)
