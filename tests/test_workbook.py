@@ -213,3 +213,20 @@ def test_text_from_a_roster_or_catalog_never_becomes_a_formula(tmp_path):
     cover = {r[0]: r[1] for r in wb["表紙"].iter_rows(max_col=2, values_only=True) if r[0]}
     assert cover["団体名"] == entity.name and cover["団体コード"] == "=2+2"
     assert wb["推進交付金"].oddFooter.left.text.startswith("A&&B県")
+
+
+def test_file_names_from_a_roster_open_in_excel_and_survive_the_command_line(tmp_path):
+    """Names with & % ^ ! (macros and the command line that pass the path on break on them) or [ ]
+    (Excel reads them as a link to another book) get their full-width forms; Windows-forbidden
+    characters and control characters are dropped; the rest of the name is kept as written."""
+    from click.testing import CliRunner
+
+    from xlsx_tool.cli import main
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("code,name\n142034,A&B%C^D!E[1]\n142051,平塚市/藤沢:市\t\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["generate", "--year", "R8", "--roster", str(roster), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.glob("*.xlsx")) == ["R8_municipality_142034_A＆B％C＾D！E［1］.xlsx",
+                                                          "R8_municipality_142051_平塚市藤沢市.xlsx"]

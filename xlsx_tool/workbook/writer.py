@@ -242,10 +242,16 @@ def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str
     return wb
 
 
+# characters Windows forbids in file names are dropped; those that break Excel links ([ ]) or the command
+# line and macros that pass the path on (& % ^ !) become their full-width forms, which read the same
+_FORBIDDEN = '\\/:*?"<>|'
+_FULL_WIDTH = str.maketrans({"&": "＆", "%": "％", "^": "＾", "!": "！", "[": "［", "]": "］"})
+
+
 def default_filename(catalog: Catalog, entity: Entity) -> str:
     who = "_".join(p for p in (entity.code, entity.name) if p) or "template"
-    safe = "".join(ch for ch in who if ch not in '\\/:*?"<>|').strip() or "template"
-    return f"{catalog.year}_{catalog.kind.value}_{safe}.xlsx"
+    kept = "".join(ch for ch in who if ch not in _FORBIDDEN and ch.isprintable()).translate(_FULL_WIDTH)
+    return f"{catalog.year}_{catalog.kind.value}_{kept.strip() or 'template'}.xlsx"
 
 
 def write_workbook(catalog: Catalog, entity: Entity, path: str | Path, **kwargs) -> Path:
