@@ -15,7 +15,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xlsx_tool.catalog.excel_layout import CHOICES, HEADER, SHEET_ORDER, Column, SheetSpec
 from xlsx_tool.catalog.loading import CatalogError
-from xlsx_tool.util.problems import CATALOGUE
+from xlsx_tool.util.problems import Problem
 
 # -- import: where each value came from ---------------------------------------------------
 
@@ -97,8 +97,8 @@ class Importer:
     # -- recording
     def report(self, loc: Loc, code: str, /, **fields) -> None:
         """Record the catalogue's problem `code` (util/problems.py) at the cell `loc`."""
-        template = CATALOGUE[code]
-        self.report_text(loc, template.text.format(**fields), template.fix.format(**fields))
+        problem = Problem(code, fields)
+        self.report_text(loc, problem.text, problem.fix)
 
     def report_text(self, loc: Loc, message: str, fix: str = "") -> None:
         """Record a message already rendered from the catalogue (the catalog validator's, mapped to a cell)."""

@@ -126,3 +126,16 @@ def read_answers(catalog: Catalog, contents: BookContents,
                 contents.answers[key] = row[answer]
                 contents.remarks[key] = row[remarks]
     contents.missing = [aid for aid, _, _ in answer_slots(catalog) if aid not in contents.answers]
+
+
+def read_contents(path: Path, meta_rows: Iterable[Sequence[object]] | None,
+                  sheet_rows: Callable[[str], Iterable[Sequence[object]] | None],
+                  catalog_path: str | Path | None = None,
+                  thresholds_path: str | Path | None = None) -> tuple[Catalog, BookContents]:
+    """(catalog, contents) of a book from the cells an engine gives: identification, the catalog it was
+    made from, its answers; every engine's read_book is this with its own cells."""
+    meta = read_meta(path, meta_rows)
+    catalog = resolve_catalog(meta, path, catalog_path, thresholds_path)
+    contents = BookContents(path=path, meta=meta)
+    read_answers(catalog, contents, sheet_rows)
+    return catalog, contents

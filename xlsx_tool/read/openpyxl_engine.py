@@ -11,17 +11,35 @@ from openpyxl import load_workbook
 
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.read import core
-from xlsx_tool.read.core import BookContents, BookError, check_book_file, resolve_catalog
+from xlsx_tool.read.core import BookContents, BookError, check_book_file
 from xlsx_tool.workbook.meta import FIRST_DATA_ROW, META_SHEET
 
 if TYPE_CHECKING:
     from xlsx_tool.catalog.eligibility import EligibilityInputs
 
 
+def _meta_rows(wb):
+    return wb[META_SHEET].iter_rows(min_col=1, max_col=2, values_only=True) if META_SHEET in wb.sheetnames else None
+
+
+def _sheet_rows(wb):
+    def rows(name: str):
+        if name not in wb.sheetnames:
+            return None
+        return wb[name].iter_rows(min_row=FIRST_DATA_ROW, min_col=core.FIRST_COLUMN, max_col=core.LAST_COLUMN,
+                                  values_only=True)
+
+    return rows
+
+
 def read_meta(wb, path: Path) -> dict[str, object]:
     """The _meta identification of an open workbook (openpyxl or read.fast_engine.FastBook)."""
-    rows = wb[META_SHEET].iter_rows(min_col=1, max_col=2, values_only=True) if META_SHEET in wb.sheetnames else None
-    return core.read_meta(path, rows)
+    return core.read_meta(path, _meta_rows(wb))
+
+
+def read_answers(wb, catalog: Catalog, contents: BookContents) -> None:
+    """Fill contents.answers/remarks/missing from an open workbook (found by the hidden id column)."""
+    core.read_answers(catalog, contents, _sheet_rows(wb))
 
 
 def read_book(path: str | Path, catalog_path: str | Path | None = None,
@@ -33,24 +51,9 @@ def read_book(path: str | Path, catalog_path: str | Path | None = None,
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise BookError(path, "book.cannot_open", detail=exc) from None
     try:
-        meta = read_meta(wb, path)
-        catalog = resolve_catalog(meta, path, catalog_path, thresholds_path)
-        contents = BookContents(path=path, meta=meta)
-        read_answers(wb, catalog, contents)
-        return catalog, contents
+        return core.read_contents(path, _meta_rows(wb), _sheet_rows(wb), catalog_path, thresholds_path)
     finally:
         wb.close()
-
-
-def read_answers(wb, catalog: Catalog, contents: BookContents) -> None:
-    """Fill contents.answers/remarks/missing from an open workbook (found by the hidden id column)."""
-    def sheet_rows(name: str):
-        if name not in wb.sheetnames:
-            return None
-        return wb[name].iter_rows(min_row=FIRST_DATA_ROW, min_col=core.FIRST_COLUMN, max_col=core.LAST_COLUMN,
-                                  values_only=True)
-
-    core.read_answers(catalog, contents, sheet_rows)
 
 
 def read_eligibility_inputs(path: str | Path) -> "EligibilityInputs":

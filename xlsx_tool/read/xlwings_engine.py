@@ -12,7 +12,7 @@ from pathlib import Path
 
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.read import core
-from xlsx_tool.read.core import BookContents, resolve_catalog
+from xlsx_tool.read.core import BookContents
 from xlsx_tool.util.problems import message
 from xlsx_tool.workbook.meta import FIRST_DATA_ROW, META_SHEET
 
@@ -94,21 +94,17 @@ def book_path(book) -> Path:
         return Path(str(book.name))
 
 
-def read_meta(book, path: Path | None = None) -> dict[str, object]:
-    """The _meta identification of an open book (the reader core's checks and messages)."""
-    path = path or book_path(book)
-    rows = None
-    if META_SHEET in sheet_names(book):
-        sheet = book.sheets[META_SHEET]
-        rows = grid(sheet.range((1, 1), (max(last_row(sheet), 1), 2)))
-    return core.read_meta(path, rows)
+def _meta_rows(book):
+    if META_SHEET not in sheet_names(book):
+        return None
+    sheet = book.sheets[META_SHEET]
+    return grid(sheet.range((1, 1), (max(last_row(sheet), 1), 2)))
 
 
-def read_answers(book, catalog: Catalog, contents: BookContents) -> None:
-    """Fill contents.answers/remarks/missing through xlwings (the reader core's checks and messages)."""
+def _sheet_rows(book):
     names = sheet_names(book)
 
-    def sheet_rows(name: str):
+    def rows(name: str):
         if name not in names:
             return None
         sheet = book.sheets[name]
@@ -117,15 +113,22 @@ def read_answers(book, catalog: Catalog, contents: BookContents) -> None:
             return []
         return grid(sheet.range((FIRST_DATA_ROW, core.FIRST_COLUMN), (last, core.LAST_COLUMN)))
 
-    core.read_answers(catalog, contents, sheet_rows)
+    return rows
+
+
+def read_meta(book, path: Path | None = None) -> dict[str, object]:
+    """The _meta identification of an open book (the reader core's checks and messages)."""
+    return core.read_meta(path or book_path(book), _meta_rows(book))
+
+
+def read_answers(book, catalog: Catalog, contents: BookContents) -> None:
+    """Fill contents.answers/remarks/missing through xlwings (the reader core's checks and messages)."""
+    core.read_answers(catalog, contents, _sheet_rows(book))
 
 
 def read_contents(book, catalog_path: str | Path | None = None,
                   path: str | Path | None = None) -> tuple[Catalog, BookContents]:
     """(catalog, contents) of an open book, with the checks and messages of read.openpyxl_engine.read_book."""
     path = Path(path) if path is not None else book_path(book)
-    meta = read_meta(book, path)
-    catalog = resolve_catalog(meta, path, catalog_path, os.environ.get(THRESHOLDS_ENV) or None)
-    contents = BookContents(path=path, meta=meta)
-    read_answers(book, catalog, contents)
-    return catalog, contents
+    return core.read_contents(path, _meta_rows(book), _sheet_rows(book), catalog_path,
+                              os.environ.get(THRESHOLDS_ENV) or None)
