@@ -1,5 +1,6 @@
 """Carrying last year's answers forward: exactly the persisting items, the rest listed."""
 
+import csv
 import random
 
 from click.testing import CliRunner
@@ -14,41 +15,60 @@ from xlsx_tool.workbook.filler import fill_workbook, random_answers
 from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, COL_PREVIOUS, input_sheet_names
 from xlsx_tool.workbook.writer import write_workbook
 
+from shared_paths import TALLY, shared_file  # noqa: E402
+
 R7 = load_shipped_catalog("R7", "municipality")
 R8 = load_shipped_catalog("R8", "municipality")
 R6 = load_shipped_catalog("R6", "municipality")
 
 
-def _shape_of(cat):
+def _tally_items(year: str) -> dict[int, tuple]:
+    """列番号 -> (grant, goal, group, number, short title, label, points) of one year, from MHLW's tally."""
+    with open(shared_file(TALLY), encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["年度"] == f"令和{year[1:]}年度" and r["指標群"]]
     out = {}
-    for *_, ind in cat.indicators():
-        if ind.subitems:
-            out.update({s.id: "choice" for s in ind.subitems})
-        else:
-            out[ind.id] = (ind.rule.type, ind.points)
+    for r in rows:
+        number, title, *labels = [p.strip() for p in r["指標"].split(" / ")]
+        kind = "process" if "体制" in r["指標群"] else "activity" if "活動" in r["指標群"] else "outcome"
+        out[int(r["列番号"])] = (r["交付金"], r["目標"], kind, number, title, "".join(labels), float(r["配点"]))
     return out
 
 
-def test_carries_exactly_the_persisting_items_r6_to_r7():
+def _answers_by_tally(cat) -> dict[str, frozenset]:
+    """Answer id -> the tally rows it is scored on (a sub-item: one; a ladder: one per level)."""
+    items = _tally_items(cat.year)
+    out = {}
+    for *_, ind in cat.indicators():
+        for sub in ind.subitems:
+            out[sub.id] = frozenset(items[el.provenance.tally_column] for el in (sub.bands or [sub]))
+    return out
+
+
+def test_carries_exactly_the_items_the_tally_shows_unchanged_r6_to_r7():
+    """An answer carries when the same question (goal, group, number, short title, label, points in the
+    tally) exists in both years under the same id; a renumbered indicator is another item."""
     prev = random_answers(R6, random.Random(2), blank_rate=0.0)
     result = carry_answers(R6, prev, R7)
-    old, new = _shape_of(R6), _shape_of(R7)
+    old, new = _answers_by_tally(R6), _answers_by_tally(R7)
     persisting = {aid for aid in old if aid in new and old[aid] == new[aid]}
+    assert len(persisting) > 100 and len(set(old) - persisting) > 10  # most persist; the restructured do not
     assert set(result.carried) == persisting
     assert all(result.carried[a] == prev[a] for a in persisting)
     assert {p for p, _ in result.not_carried} == set(old) - persisting
     reasons = dict(result.not_carried)
-    assert reasons["P1-p1"].startswith("今年度は小項目ごとの回答に変わりました")  # direct in R6, sub-items in R7
-    assert "S2-p1" in reasons and reasons["S2-p1"] == "今年度の様式にない項目です"  # 支援Ⅱ restructured
+    # 支援Ⅱ was renumbered: R6's 1 (認知症初期集中支援チーム) is not R7's 1 (認知症サポーター等)
+    assert reasons["S2-p1-a"].startswith("今年度の同じ番号は別の項目です（前年度「認知症初期集中支援チームの活動状況」")
 
 
 def test_mapping_carries_renumbered_items_and_blank_answers_are_not_listed():
-    prev = {"S2-p1": 20, "S2-p2": None}
-    result = carry_answers(R6, prev, R7, {"S2-p1": "S2-p"})  # 20 of 20 → the 64-point group entry
-    assert result.not_carried == [("S2-p1", "今年度は回答の形式または配点が変わりました")]
-    prev = {"P1-p2": 16, "P1-p3": 12}
-    result = carry_answers(R7, prev, R8, {"P1-p2": "P1-p3", "P1-p3": "P1-p2"})  # swapped numbering
-    assert result.carried == {"P1-p3": 16, "P1-p2": 12} and result.not_carried == []
+    old, new = _answers_by_tally(R6), _answers_by_tally(R7)
+    def item(rows):  # the same grant, goal, group, short title, label and points: all but the number
+        return {(*r[:3], *r[4:]) for r in rows}
+    moved = {a: b for a, rows in old.items() for b, rows_b in new.items() if a != b and item(rows) == item(rows_b)}
+    assert moved, "R6→R7 renumbered some items (支援Ⅱ)"
+    prev = {a: "該当" for a in moved} | {"P1-p1-a": None}
+    result = carry_answers(R6, prev, R7, moved)
+    assert result.carried == {b: "該当" for b in moved.values()} and result.not_carried == []
 
 
 def test_generate_with_previous_and_carry(tmp_path):

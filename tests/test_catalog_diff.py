@@ -41,9 +41,13 @@ def test_r7_to_r8_municipality_matches_the_catalogs():
     assert _ids(diff.rule_changed) == [i for i in both
                                        if getattr(old[i], "rule", None) != getattr(new[i], "rule", None)]
     assert _ids(diff.notes_changed) == [i for i in both if getattr(old[i], "notes", "") != getattr(new[i], "notes", "")]
-    # what that means for these two years (seeds 002 and 004): three questions re-worded, points unchanged
+    # what that means for these two years: three questions re-worded (seeds 002 and 004); in the tally,
+    # 支援Ⅰ-6 and 支援Ⅱ-1 gain a sub-item カ and their other sub-items are re-pointed (R7 ア1 イ2 ウ2 エ2 オ2 →
+    # R8 ア1 イ1 ウ1 エ2 オ2 カ2; R7 ア–オ 5 each → R8 ア–オ 4 each, カ 5)
     assert _ids(diff.reworded) == ["S1-p1", "S1-p2", "S1-p4"]
-    assert not diff.added and not diff.removed and not diff.repointed and not diff.moved
+    assert _ids(diff.added) == ["S1-p6-ka", "S2-p1-ka"]
+    assert _ids(diff.repointed) == ["S1-p6-i", "S1-p6-u", *(f"S2-p1-{k}" for k in ("a", "i", "u", "e", "o"))]
+    assert not diff.removed and not diff.moved
     groups = {(g.goal_id, g.kind): (g.before, g.after) for g in diff.groups}
     assert groups == {(goal.id, group.kind.value): (group.points, group.points) for _, goal, group in r8.groups()}
     assert diff.reworded[0].before == old["S1-p1"].text and diff.reworded[0].after == new["S1-p1"].text
@@ -55,14 +59,19 @@ def test_hand_made_changes_are_exactly_what_the_diff_reports():
     process = _group(data, 0, 0)["indicators"]
     assert [i["id"] for i in process] == ["P1-p1", "P1-p2", "P1-p3", "P1-p4"]
     process[0]["subitems"][1]["text"] += "（改）"  # re-word sub-item P1-p1-i
-    process[1]["points"], process[2]["points"] = 12, 20  # re-point two, the group still adds up to 64
+    process[1]["subitems"][0]["points"] = 0  # P1-p2-a 4 → 0 and P1-p2 16 → 12 ...
+    process[1]["points"] = 12
+    process[2]["subitems"][0]["points"] = 5  # ... P1-p3-a1 1 → 5 and P1-p3 16 → 20: the group still adds up to 64
+    process[2]["points"] = 20
     removed = process.pop(3)  # remove P1-p4 (16 points) ...
-    process.append({**removed, "id": "P1-p5", "number": "5", "text": "新しい指標"})  # ... and add P1-p5 (16)
+    process.append({**removed, "id": "P1-p5", "number": "5", "text": "新しい指標",  # ... and add P1-p5 (16)
+                    "subitems": [{**s, "id": s["id"].replace("P1-p4", "P1-p5")} for s in removed["subitems"]]})
     new = parse_catalog(data, "hand-made")
     diff = diff_catalogs(r7, new)
     assert _ids(diff.reworded) == ["P1-p1-i"] and diff.reworded[0].level == "小項目"
-    assert [(c.id, c.before, c.after) for c in diff.repointed] == [("P1-p2", 16, 12), ("P1-p3", 16, 20)]
-    assert _ids(diff.removed) == ["P1-p4"] and _ids(diff.added) == ["P1-p5"]
+    assert [(c.id, c.before, c.after) for c in diff.repointed] == [("P1-p2", 16, 12), ("P1-p2-a", 4, 0),
+                                                                   ("P1-p3", 16, 20), ("P1-p3-a1", 1, 5)]
+    assert _ids(diff.removed) == ["P1-p4"] and _ids(diff.added) == ["P1-p5"]  # sub-items come and go with them
     assert diff.added[0].text == "新しい指標" and diff.added[0].points == 16
     assert not diff.rule_changed and not diff.moved and not diff.notes_changed
     assert not diff.changed_groups
@@ -109,7 +118,7 @@ def test_cli_diff_r7_r8_terminal_and_xlsx(tmp_path):
     out = tmp_path / "diff.xlsx"
     result = CliRunner().invoke(main, ["catalog", "diff", "R7", "R8", "--kind", "municipality", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "文言の変更（3 件）" in result.output and "指標群の配点" in result.output
+    assert "文言の変更（3 件）" in result.output and "追加（2 件）" in result.output and "指標群の配点" in result.output
     assert "S1-p4" in result.output and "R7-municipality → R8-municipality" in result.output
     wb = load_workbook(out)
     assert wb.sheetnames == ["差分", "指標群の配点"]
@@ -129,7 +138,9 @@ def test_cli_diff_accepts_yaml_and_xlsx_paths(tmp_path):
     assert result.exit_code == 0, result.output
     assert "差分はありません" in result.output
     result = CliRunner().invoke(main, ["catalog", "diff", "R5", "R6"])
-    assert result.exit_code == 0 and "削除（6 件）" in result.output and "追加（41 件）" in result.output
+    r6 = load_shipped_catalog("R6", "municipality")
+    added = len(list(r6.indicators()))  # every indicator (their sub-items come with them)
+    assert result.exit_code == 0 and "削除（6 件）" in result.output and f"追加（{added} 件）" in result.output
 
 
 def test_cli_diff_refuses_unknown_inputs(tmp_path):

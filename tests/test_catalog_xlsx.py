@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from conftest import all_catalogs
 from openpyxl import load_workbook
 
-from xlsx_tool.catalog.excel_export import INDICATORS, read_catalog_xlsx, write_catalog_xlsx, write_catalog_yaml
+from xlsx_tool.catalog.excel_export import INDICATORS, SUBITEMS, read_catalog_xlsx, write_catalog_xlsx, write_catalog_yaml
 from xlsx_tool.catalog.excel_import import CatalogSheetError
 from xlsx_tool.catalog.loading import CatalogError, load_catalog_file, load_shipped_catalog, parse_catalog
 from xlsx_tool.cli import main
@@ -39,7 +39,7 @@ def test_rules_catalog_round_trip_keeps_tiers_thresholds_requires_and_cap(tmp_pa
 def test_workbook_has_the_sheets_dropdowns_and_readme(tmp_path):
     book = write_catalog_xlsx(load_shipped_catalog("R7", "municipality"), tmp_path / "r7.xlsx")
     wb = load_workbook(book)
-    assert wb.sheetnames == ["説明", "カタログ", "交付金", "目標・指標群", "指標", "小項目", "採点区分"]
+    assert wb.sheetnames == ["説明", "カタログ", "交付金", "目標・指標群", "指標", "小項目", "採点区分", "段階"]
     lists = {}
     for ws in wb.worksheets:
         for dv in ws.data_validations.dataValidation:
@@ -48,7 +48,7 @@ def test_workbook_has_the_sheets_dropdowns_and_readme(tmp_path):
                 lists[(ws.title, str(dv.sqref).split(":")[0])] = dv.formula1
     assert lists[("カタログ", "B5")] == '"municipality,prefecture"'
     assert lists[("目標・指標群", "F2")] == '"process,activity,outcome,combined"'
-    assert lists[("指標", "G2")] == '"sum,tiers,thresholds,direct"'
+    assert lists[("指標", "G2")] == '"sum,tiers,thresholds,direct,levels"'
     assert lists[("指標", f"{INDICATORS.letter('status')}2")] == '"published,assumed,not_in_sources"'
     assert lists[("小項目", "G2")] == '"published,assumed,not_in_sources"'
     readme = " ".join(str(c.value) for row in wb["説明"].iter_rows() for c in row if c.value)
@@ -212,34 +212,40 @@ def test_missing_sheet_and_header_are_reported(tmp_path):
 # -- the command line ------------------------------------------------------------------------
 
 def test_cli_export_edit_import_validate_generate(tmp_path):
+    """A prefecture puts the official sub-item texts of MHLW's survey form over the tally's short titles,
+    once, and generates its municipalities' books from the result."""
     runner = CliRunner()
-    book = tmp_path / "r7.xlsx"
-    result = runner.invoke(main, ["catalog", "export", "--year", "R7", "--kind", "municipality", "--out", str(book)])
+    book = tmp_path / "r8.xlsx"
+    result = runner.invoke(main, ["catalog", "export", "--year", "R8", "--kind", "municipality", "--out", str(book)])
     assert result.exit_code == 0, result.output
-    # a prefecture completes P1-p2 (16 points entered directly) with its official sub-items
     wb = load_workbook(book)
-    assert wb["指標"]["A3"].value == "P1-p2"
-    wb["指標"]["G3"], wb["指標"]["I3"] = "sum", None
     subs = wb["小項目"]
-    assert subs["A5"].value == "P1-p1-e" and subs["A6"].value is None
-    for n, label in enumerate("アイウエ"):
-        for col, value in zip("ABCDEG", (f"P1-p2-{n}", "P1-p2", label, f"公式の小項目 {label}\n（2 行目）", 4,
-                                         "published")):
-            subs[f"{col}{6 + n}"] = value
+    text_col, short_col = SUBITEMS.letter("text"), SUBITEMS.letter("short_title")
+    rows = [r for r in range(2, subs.max_row + 1) if subs[f"B{r}"].value == "P1-p3"]
+    assert len(rows) == 16 and all(subs[f"{short_col}{r}"].value == "short" for r in rows)
+    for r in rows:
+        subs[f"{text_col}{r}"] = f"公式の小項目 {subs[f'C{r}'].value}\n（2 行目）"
+        subs[f"{short_col}{r}"] = None
     wb.save(book)
     out = tmp_path / "pref.yaml"
     result = runner.invoke(main, ["catalog", "import", str(book), "--out", str(out)])
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
-    assert "公式の小項目 ア" in text and "\\u" not in text and "text: |-" in text  # unicode, block style
+    assert "公式の小項目 ア①" in text and "\\u" not in text and "text: |-" in text  # unicode, block style
     cat = load_catalog_file(out)
-    p2 = next(i for *_, i in cat.indicators() if i.id == "P1-p2")
-    assert p2.rule.type == "sum" and [s.label for s in p2.subitems] == list("アイウエ")
-    assert p2.subitems[0].text == "公式の小項目 ア\n（2 行目）"
+    p3 = next(i for *_, i in cat.indicators() if i.id == "P1-p3")
+    assert p3.subitems[0].text == "公式の小項目 ア①\n（2 行目）" and not p3.subitems[0].short_title
+    shipped = load_shipped_catalog("R8", "municipality")
+    assert cat.answer_ids() == shipped.answer_ids()  # only texts changed: the same answers, points, rates
+    assert [s.national for s in p3.subitems] == [s.national for s in next(
+        i for *_, i in shipped.indicators() if i.id == "P1-p3").subitems]
     assert runner.invoke(main, ["catalog", "validate", str(out)]).exit_code == 0
     result = runner.invoke(main, ["generate", "--catalog", str(out), "--out", str(tmp_path / "books")])
     assert result.exit_code == 0, result.output
-    assert "P1-p2-0" in cat.answer_ids()
+    generated = load_workbook(next((tmp_path / "books").glob("*.xlsx")))
+    texts = [c.value for c in generated["推進交付金"]["B"] if isinstance(c.value, str)]
+    assert "公式の小項目 ア①\n（2 行目）" in texts
+    assert not any(t.endswith("施策の実施状況の把握・改善 ア①") for t in texts)  # no short title left there
 
 
 def test_cli_import_reports_errors_with_exit_status_1(tmp_path):

@@ -20,8 +20,8 @@ from xlsx_tool.workbook.filler import fill_workbook, random_answers
 from xlsx_tool.workbook.meta import input_sheet_names
 from xlsx_tool.workbook.writer import write_workbook
 
-# ../shared beside the project (DEVELOPERS.md); XLSX_TOOL_SHARED names it when the checkout is elsewhere
-SHARED = Path(os.environ.get("XLSX_TOOL_SHARED") or Path(__file__).resolve().parent.parent.parent / "shared")
+from shared_paths import SHARED  # noqa: E402
+
 REFERENCE = SHARED / "excel-reference"
 M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"

@@ -123,10 +123,9 @@ def fast_corpus(tmp_path_factory):
         books[f"ok{i}"] = (good(f"ok{i}.xlsx", f"0{i + 1}", blank=0.3 * (i % 2)), "fast")
     books["template"] = (write_workbook(CAT, Entity(name="町05", code="05"), tmp / "template.xlsx"), "fast")
     books["blank_code"] = (write_workbook(CAT, Entity(name="町"), tmp / "blank_code.xlsx"), "fast")
-    numeric = [aid for aid, _, sub in answer_slots(CAT) if not sub][:3]
-    subs = [aid for aid, _, sub in answer_slots(CAT) if sub][:3]
+    slots = [aid for aid, _, _ in answer_slots(CAT)][:5]  # odd values of every type, whatever the cell asks
     odd = random_answers(CAT, rng, blank_rate=0.0)
-    odd.update({numeric[0]: "4", numeric[1]: True, numeric[2]: datetime(2025, 4, 1), subs[0]: "該当　", subs[1]: 1.0})
+    odd.update(dict(zip(slots, ["4", True, datetime(2025, 4, 1), "該当　", 1.0])))
     books["odd_values"] = (_book(tmp, "odd_values.xlsx", "06", odd), "fast")
     base = good("base.xlsx", "07", blank=0.0)
 

@@ -94,13 +94,13 @@ INLINE_X = b'<c r="A%d" t="inlineStr"><is><t>x</t></is></c>'
 VARIANTS = {
     "cached_formula_results": (_cached_results, True),
     "comment_in_a_row": (_inside_row(6, b"<!-- note -->"), True),
-    "cdata_text": (_append(b'<row r="50"><c r="B50" t="inlineStr"><is><t><![CDATA[a<b&c]]></t></is></c></row>'), True),
+    "cdata_text": (_append(b'<row r="9050"><c r="B9050" t="inlineStr"><is><t><![CDATA[a<b&c]]></t></is></c></row>'), True),
     "whitespace_between_rows": (lambda d: d.replace(b"</row><row", b"</row>\n  <row"), True),
-    "empty_rows_self_closed": (_append(b'<row r="40" ht="20" customHeight="1"/><row r="41">' + INLINE_X % 41
-                                       + b'</row><row r="42"/>'), True),
+    "empty_rows_self_closed": (_append(b'<row r="9040" ht="20" customHeight="1"/><row r="9041">' + INLINE_X % 9041
+                                       + b'</row><row r="9042"/>'), True),
     "footer_varies": (lambda d: d.replace(b"<oddFooter>", b"<oddFooter>&amp;L\xe5\x88\xa5"), True),
     "comment_hiding_a_row_end": (_inside_row(6, b"<!-- </row> -->"), False),
-    "cdata_hiding_a_row_end": (_append(b'<row r="50"><c r="B50" t="inlineStr"><is><t><![CDATA[</row>]]></t></is>'
+    "cdata_hiding_a_row_end": (_append(b'<row r="9050"><c r="B9050" t="inlineStr"><is><t><![CDATA[</row>]]></t></is>'
                                        b"</c></row>"), False),
     "rows_out_of_order": (_swap_rows, False),
     "row_repeated": (_duplicate_row, False),
@@ -115,7 +115,7 @@ VARIANTS = {
                                                                                       b"</is></x:c><c r=\"B6\"", 1),
                                       True),
     "row_under_a_prefix": (lambda d: d.replace(b"<worksheet ", b'<worksheet xmlns:x="' + MAIN + b'" ', 1)
-                           .replace(b"</sheetData>", b'<x:row r="60"><c r="A60"><v>3</v></c></x:row></sheetData>'), True),
+                           .replace(b"</sheetData>", b'<x:row r="9060"><c r="A9060"><v>3</v></c></x:row></sheetData>'), True),
     "sheet_data_in_another_namespace": (lambda d: d.replace(b"<sheetData>", b'<o:wrap xmlns:o="urn:other"><sheetData>')
                                         .replace(b"</sheetData>", b"</sheetData></o:wrap>"), False),
     "footer_not_plain": (lambda d: d.replace(b"<oddFooter>", b'<oddFooter xml:space="preserve">'), True),
@@ -438,8 +438,8 @@ def _rows_joined_through_a_comment(d: bytes) -> bytes:
 
 
 HOSTILE.update({
-    **{f"formula_result_{name}": (lambda bad: lambda d: d.replace(
-        b"<f>SUM(E4,E18,E24,E32)</f><v />", b"<f>SUM(E4,E18,E24,E32)</f><v>" + bad + b"</v>", 1))(bad)
+    **{f"formula_result_{name}": (lambda bad: lambda d: re.sub(  # the grant total's cached result
+        rb"(<f>SUM\(E4,[^<]*\)</f>)<v />", lambda m: m[1] + b"<v>" + bad + b"</v>", d, count=1))(bad)
        for name, bad in [("char_ref_0", b"&#0;"), ("undefined_entity", b"&foo;"), ("noncharacter", b"\xef\xbf\xbf"),
                          ("control", b"\x01"), ("not_utf8", b"\xff")]},
     "forged_probe": _hide_rows,

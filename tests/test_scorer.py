@@ -5,7 +5,7 @@ from catalog_fixtures import rules_catalog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlsx_tool.catalog.answers import answer_slots
+from xlsx_tool.catalog.answers import answer_choices, answer_slots
 from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog
 from xlsx_tool.catalog.model import DirectRule, GroupKind
 from xlsx_tool.scoring.scorer import score
@@ -83,14 +83,31 @@ HIRATSUKA_R6 = {
 HIRATSUKA_GOAL_TOTALS = {"P1": 64, "P2": 60, "P3": 58, "S1": 46, "S2": 59, "S3": 58}
 
 
+def _subset_with_points(subitems, target):
+    """Sub-items whose points add to exactly `target` (depth-first; the lists are short)."""
+    def search(i, left):
+        if left == 0:
+            return []
+        if i == len(subitems) or left < 0:
+            return None
+        with_it = search(i + 1, left - subitems[i].points)
+        return [subitems[i], *with_it] if with_it is not None else search(i + 1, left)
+    return search(0, target)
+
+
 def test_hiratsuka_r6_process_totals_are_reproduced():
+    """平塚市's R6 process points per indicator (seed 000) are reachable by sub-items met, and score to its
+    published goal totals."""
     cat = load_shipped_catalog("R6", "municipality")
     answers = {}
     for _, goal, group in cat.groups():
         if group.kind == GroupKind.process:
             inds = group.indicators
             assert len(inds) == len(HIRATSUKA_R6[goal.id]), goal.id
-            answers.update({i.id: p for i, p in zip(inds, HIRATSUKA_R6[goal.id])})
+            for ind, points in zip(inds, HIRATSUKA_R6[goal.id]):
+                met = _subset_with_points(ind.subitems, points)
+                assert met is not None, (ind.id, points)
+                answers.update({s.id: Y if s in met else N for s in ind.subitems})
     res = score(cat, answers)
     assert not res.problems
     assert {g: res.groups[(g, "process")] for g in HIRATSUKA_GOAL_TOTALS} == HIRATSUKA_GOAL_TOTALS
@@ -102,7 +119,7 @@ def _answer_strategy(catalog):
     values = []
     for aid, ind, is_sub in slots:
         if is_sub:
-            values.append(st.sampled_from([None, Y, N]))
+            values.append(st.sampled_from([None, *answer_choices(ind, aid)]))
         elif isinstance(ind.rule, DirectRule):
             values.append(st.one_of(st.none(), st.integers(0, ind.points)))
         else:

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from xlsx_tool.catalog.answers import answer_slots
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog
-from xlsx_tool.catalog.model import DirectRule, ThresholdsRule
+from xlsx_tool.catalog.model import DirectRule, LevelsRule, ThresholdsRule
 from xlsx_tool.read.core import BookError
 from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.workbook.filler import fill_workbook, random_answers
@@ -69,7 +69,11 @@ def test_every_answer_cell_has_a_validation_with_stop_alert(generated):
             assert dv.type == "list"
             sheet, rng = dv.formula1.split("!")
             values = [c.value for row_ in wb[sheet.strip("'")][rng.replace("$", "")] for c in row_]
-            assert values == (["該当", "非該当"] if is_sub else list(range(0, ind.points + 1, ind.rule.step)))
+            if isinstance(ind.rule, LevelsRule):  # a ladder: none, then its levels from the lowest
+                sub = next(s for s in ind.subitems if s.id == aid)
+                assert values == ["なし", *(b.label for b in sub.bands)]
+            else:
+                assert values == (["該当", "非該当"] if is_sub else list(range(0, ind.points + 1, ind.rule.step)))
             assert len(dv.formula1) < 255
         else:
             assert isinstance(ind.rule, ThresholdsRule) and dv.type == "decimal"

@@ -11,7 +11,16 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from xlsx_tool.catalog.model import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule, indicator_answer_ids
+from xlsx_tool.catalog.model import (
+    ANSWER_CHOICES,
+    Catalog,
+    DirectRule,
+    Indicator,
+    LevelsRule,
+    ThresholdsRule,
+    indicator_answer_ids,
+    ladder_choices,
+)
 from xlsx_tool.catalog.rules import allowed_points, is_number
 from xlsx_tool.util.memo import per_object
 from xlsx_tool.util.problems import message
@@ -55,11 +64,21 @@ def _compiled(catalog: Catalog) -> tuple[tuple, tuple, frozenset]:
     return per_object(_COMPILED, catalog, _compile)
 
 
+def answer_choices(ind: Indicator, answer_id: str) -> tuple[str, ...] | None:
+    """The values a choice answer accepts (該当/非該当, or a ladder's levels); None for numbers."""
+    if not ind.subitems:
+        return None
+    if isinstance(ind.rule, LevelsRule):
+        return ladder_choices(next(s for s in ind.subitems if s.id == answer_id))
+    return ANSWER_CHOICES
+
+
 def _compile(catalog: Catalog) -> tuple[tuple, tuple, frozenset]:
     slots = tuple((aid, ind, bool(ind.subitems)) for *_, ind in catalog.indicators()
                   for aid in indicator_answer_ids(ind))
-    allowed = tuple(frozenset(allowed_points(ind)) if not sub and isinstance(ind.rule, DirectRule) else None
-                    for _, ind, sub in slots)
+    allowed = tuple(answer_choices(ind, aid) if sub else
+                    frozenset(allowed_points(ind)) if isinstance(ind.rule, DirectRule) else None
+                    for aid, ind, sub in slots)
     return slots, allowed, frozenset(aid for aid, _, _ in slots)
 
 
@@ -67,13 +86,15 @@ def unanswered_ids(catalog: Catalog, answers: Mapping[str, object]) -> list[str]
     return [aid for aid, _, _ in answer_slots(catalog) if is_blank(answers.get(aid))]
 
 
-def _choice_problem(aid: str, value: object) -> AnswerProblem | None:
-    if value in ANSWER_CHOICES:
+def _choice_problem(aid: str, value: object, choices: tuple[str, ...]) -> AnswerProblem | None:
+    if value in choices:
         return None
-    if nfkc(value) in ANSWER_CHOICES:
-        return AnswerProblem(aid, value, message("answer.choice_spelling", value=value, normalised=nfkc(value)),
+    # a near miss: full-width or half-width forms, spaces, or 1 for ① (NFKC folds ① to 1)
+    near = {nfkc(c): c for c in choices}.get(nfkc(value))
+    if near is not None:
+        return AnswerProblem(aid, value, message("answer.choice_spelling", value=value, normalised=near),
                              "answer.choice_spelling")
-    return AnswerProblem(aid, value, message("answer.not_a_choice", value=value, choices="」「".join(ANSWER_CHOICES)),
+    return AnswerProblem(aid, value, message("answer.not_a_choice", value=value, choices="」「".join(choices)),
                          "answer.not_a_choice")
 
 
@@ -106,7 +127,7 @@ def validate_answers(catalog: Catalog, answers: Mapping[str, object]) -> list[An
         value = answers.get(aid)
         if is_blank(value):
             continue
-        problem = _choice_problem(aid, value) if is_sub else _points_problem(aid, ind, value, points)
+        problem = _choice_problem(aid, value, points) if is_sub else _points_problem(aid, ind, value, points)
         if problem:
             problems.append(problem)
     return problems

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import re
 
-from xlsx_tool.catalog.model import Catalog, DirectRule, Indicator, SumRule, ThresholdsRule, TiersRule
+from xlsx_tool.catalog.model import (
+    NO_LEVEL,
+    Catalog,
+    DirectRule,
+    Indicator,
+    LevelsRule,
+    SumRule,
+    ThresholdsRule,
+    TiersRule,
+)
 from xlsx_tool.catalog.published import PUBLISHED_POINTS, PUBLISHED_SOURCES
 from xlsx_tool.util.problems import located
 
@@ -119,7 +128,7 @@ def _rule_problems(cat: Catalog) -> list[str]:
 def indicator_rule_problems(ind: Indicator) -> list[str]:
     rule, subs = ind.rule, ind.subitems
     out: list[str] = []
-    needs_subitems = isinstance(rule, (SumRule, TiersRule))
+    needs_subitems = isinstance(rule, (SumRule, TiersRule, LevelsRule))
     if needs_subitems and not subs:
         out.append(located("catalog.needs_subitems", "", rule=rule.type))
     if not needs_subitems and subs:
@@ -128,7 +137,12 @@ def indicator_rule_problems(ind: Indicator) -> list[str]:
     for si, s in enumerate(subs):
         if s.requires is not None and (s.requires not in sub_ids or s.requires == s.id):
             out.append(located("catalog.requires", f"subitems[{si}].requires", requires=s.requires))
-    if isinstance(rule, SumRule):
+    stray = [s.id for s in subs if s.bands] if not isinstance(rule, LevelsRule) else []
+    if stray:
+        out.append(located("catalog.bands_elsewhere", "", ids=", ".join(stray)))
+    if isinstance(rule, LevelsRule):
+        out.extend(_ladder_problems(ind, rule))
+    elif isinstance(rule, SumRule):
         missing = [s.id for s in subs if s.points is None]
         if missing:
             out.append(located("catalog.sum_points_missing", "", ids=", ".join(missing)))
@@ -154,6 +168,22 @@ def indicator_rule_problems(ind: Indicator) -> list[str]:
     elif isinstance(rule, DirectRule):
         if ind.points % rule.step:
             out.append(located("catalog.step", "", points=ind.points, step=rule.step))
+    return out
+
+
+def _ladder_problems(ind: Indicator, rule: LevelsRule) -> list[str]:
+    out = []
+    bare = [s.id for s in ind.subitems if not s.bands]
+    if bare:
+        out.append(located("catalog.ladder_bands", "", ids=", ".join(bare)))
+    for s in ind.subitems:
+        labels = [b.label for b in s.bands]
+        if len(set(labels)) != len(labels) or NO_LEVEL in labels:
+            out.append(located("catalog.band_labels", "", id=s.id))
+    tops = [sum(b.points for b in s.bands) for s in ind.subitems]
+    reachable = max(tops, default=0) if rule.combine == "best" else min(ind.points, sum(tops))
+    if tops and reachable != ind.points:
+        out.append(located("catalog.ladder_unreachable", "", reachable=reachable, points=ind.points))
     return out
 
 

@@ -93,6 +93,9 @@ class Importer:
     where: dict[str, Loc] = field(default_factory=dict)  # catalog path -> cell
     flags: list[tuple[str, str]] = field(default_factory=list)  # (catalog path, "sums" | "rule" | "published")
     seen_ids: dict[str, Loc] = field(default_factory=dict)
+    # ids of rows left out for a problem already reported: the rows under them wait for that fix
+    left_out: set[str] = field(default_factory=set)
+    waiting_rows: int = 0
 
     # -- recording
     def report(self, loc: Loc, code: str, /, **fields) -> None:

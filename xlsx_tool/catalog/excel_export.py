@@ -17,6 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xlsx_tool.catalog.excel_import import read_catalog_xlsx
 from xlsx_tool.catalog.excel_layout import (
+    BANDS,
     CHOICES,
     GOALS,
     GRANTS,
@@ -108,7 +109,7 @@ def catalog_workbook(catalog: Catalog) -> Workbook:
     _write_header_sheet(wb.create_sheet(HEADER.name), catalog)
     for spec, rows in ((GRANTS, grant_rows(catalog)), (GOALS, goal_rows(catalog)),
                        (INDICATORS, indicator_rows(catalog)), (SUBITEMS, subitem_rows(catalog)),
-                       (STEPS, step_rows(catalog))):
+                       (STEPS, step_rows(catalog)), (BANDS, band_rows(catalog))):
         _write_table(wb.create_sheet(spec.name), spec, rows)
     return wb
 
@@ -116,7 +117,16 @@ def catalog_workbook(catalog: Catalog) -> Workbook:
 def _provenance_cells(prov: Provenance | None) -> dict:
     if prov is None:
         return {}
-    return {"status": prov.status.value, "sources": ", ".join(prov.sources), "note": prov.note}
+    return {"status": prov.status.value, "sources": ", ".join(prov.sources), "note": prov.note,
+            "tally_year": prov.tally_year, "tally_column": prov.tally_column}
+
+
+def _national_cells(national) -> dict:
+    return {} if national is None else {"national_met": national.met, "national_of": national.of}
+
+
+def _short(flag: bool) -> str | None:
+    return "short" if flag else None
 
 
 def grant_rows(cat: Catalog) -> list[dict]:
@@ -133,7 +143,9 @@ def indicator_rows(cat: Catalog) -> list[dict]:
     for _, goal, group, ind in cat.indicators():
         rule = ind.rule
         rows.append({"id": ind.id, "goal": goal.id, "group": group.kind.value, "number": ind.number,
-                     "text": ind.text, "points": ind.points, "rule": rule.type, "cap": getattr(rule, "cap", None),
+                     "text": ind.text, "title": ind.title, "short_title": _short(ind.short_title),
+                     "points": ind.points, "rule": rule.type, "cap": getattr(rule, "cap", None),
+                     "combine": getattr(rule, "combine", None),
                      "step": getattr(rule, "step", None), "unit": getattr(rule, "unit", None),
                      **_ratio_cells(getattr(rule, "ratio", None)),
                      "period": ind.period, "notes": ind.notes, **_provenance_cells(ind.provenance)})
@@ -147,9 +159,16 @@ def _ratio_cells(ratio) -> dict:
 
 
 def subitem_rows(cat: Catalog) -> list[dict]:
-    return [{"id": s.id, "indicator": ind.id, "label": s.label, "text": s.text, "points": s.points,
-             "requires": s.requires, **_provenance_cells(s.provenance)}
+    return [{"id": s.id, "indicator": ind.id, "label": s.label, "text": s.text, "short_title": _short(s.short_title),
+             "points": s.points, "requires": s.requires, **_national_cells(s.national),
+             **_provenance_cells(s.provenance)}
             for *_, ind in cat.indicators() for s in ind.subitems]
+
+
+def band_rows(cat: Catalog) -> list[dict]:
+    return [{"subitem": s.id, "label": b.label, "points": b.points, **_national_cells(b.national),
+             **_provenance_cells(b.provenance)}
+            for *_, ind in cat.indicators() for s in ind.subitems for b in s.bands]
 
 
 def step_rows(cat: Catalog) -> list[dict]:
@@ -313,7 +332,8 @@ def _write_choice_help(ws: Worksheet, row: int) -> None:
     for ci, title in enumerate(("リスト", "値", "意味"), 1):
         ws.cell(row, ci, title)
         _style_header(ws.cell(row, ci))
-    names = {"grant": "交付金id", "kind": "区分", "group": "指標群", "rule": "採点方法", "status": "出典区分"}
+    names = {"grant": "交付金id", "kind": "区分", "group": "指標群", "rule": "採点方法", "status": "出典区分",
+             "combine": "系列の扱い", "short": "項目名のみ"}
     for choice, labels in CHOICES.items():
         for code, label in labels.items():
             row += 1

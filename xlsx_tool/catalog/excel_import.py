@@ -24,6 +24,7 @@ from xlsx_tool.catalog.excel_cells import (
     read_rows,
 )
 from xlsx_tool.catalog.excel_layout import (
+    BANDS,
     CHOICES,
     GOALS,
     GRANTS,
@@ -58,7 +59,7 @@ def read_catalog_xlsx(path: str | Path | io.BytesIO) -> Catalog:
     catalog, deferred = _validate(imp, data) if data is not None else (None, 0)
     if imp.problems or catalog is None:
         cells = sorted(imp.problems, key=lambda p: p.loc.sort_key())
-        raise CatalogSheetError(source, cells, deferred)
+        raise CatalogSheetError(source, cells, deferred + imp.waiting_rows)
     return catalog
 
 
@@ -78,7 +79,8 @@ def _catalog_data(wb: Workbook, imp: Importer) -> dict | None:
     data["grants"] = [g for g, _ in grants.values()]
     groups = _goals(rows[GOALS.name], grants, imp)
     indicators = _indicators(rows[INDICATORS.name], groups, imp)
-    _subitems(rows[SUBITEMS.name], indicators, imp)
+    subitems = _subitems(rows[SUBITEMS.name], indicators, imp)
+    _bands(rows[BANDS.name], subitems, imp)
     _steps(rows[STEPS.name], indicators, imp)
     _empty_containers(grants, groups, indicators, imp)
     return data
@@ -89,12 +91,32 @@ def _provenance(row: Row, path: str, imp: Importer) -> dict | None:
     sources = imp.take(row, "sources", f"{path}.sources") or []
     note = imp.take(row, "note", f"{path}.note") or ""
     imp.where[path] = row.locs["status"]
+    tally = {key: imp.take(row, key, f"{path}.{key}") for key in ("tally_year", "tally_column")
+             if key in row.locs}
+    tally = {k: v for k, v in tally.items() if v is not None}
     if status is None:  # only a sub-item's provenance may be blank (its 出典区分 is not required)
-        if not sources and not note:
+        if not sources and not note and not tally:
             return None
         imp.report(row.locs["status"], "xlsx.status_blank")
         status = "not_in_sources"
-    return {"status": status, "sources": sources, "note": note}
+    return {"status": status, "sources": sources, "note": note, **tally}
+
+
+def _national(row: Row, path: str, imp: Importer) -> dict | None:
+    met = imp.take(row, "national_met", f"{path}.national.met")
+    of = imp.take(row, "national_of", f"{path}.national.of")
+    imp.where[f"{path}.national"] = row.locs["national_met"]
+    if met is None and of is None:
+        return None
+    if met is None or of is None:
+        blank = "national_met" if met is None else "national_of"
+        imp.report(row.locs[blank], "xlsx.national_pair")
+        return None
+    return {"met": met, "of": of}
+
+
+def _is_short(row: Row, path: str, imp: Importer) -> bool:
+    return imp.take(row, "short_title", f"{path}.short_title") == "short"
 
 
 def _top(row: Row, imp: Importer) -> dict:
@@ -199,6 +221,8 @@ def _indicators(rows: list[Row], groups, imp: Importer) -> dict[str, IndicatorSl
         group = _parent_group(row, groups, imp)
         if group is None:
             imp.flag("", "sums")
+            if row.ok("id") and row.values["id"] is not None:
+                imp.left_out.add(row.values["id"])
             continue
         group_dict, group_path = group
         path = f"{group_path}.indicators[{len(group_dict['indicators'])}]"
@@ -229,7 +253,9 @@ def _indicator(row: Row, path: str, imp: Importer) -> IndicatorSlot:
     points = imp.take(row, "points", f"{path}.points", placeholder=0, affects="sums")
     rule, rule_type = _rule(row, path, imp)
     data = {"id": ident, "number": imp.take(row, "number", f"{path}.number") or "",
-            "text": imp.take(row, "text", f"{path}.text", placeholder=BLANK_TEXT), "points": points,
+            "text": imp.take(row, "text", f"{path}.text", placeholder=BLANK_TEXT),
+            "title": imp.take(row, "title", f"{path}.title") or "", "short_title": _is_short(row, path, imp),
+            "points": points,
             "rule": rule, "subitems": [], "notes": imp.take(row, "notes", f"{path}.notes") or "",
             "period": imp.take(row, "period", f"{path}.period") or "",
             "provenance": _provenance(row, f"{path}.provenance", imp)}
@@ -241,7 +267,7 @@ def _rule(row: Row, path: str, imp: Importer) -> tuple[dict, str | None]:
     rule_type = imp.take(row, "rule", f"{path}.rule", placeholder=None, affects="rule")
     imp.where[f"{path}.rule.type"] = row.locs["rule"]
     params = {}
-    for key in ("cap", "step", "unit", *RATIO_KEYS):
+    for key in ("cap", "step", "unit", "combine", *RATIO_KEYS):
         field = f"ratio.{RATIO_KEYS[key]}" if key in RATIO_KEYS else key
         for tag in CHOICES["rule"]:
             imp.where[f"{path}.rule.{tag}.{field}"] = row.locs[key]
@@ -274,7 +300,9 @@ def _ratio(row: Row, ratio: dict, path: str, imp: Importer) -> dict:
     return ratio
 
 
-def _subitems(rows: list[Row], indicators: dict[str, IndicatorSlot], imp: Importer) -> None:
+def _subitems(rows: list[Row], indicators: dict[str, IndicatorSlot], imp: Importer) -> dict[str, tuple[dict, str]]:
+    """The sub-items under their indicators; returns id -> (sub-item data, path) for the 段階 sheet."""
+    found: dict[str, tuple[dict, str]] = {}
     for row in rows:
         slot = _parent_indicator(row, indicators, imp)
         if slot is None:
@@ -286,16 +314,46 @@ def _subitems(rows: list[Row], indicators: dict[str, IndicatorSlot], imp: Import
         if row.ok("id"):
             imp.unique_id(row, "id", ident)
         sub = {"id": ident, "label": imp.take(row, "label", f"{path}.label") or "",
-               "text": imp.take(row, "text", f"{path}.text", placeholder=BLANK_TEXT)}
+               "text": imp.take(row, "text", f"{path}.text", placeholder=BLANK_TEXT),
+               "short_title": _is_short(row, path, imp), "bands": []}
         optional = {"points": imp.take(row, "points", f"{path}.points", affects="rule"),
                     "requires": imp.take(row, "requires", f"{path}.requires"),
-                    "provenance": _provenance(row, f"{path}.provenance", imp)}
+                    "provenance": _provenance(row, f"{path}.provenance", imp),
+                    "national": _national(row, path, imp)}
         subs.append({**sub, **{k: v for k, v in optional.items() if v is not None}})
+        imp.where[f"{path}.bands"] = row.locs["id"]
+        found.setdefault(ident, (subs[-1], path))
+    return found
+
+
+def _bands(rows: list[Row], subitems: dict[str, tuple[dict, str]], imp: Importer) -> None:
+    for row in rows:
+        ident = row.values["subitem"]
+        if ident is BAD:
+            continue
+        if ident in imp.left_out:
+            imp.waiting_rows += 1
+            continue
+        if ident not in subitems:
+            imp.report(row.locs["subitem"], "xlsx.unknown_subitem", subitem=ident, table=SUBITEMS.name)
+            continue
+        sub, sub_path = subitems[ident]
+        path = f"{sub_path}.bands[{len(sub['bands'])}]"
+        imp.where[path] = row.locs["label"]
+        band = {"label": imp.take(row, "label", f"{path}.label", placeholder=BLANK_TEXT),
+                "points": imp.take(row, "points", f"{path}.points", placeholder=0, affects="rule")}
+        optional = {"national": _national(row, path, imp), "provenance": _provenance(row, f"{path}.provenance", imp)}
+        sub["bands"].append({**band, **{k: v for k, v in optional.items() if v is not None}})
 
 
 def _parent_indicator(row: Row, indicators: dict[str, IndicatorSlot], imp: Importer) -> IndicatorSlot | None:
     ident = row.values["indicator"]
     if ident is BAD:
+        return None
+    if ident in imp.left_out:
+        imp.waiting_rows += 1
+        if row.ok("id") and row.values.get("id") is not None:
+            imp.left_out.add(row.values["id"])  # its levels wait too
         return None
     if ident not in indicators:
         imp.report(row.locs["indicator"], "xlsx.unknown_indicator", indicator=ident, table=INDICATORS.name)

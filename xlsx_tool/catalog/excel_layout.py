@@ -4,7 +4,8 @@ One sheet per level, row order = catalog order:
 - カタログ: one row per header field (項目 | 値 | 説明);
 - 交付金: one row per grant; 目標・指標群: one row per goal × group (the goal's columns repeated);
 - 指標: one row per indicator with its rule type and the rule's single parameters (上限, 刻み, 単位);
-- 小項目: one row per sub-item; 採点区分: one row per tier (該当数) or threshold (下限値).
+- 小項目: one row per sub-item; 段階: one row per level of a ladder (rule levels);
+  採点区分: one row per tier (該当数) or threshold (下限値).
 """
 
 from __future__ import annotations
@@ -26,11 +27,15 @@ CHOICES: dict[str, dict[str, str]] = {  # enumeration: code -> Japanese meaning
     "kind": {k.value: v for k, v in KIND_LABELS.items()},
     "group": {k.value: v for k, v in GROUP_LABELS.items()},
     "rule": {"sum": "該当する小項目の点数を合計（上限あり）", "tiers": "該当する小項目の数に応じて配点",
-             "thresholds": "数値を区分に当てはめて配点", "direct": "得点を直接入力"},
+             "thresholds": "数値を区分に当てはめて配点", "direct": "得点を直接入力",
+             "levels": "到達した段階（ア～エ・①～④）で配点"},
+    "combine": {"sum": "系列の得点を合計", "best": "系列のうち高い得点（いずれか一つで評価）"},
+    "short": {"short": "集計表の項目名（公式の設問文ではない）"},
     "status": {k.value: v for k, v in PROVENANCE_LABELS.items()},
 }
 RATIO_KEYS = {"ratio_numerator": "numerator", "ratio_denominator": "denominator", "ratio_per": "per"}
-RULE_PARAMETERS = {"sum": {"cap"}, "tiers": set(), "thresholds": {"unit", *RATIO_KEYS}, "direct": {"step"}}
+RULE_PARAMETERS = {"sum": {"cap"}, "tiers": set(), "thresholds": {"unit", *RATIO_KEYS}, "direct": {"step"},
+                   "levels": {"combine"}}
 STEP_KEY = {"tiers": "met", "thresholds": "min"}  # which 採点区分 column each rule uses
 
 
@@ -63,6 +68,14 @@ _STATUS = Column("status", "出典区分", 14, "この情報の出典の区分�
                  "not_in_sources=資料に記載なし）", kind="choice", required=True, choice="status")
 _SOURCES = Column("sources", "出典資料", 12, "出典資料の番号。複数はカンマ区切り（例: 002, 000）", kind="sources")
 _NOTE = Column("note", "出典メモ", 50, "出典の補足（どの資料のどこに記載か、何を仮定したか）")
+_TALLY_YEAR = Column("tally_year", "集計表年度", 9, "点数の出典である厚生労働省 該当状況調査票集計表の年度（例: R8）",
+                     kind="id")
+_TALLY_COLUMN = Column("tally_column", "集計表列番号", 9, "その年度の集計表の列番号（年度ごとに異なります）", kind="int",
+                       minimum=1)
+_NATIONAL_MET = Column("national_met", "全国該当数", 9, "集計表の該当市町村数（全国団体数と組で記入）", kind="int")
+_NATIONAL_OF = Column("national_of", "全国団体数", 9, "集計表の対象団体数（例: 1741）", kind="int", minimum=1)
+_SHORT = Column("short_title", "項目名のみ", 10, "short=文が集計表の項目名で、公式の設問文ではない（空欄=設問文）",
+                kind="choice", choice="short")
 _OPTIONAL_STATUS = replace(_STATUS, required=False,
                            help="小項目ごとの出典の区分（任意）。出典資料・出典メモを書く場合は必須")
 
@@ -108,7 +121,7 @@ INDICATORS = SheetSpec("指標", "ind", "指標ごとに 1 行。目標id と �
     Column("text", "評価指標", 50, "設問文（必須）", required=True),
     Column("points", "配点", 7, "指標の配点（満点）", kind="int", required=True),
     Column("rule", "採点方法", 11, "sum=小項目の点数を合計 / tiers=該当数に応じて配点 / thresholds=数値の区分で配点 / "
-           "direct=得点を直接入力", kind="choice", required=True, choice="rule"),
+           "direct=得点を直接入力 / levels=到達した段階で配点", kind="choice", required=True, choice="rule"),
     Column("cap", "上限", 7, "sum のみ: 合計の上限（空欄なら配点）", kind="int"),
     Column("step", "刻み", 7, "direct のみ: 入力できる得点の刻み（空欄なら 1）", kind="int", minimum=1),
     Column("unit", "単位", 7, "thresholds のみ: 数値の単位（例: %）"),
@@ -120,6 +133,10 @@ INDICATORS = SheetSpec("指標", "ind", "指標ごとに 1 行。目標id と �
     Column("period", "時点", 16, "評価の時点（空欄ならカタログの時点）"),
     Column("notes", "留意点", 60, "評価の視点・留意点。改行もそのまま保存されます"),
     _STATUS, _SOURCES, _NOTE,
+    Column("title", "項目名", 20, "集計表の項目名（短縮名）"),
+    _SHORT,
+    Column("combine", "系列の扱い", 10, "levels のみ: sum=系列の得点を合計 / best=高い方（空欄なら sum）", kind="choice",
+           choice="combine"),
 ))
 
 SUBITEMS = SheetSpec("小項目", "sub", "小項目ごとに 1 行。指標id で「指標」シートの行を指します。"
@@ -127,10 +144,19 @@ SUBITEMS = SheetSpec("小項目", "sub", "小項目ごとに 1 行。指標id �
     Column("id", "小項目id", 12, "小項目の識別子（例: P1-p1-a）。カタログ全体で一意", kind="id", required=True),
     Column("indicator", "指標id", 10, "この小項目が属する指標（「指標」シートの指標id）", kind="id", required=True),
     Column("label", "記号", 6, "小項目の記号（例: ア、ウ①）"),
-    Column("text", "小項目", 60, "小項目の文（必須）", required=True),
-    Column("points", "点数", 7, "sum の指標では必須: 該当したときの点数。tiers の指標では空欄", kind="int"),
+    Column("text", "小項目", 60, "小項目の文（必須）。公式の設問文に置き換えたら「項目名のみ」を空欄にします", required=True),
+    Column("points", "点数", 7, "sum の指標では必須: 該当したときの点数。tiers・levels の指標では空欄", kind="int"),
     Column("requires", "前提の小項目id", 14, "この小項目が該当したときだけ数える前提の小項目（同じ指標内）", kind="id"),
-    _OPTIONAL_STATUS, _SOURCES, _NOTE,
+    _OPTIONAL_STATUS, _SOURCES, _NOTE, _SHORT, _NATIONAL_MET, _NATIONAL_OF, _TALLY_YEAR, _TALLY_COLUMN,
+))
+
+BANDS = SheetSpec("段階", "band", "採点方法が levels の指標の小項目（系列）ごとの段階。1 段階 1 行、低い段階から順に並べます。"
+                  "回答は到達した最も高い段階で、その段階までの点数を合計します。", (
+    Column("subitem", "小項目id", 12, "段階を持つ小項目（「小項目」シートの小項目id）", kind="id", required=True),
+    Column("label", "記号", 6, "段階の記号（例: ア、①）。回答の選択肢になります", required=True),
+    Column("points", "点数", 7, "この段階で加わる点数", kind="int", required=True),
+    _NATIONAL_MET, _NATIONAL_OF,
+    _OPTIONAL_STATUS, _SOURCES, _NOTE, _TALLY_YEAR, _TALLY_COLUMN,
 ))
 
 STEPS = SheetSpec("採点区分", "step", "採点方法が tiers または thresholds の指標の区分。1 区分 1 行、昇順に並べます。", (
@@ -140,5 +166,5 @@ STEPS = SheetSpec("採点区分", "step", "採点方法が tiers または thres
     Column("points", "点数", 8, "…この点数", kind="int", required=True),
 ))
 
-TABLES = (GRANTS, GOALS, INDICATORS, SUBITEMS, STEPS)
+TABLES = (GRANTS, GOALS, INDICATORS, SUBITEMS, STEPS, BANDS)
 SHEET_ORDER = [HEADER.name, *(t.name for t in TABLES)]

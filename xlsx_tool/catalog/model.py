@@ -65,6 +65,49 @@ class Provenance(Strict):
     status: ProvenanceStatus
     sources: list[str] = Field(default_factory=list, description="source document ids, e.g. '002'")
     note: str = ""
+    # the row of MHLW's tally of the survey (該当状況調査票集計表) these points come from: its 列番号 in
+    # that year's tally (列番号 are not stable across years, hence the year)
+    tally_year: str | None = Field(default=None, pattern=r"^R\d{1,2}$")
+    tally_column: int | None = Field(default=None, ge=1)
+
+
+TALLY_SOURCE = "集計表"  # source id of MHLW's tally in provenance.sources
+
+
+class National(Strict):
+    """How many of the nation's municipalities got these points in the tally (全国該当数)."""
+
+    met: int = Field(ge=0)
+    of: int = Field(gt=0)
+
+    @property
+    def rate(self) -> float:
+        return self.met / self.of
+
+
+SHORT_TITLE_MARK = "〔集計表の項目名〕"  # shown before a text that is the tally's short title, not the question
+
+
+def national_text(sub: "SubItem") -> str:
+    """The national rate shown beside a sub-item: 全国 97.7%（1,701/1,741）, or per level of a ladder."""
+    if sub.bands:
+        shown = [f"{b.label} {b.national.rate:.0%}" for b in sub.bands if b.national is not None]
+        return f"全国該当率 {' '.join(shown)}" if shown else ""
+    n = sub.national
+    return f"全国該当率 {n.rate:.1%}（{n.met:,}/{n.of:,}）" if n is not None else ""
+
+
+def ladder_top(sub: "SubItem") -> int:
+    return sum(b.points for b in sub.bands)
+
+
+class Band(Strict):
+    """One level of a ladder (ア–エ or ①–④): reached together with every level below it."""
+
+    label: str = Field(min_length=1)
+    points: int = Field(ge=0)  # what this level adds
+    national: National | None = None
+    provenance: Provenance | None = None
 
 
 class SubItem(Strict):
@@ -74,6 +117,11 @@ class SubItem(Strict):
     points: int | None = Field(default=None, ge=0)  # per-sub-item points (rule 'sum')
     requires: str | None = None  # counts only if this sub-item (same indicator) is met
     provenance: Provenance | None = None
+    # True when `text` is the tally's short title with the label, not the official question text
+    short_title: bool = False
+    national: National | None = None
+    # a ladder (rule 'levels'): the levels in ascending order, answered with the highest one reached
+    bands: list[Band] = Field(default_factory=list)
 
 
 class SumRule(Strict):
@@ -124,7 +172,24 @@ class DirectRule(Strict):
     step: int = Field(default=1, ge=1)
 
 
-Rule = Annotated[Union[SumRule, TiersRule, ThresholdsRule, DirectRule], Field(discriminator="type")]
+class LevelsRule(Strict):
+    """Each sub-item is a ladder of levels (ア–エ, ①–④) reached together, answered with the highest level
+    reached; a ladder scores the points of every level up to it. The indicator adds its ladders
+    ('sum') or takes the best of them ('best': alternatives, of which the survey scores one)."""
+
+    type: Literal["levels"]
+    combine: Literal["sum", "best"] = "sum"
+
+
+Rule = Annotated[Union[SumRule, TiersRule, ThresholdsRule, DirectRule, LevelsRule], Field(discriminator="type")]
+
+
+NO_LEVEL = "なし"  # the answer of a ladder none of whose levels is reached
+
+
+def ladder_choices(sub: "SubItem") -> tuple[str, ...]:
+    """What a ladder's dropdown offers: none, then its levels in ascending order."""
+    return (NO_LEVEL, *(b.label for b in sub.bands))
 
 
 class Indicator(Strict):
@@ -137,6 +202,8 @@ class Indicator(Strict):
     notes: str = ""  # 留意点
     period: str = ""  # 時点
     provenance: Provenance
+    title: str = ""  # the tally's short title (e.g. 地域の介護保険事業の特徴)
+    short_title: bool = False  # True when `text` is that short title: no official question text in the sources
 
 
 def ratio_ids(ind: "Indicator") -> tuple[str, str]:

@@ -9,7 +9,9 @@ Conventions shared by both halves:
 - a sub-item *counts* when it is met and, if it `requires` another sub-item, that one is met;
 - a numeric answer counts only if it is a number (text that looks like a number does not,
   exactly like ISNUMBER in the sheet);
-- direct points are clamped to 0..max.
+- direct points are clamped to 0..max;
+- a ladder (rule 'levels') has reached the level its answer names (after trimming spaces) and
+  every level below it; any other answer reaches none.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from xlsx_tool.catalog.model import (
     ANSWER_MET,
     DirectRule,
     Indicator,
+    LevelsRule,
     SubItem,
     SumRule,
     ThresholdsRule,
@@ -45,8 +48,24 @@ def subitem_counts(sub: SubItem, answers: Mapping[str, object]) -> bool:
     return sub.requires is None or is_met(answers.get(sub.requires))
 
 
+def level_reached(sub: SubItem, value: object) -> int:
+    """How many levels of a ladder the answer reaches (0: none, blank or not a level)."""
+    if not isinstance(value, str):
+        return 0
+    labels = [b.label for b in sub.bands]
+    text = value.strip(" ")
+    return labels.index(text) + 1 if text in labels else 0
+
+
+def ladder_points(sub: SubItem, level: int) -> int:
+    return sum(b.points for b in sub.bands[:level])
+
+
 def subitem_points(ind: Indicator, sub: SubItem, answers: Mapping[str, object]) -> float:
-    """Value of the sub-item's own 得点 cell: its points (sum) or a 1/0 count flag (tiers)."""
+    """Value of the sub-item's own 得点 cell: its points (sum), a 1/0 count flag (tiers), or the points
+    of the levels its ladder reaches (levels)."""
+    if isinstance(ind.rule, LevelsRule):
+        return ladder_points(sub, level_reached(sub, answers.get(sub.id)))
     counted = subitem_counts(sub, answers)
     if isinstance(ind.rule, SumRule):
         return (sub.points or 0) if counted else 0
@@ -72,10 +91,14 @@ def figure(ind: Indicator, answers: Mapping[str, object]) -> object:
 def score_indicator(ind: Indicator, answers: Mapping[str, object], sub_points: Mapping[str, float] | None = None) -> float:
     """The indicator's 得点 cell. `sub_points`: subitem_points of its sub-items when already known."""
     rule = ind.rule
-    if isinstance(rule, (SumRule, TiersRule)):
+    if isinstance(rule, (SumRule, TiersRule, LevelsRule)):
         if sub_points is None:
             sub_points = {s.id: subitem_points(ind, s, answers) for s in ind.subitems}
+        if isinstance(rule, LevelsRule) and rule.combine == "best":
+            return max(sub_points[s.id] for s in ind.subitems)
         n = sum(sub_points[s.id] for s in ind.subitems)
+        if isinstance(rule, LevelsRule):
+            return min(ind.points, n)
         if isinstance(rule, SumRule):
             return min(ind.points if rule.cap is None else rule.cap, n)
         return next((t.points for t in reversed(rule.tiers) if n >= t.met), 0)
@@ -103,6 +126,10 @@ def _num(x: float) -> str:
 
 
 def subitem_formula(ind: Indicator, sub: SubItem, ref: Mapping[str, str]) -> str:
+    if isinstance(ind.rule, LevelsRule):
+        cell = ref[sub.id]
+        steps = [(b.label, ladder_points(sub, i)) for i, b in enumerate(sub.bands, start=1)]
+        return "=" + _nested_if(lambda label: f'TRIM({cell})="{label}"', steps)
     cond = _met_expr(ref[sub.id])
     if sub.requires is not None:
         cond = f"AND({cond},{_met_expr(ref[sub.requires])})"
@@ -128,9 +155,12 @@ def _nested_if(test_of, steps) -> str:
 
 def indicator_formula(ind: Indicator, ref: Mapping[str, str], sub_cell: Mapping[str, str]) -> str:
     rule = ind.rule
-    if isinstance(rule, (SumRule, TiersRule)):
+    if isinstance(rule, (SumRule, TiersRule, LevelsRule)):
         cells = [sub_cell[s.id] for s in ind.subitems]
-        total = f"SUM({cells[0]}:{cells[-1]})"
+        span = f"{cells[0]}:{cells[-1]}"
+        total = f"SUM({span})"
+        if isinstance(rule, LevelsRule):
+            return f"=MAX({span})" if rule.combine == "best" else f"=MIN({ind.points},{total})"
         if isinstance(rule, SumRule):
             cap = ind.points if rule.cap is None else rule.cap
             return f"=MIN({cap},{total})"
@@ -160,6 +190,9 @@ def rule_summary(ind: Indicator) -> str:
     if isinstance(rule, SumRule):
         cap = ind.points if rule.cap is None else rule.cap
         return f"該当する小項目の点数を合計（上限 {cap} 点）"
+    if isinstance(rule, LevelsRule):
+        how = "いずれか高い得点" if rule.combine == "best" else "合計"
+        return f"段階（ア～エ・①～④）は下から順に到達。到達した最も高い段階を選択（{how}、最大 {ind.points} 点）"
     if isinstance(rule, TiersRule):
         steps = "、".join(f"{t.met}項目以上で{t.points}点" for t in rule.tiers)
         return f"該当する小項目の数に応じて配点（{steps}）"

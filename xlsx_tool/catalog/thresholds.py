@@ -1,5 +1,8 @@
 """Yearly thresholds files: turn activity/outcome indicators into figures scored by thresholds.
 
+With a file, staff type the figure (e.g. participants per 1,000 elderly) instead of choosing the level
+reached; the file's cut-offs give the points in place of the indicator's ladder of levels.
+
 MHLW publishes the real cut-offs each year and they are not in our sources, so the shipped file
 is an example, labelled as such everywhere it shows; users load the real ones with --thresholds.
 """
@@ -75,6 +78,7 @@ def apply_thresholds(catalog: Catalog, tf: ThresholdsFile, tag: str) -> Catalog:
                     if ind["id"] in tf.indicators:
                         found.add(ind["id"])
                         ind["rule"] = tf.indicators[ind["id"]].model_dump(mode="json", exclude_none=True)
+                        ind["subitems"] = []  # the figure and its cut-offs replace the ladder of levels
                         prov = ind["provenance"]
                         prov["note"] = f"{prov.get('note', '')} 採点基準: {label}（{tag}）。{tf.note}".strip()
     missing = sorted(set(tf.indicators) - found)

@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 
 from xlsx_tool.catalog.entity import code_key
 from xlsx_tool.catalog.model import GROUP_LABELS, Catalog
-from xlsx_tool.catalog.rules import is_met, score_indicator
+from xlsx_tool.catalog.rules import is_met, level_reached, score_indicator
 from xlsx_tool.collect.batch import REJECTED, STATUS_LABELS, WARNING, Collection, FileResult
 from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import rate
@@ -92,8 +92,13 @@ def _rate_items(catalog: Catalog):
 
 
 def _item_value(ind, sub, answers) -> float:
-    """1/0 for a sub-item met or not; the points for an indicator scored as a whole (direct, figures)."""
-    return int(is_met(answers.get(sub.id))) if sub is not None else score_indicator(ind, answers)
+    """1/0 for a sub-item met or not (a ladder: at least its first level reached); the points for an
+    indicator scored as a whole (direct, figures)."""
+    if sub is None:
+        return score_indicator(ind, answers)
+    if sub.bands:
+        return int(level_reached(sub, answers.get(sub.id)) > 0)
+    return int(is_met(answers.get(sub.id)))
 
 
 def implementation_rates(catalog: Catalog, answer_sets: list[dict[str, object]]) -> dict[str, float]:

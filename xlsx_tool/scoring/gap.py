@@ -13,9 +13,18 @@ from dataclasses import dataclass, field
 
 from xlsx_tool.catalog.answers import is_blank
 from xlsx_tool.catalog.entity import code_key, size_class
-from xlsx_tool.catalog.model import ANSWER_MET, GROUP_LABELS, KIND_LABELS, Catalog, GroupKind, Indicator
+from xlsx_tool.catalog.model import (
+    ANSWER_MET,
+    GROUP_LABELS,
+    KIND_LABELS,
+    NO_LEVEL,
+    Catalog,
+    GroupKind,
+    Indicator,
+    LevelsRule,
+)
 from xlsx_tool.catalog.reference import Reference, Stat, group_key
-from xlsx_tool.catalog.rules import is_met
+from xlsx_tool.catalog.rules import is_met, level_reached
 from xlsx_tool.scoring.scorer import ScoreResult, rate, score
 
 HIGH_NATIONAL_RATE = 0.7  # an item "most entities get": national mean >= 70% of its points
@@ -294,12 +303,16 @@ def _gain(catalog: Catalog, answers: Mapping[str, object], base_total: float, ch
 
 
 def _missed(catalog: Catalog, answers: Mapping[str, object], res: ScoreResult, cmp: Comparison) -> list[Missed]:
-    """Every sub-item not met and every entry below its maximum, by the points it would add."""
+    """Every sub-item not met, the next level of every ladder not at its top, and every entry below its
+    maximum: by the points it would add, then by how many municipalities of the nation already have it
+    (the survey's own national rate where the catalog carries it, else the indicator's mean rate)."""
     out = []
     for grant, goal, group, ind in catalog.indicators():
         nat = _stat(cmp.national, "indicators", ind.id)
         nat_rate = None if nat is None or nat.mean is None or not ind.points else nat.mean / ind.points
-        if ind.subitems:
+        if isinstance(ind.rule, LevelsRule):
+            out.extend(_next_levels(catalog, answers, res, grant, goal, group, ind, nat_rate))
+        elif ind.subitems:
             subs = {s.id: s for s in ind.subitems}
             for sub in ind.subitems:
                 if is_met(answers.get(sub.id)):
@@ -310,7 +323,8 @@ def _missed(catalog: Catalog, answers: Mapping[str, object], res: ScoreResult, c
                     change[sub.requires] = ANSWER_MET
                     note = f"{subs[sub.requires].label}と合わせて該当した場合"
                 out.append(Missed(sub.id, answer_label(grant, goal, group, ind, sub), ind.text, sub.text,
-                                  _gain(catalog, answers, res.total, change), answers.get(sub.id), nat_rate, note))
+                                  _gain(catalog, answers, res.total, change), answers.get(sub.id),
+                                  sub.national.rate if sub.national else nat_rate, note))
         elif res.indicators[ind.id] < ind.points:
             out.append(Missed(ind.id, answer_label(grant, goal, group, ind), ind.text, ind.text,
                               ind.points - res.indicators[ind.id], answers.get(ind.id), nat_rate,
@@ -320,7 +334,24 @@ def _missed(catalog: Catalog, answers: Mapping[str, object], res: ScoreResult, c
         order.setdefault(ind.id, len(order))
         for sub in ind.subitems:
             order[sub.id] = len(order)
-    return sorted(out, key=lambda m: (-m.lost, order[m.answer_id]))
+    return sorted(out, key=lambda m: (-m.lost, -(m.national_rate or 0), order[m.answer_id]))
+
+
+def _next_levels(catalog, answers, res, grant, goal, group, ind, nat_rate) -> list[Missed]:
+    """For each ladder below its top: what reaching the next level would add."""
+    out = []
+    for sub in ind.subitems:
+        level = level_reached(sub, answers.get(sub.id))
+        if level >= len(sub.bands):
+            continue
+        band = sub.bands[level]
+        gain = _gain(catalog, answers, res.total, {sub.id: band.label})
+        now = sub.bands[level - 1].label if level else NO_LEVEL
+        out.append(Missed(sub.id, f"{answer_label(grant, goal, group, ind, sub)} → {band.label}", ind.text,
+                          f"{sub.text}：段階{band.label}に到達", gain, answers.get(sub.id),
+                          band.national.rate if band.national else nat_rate,
+                          f"現在の段階: {now}" + ("（他の系列の方が高いため加点なし）" if not gain else "")))
+    return out
 
 
 def _below(catalog: Catalog, res: ScoreResult, cmp: Comparison) -> list[Below]:
@@ -368,7 +399,11 @@ def _changes(catalog: Catalog, answers: Mapping[str, object], res: ScoreResult, 
                 continue
             before, after = prev_ans.get(sub.id), answers.get(sub.id)
             label, text = labels[sub.id]
-            if is_met(after) and not is_met(before):
+            if sub.bands:  # a ladder: its level went up or down
+                up = level_reached(sub, after) - level_reached(sub, before)
+                if up:
+                    (met if up > 0 else lost).append(Change(sub.id, label, text, before, after))
+            elif is_met(after) and not is_met(before):
                 met.append(Change(sub.id, label, text, before, after))
             elif is_met(before) and not is_met(after):
                 lost.append(Change(sub.id, label, text, before, after))

@@ -62,6 +62,14 @@ _CATALOGUE = {
                                      "cap を配点以下にしてください"),
     "catalog.unreachable": Template("小項目の合計（上限 {cap}）で到達できる点 {reachable} が配点 {points} と一致しません / "
                                     "sub-item points cannot reach the indicator points", "小項目の点数か配点を修正してください"),
+    "catalog.ladder_bands": Template("rule 'levels' では各小項目に段階（bands）が必要です（{ids}） / every sub-item "
+                                     "needs levels", "bands を記入するか rule を sum にしてください"),
+    "catalog.bands_elsewhere": Template("段階（bands）は rule 'levels' の小項目だけに書けます（{ids}） / levels only "
+                                        "under rule 'levels'", "bands を削除するか rule を levels にしてください"),
+    "catalog.band_labels": Template("小項目 {id} の段階の記号が重複しているか「なし」です / level labels must be "
+                                    "distinct and not なし", "記号を ア・イ・ウ・エ や ①～④ のように付け直してください"),
+    "catalog.ladder_unreachable": Template("段階で到達できる点 {reachable} が配点 {points} と一致しません / levels cannot "
+                                           "reach the indicator points", "段階の点数・combine・配点を修正してください"),
     "catalog.tier_points": Template("rule 'tiers' では小項目に points を書きません / tiers give points by count",
                                     "小項目の points を削除してください"),
     "catalog.tier_unreachable": Template("tiers の met {met} が小項目数 {count} を超えています / tier can never be reached",
@@ -86,6 +94,9 @@ _CATALOGUE = {
     "xlsx.below_minimum": Template("{number} は {minimum} 未満です", "{minimum} 以上の整数を入力してください"),
     "xlsx.not_number": Template("数値ではありません（{value}）", "数値を入力してください"),
     "xlsx.not_a_choice": Template("「{text}」は{header}として使えません", "次のいずれかにしてください: {allowed}"),
+    "xlsx.national_pair": Template("全国該当数と全国団体数は組で記入します", "両方を記入するか、両方を空欄にしてください"),
+    "xlsx.unknown_subitem": Template("小項目id「{subitem}」は「{table}」シートにありません",
+                                     "「{table}」シートの小項目id を記入してください"),
     "xlsx.no_column": Template("見出し「{header}」の列がありません", "1 行目に「{header}」列を戻してください（書き出したブックを参照）"),
     "xlsx.no_field_row": Template("項目「{header}」の行がありません",
                                   "A 列が「{header}」の行を戻してください（書き出したブックを参照）"),
@@ -136,6 +147,8 @@ _CATALOGUE = {
     "carry.split": Template("今年度は小項目ごとの回答に変わりました（小項目を回答してください）"),
     "carry.gone": Template("今年度の様式にない項目です"),
     "carry.changed": Template("今年度は回答の形式または配点が変わりました"),
+    "carry.other_item": Template("今年度の同じ番号は別の項目です（前年度「{before}」→ 今年度「{after}」）",
+                                 "前年度の項目が今年度どこにあるかは対応表（--mapping）で指定できます"),
     "carry.not_a_choice": Template("前年度の回答「{value}」は今年度の選択肢にありません"),
     # -- the bridge refusing an action on the open book (bridge/)
     "bridge.rows_missing": Template("回答欄が {count} か所見つかりません（行が削除または移動された可能性があります）",

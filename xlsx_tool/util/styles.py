@@ -6,6 +6,8 @@ FONT = "游ゴシック"
 BASE = Font(name=FONT, size=10)
 BOLD = Font(name=FONT, size=10, bold=True)
 TITLE = Font(name=FONT, size=14, bold=True)
+SMALL = Font(name=FONT, size=8)
+MUTED = Font(name=FONT, size=10, color="595959")  # texts that are not the official wording
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 CENTER = Alignment(horizontal="center", vertical="top", wrap_text=True)
 FILL_GOAL = PatternFill("solid", fgColor="DDEBF7")

@@ -1,8 +1,10 @@
 """Carry last year's answers into this year's workbook where the item persists.
 
 An answer carries when the same id (or the id a mapping file names) exists this year with the same
-kind of answer: a sub-item (該当/非該当), or a directly entered indicator with the same maximum and
-step, or a figure. Everything answered last year that does not carry is listed with the reason.
+kind of answer: a sub-item (該当/非該当) or a ladder of levels under an indicator of the same short title
+(the tally's; ids follow goal, group, number and label, so a renumbered indicator has another title),
+with the same points or levels; a directly entered indicator with the same maximum and step; or a
+figure. Everything answered last year that does not carry is listed with the reason.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ class CarryResult:
     not_carried: list[tuple[str, str]] = field(default_factory=list)  # (previous id, reason)
 
 
-def _shape(ind: Indicator, is_sub: bool) -> tuple:
+def _shape(ind: Indicator, aid: str, is_sub: bool) -> tuple:
     if is_sub:
-        return ("choice",)
+        sub = next(s for s in ind.subitems if s.id == aid)
+        return ("choice", ind.title, sub.label, sub.points, tuple((b.label, b.points) for b in sub.bands))
     if isinstance(ind.rule, DirectRule):
         return ("points", ind.points, ind.rule.step)
     return ("figure", getattr(ind.rule, "unit", ""))
@@ -32,8 +35,8 @@ def _shape(ind: Indicator, is_sub: bool) -> tuple:
 def carry_answers(prev_catalog: Catalog, prev_answers: Mapping[str, object], catalog: Catalog,
                   mapping: Mapping[str, str] | None = None) -> CarryResult:
     mapping = dict(mapping or {})
-    prev_slots = {aid: _shape(ind, is_sub) for aid, ind, is_sub in answer_slots(prev_catalog)}
-    cur_slots = {aid: _shape(ind, is_sub) for aid, ind, is_sub in answer_slots(catalog)}
+    prev_slots = {aid: _shape(ind, aid, is_sub) for aid, ind, is_sub in answer_slots(prev_catalog)}
+    cur_slots = {aid: _shape(ind, aid, is_sub) for aid, ind, is_sub in answer_slots(catalog)}
     split = {ind.id for *_, ind in catalog.indicators() if ind.subitems}
     result = CarryResult()
     for prev_id, shape in prev_slots.items():
@@ -45,6 +48,9 @@ def carry_answers(prev_catalog: Catalog, prev_answers: Mapping[str, object], cat
             result.not_carried.append((prev_id, message("carry.split")))
         elif cur_id not in cur_slots:
             result.not_carried.append((prev_id, message("carry.gone")))
+        elif shape[0] == cur_slots[cur_id][0] == "choice" and shape[1] != cur_slots[cur_id][1]:
+            result.not_carried.append((prev_id, message("carry.other_item", before=shape[1],
+                                                        after=cur_slots[cur_id][1])))
         elif cur_slots[cur_id] != shape:
             result.not_carried.append((prev_id, message("carry.changed")))
         else:

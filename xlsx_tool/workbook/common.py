@@ -12,6 +12,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xlsx_tool.catalog.eligibility import NO, YES
 from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.answers import answer_choices
 from xlsx_tool.catalog.model import ANSWER_CHOICES, DirectRule, Indicator, ThresholdsRule
 from xlsx_tool.catalog.rules import allowed_points
 from xlsx_tool.workbook.meta import (
@@ -82,8 +83,16 @@ class Validations:
             self.by_key[key] = dv
         self.by_key[key].add(cell)
 
-    def add(self, ws: Worksheet, cell: str, ind: Indicator, is_subitem: bool) -> None:
-        if is_subitem:
+    def add(self, ws: Worksheet, cell: str, ind: Indicator, answer_id: str, is_subitem: bool) -> None:
+        choices = answer_choices(ind, answer_id) if is_subitem else None
+        if choices is not None and choices != ANSWER_CHOICES:  # a ladder: its levels
+            key = (ws.title, "levels", choices)
+            shown = "・".join(choices)
+            make = lambda: DataValidation(  # noqa: E731
+                type="list", formula1=self.list_range(choices),
+                promptTitle="到達した段階", prompt=f"到達した最も高い段階を選んでください（{shown}）。",
+                errorTitle="入力エラー", error=f"リストから選んでください（{shown}）。")
+        elif is_subitem:
             key = (ws.title, "choice")
             make = lambda: DataValidation(  # noqa: E731
                 type="list", formula1=self.list_range(ANSWER_CHOICES),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from xlsx_tool.catalog.answers import answer_slots
+from xlsx_tool.catalog.answers import answer_choices, answer_slots
 from xlsx_tool.catalog.model import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule, ratio_ids
 from xlsx_tool.catalog.rules import allowed_points
 from xlsx_tool.util.atomic import write_atomically
@@ -44,7 +44,7 @@ def random_answers(catalog: Catalog, rng: random.Random, blank_rate: float = 0.1
         if rng.random() < blank_rate:
             answers[aid] = None
         elif is_sub:
-            answers[aid] = rng.choice(ANSWER_CHOICES)
+            answers[aid] = rng.choice(answer_choices(ind, aid))
         elif isinstance(ind.rule, DirectRule):
             answers[aid] = rng.choice(allowed_points(ind))
         elif isinstance(ind.rule, ThresholdsRule):
@@ -69,7 +69,9 @@ def extreme_answers(catalog: Catalog, best: bool) -> dict[str, object]:
     answers: dict[str, object] = {}
     for aid, ind, is_sub in answer_slots(catalog):
         if is_sub:
-            answers[aid] = ANSWER_CHOICES[0 if best else 1]
+            choices = answer_choices(ind, aid)
+            answers[aid] = (choices[-1] if choices != ANSWER_CHOICES else choices[0]) if best else \
+                (choices[0] if choices != ANSWER_CHOICES else choices[1])
         elif isinstance(ind.rule, DirectRule):
             answers[aid] = ind.points if best else 0
         elif isinstance(ind.rule, ThresholdsRule):

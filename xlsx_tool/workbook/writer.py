@@ -14,7 +14,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment
 
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.model import (
@@ -23,14 +23,19 @@ from xlsx_tool.catalog.model import (
     PROVENANCE_LABELS,
     Catalog,
     Indicator,
+    SHORT_TITLE_MARK,
     Kind,
+    LevelsRule,
     SumRule,
+    ladder_top,
+    national_text,
     ratio_ids,
 )
 from xlsx_tool.catalog.rules import figure_formula, indicator_formula, rule_summary, subitem_formula
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.cells import put, row_height
 from xlsx_tool.util.styles import (
+    BASE,
     BOLD,
     CENTER,
     FILL_GOAL,
@@ -38,8 +43,9 @@ from xlsx_tool.util.styles import (
     FILL_HEADER,
     FILL_INPUT,
     FILL_UNANSWERED,
-    FONT,
+    MUTED,
     POINTS_FMT,
+    SMALL,
     TITLE,
     UNLOCKED,
 )
@@ -90,7 +96,7 @@ def _write_answer_cells(ws, row, answer_id, ind, is_subitem, validations, previo
     put(ws, ref, prefill.get(answer_id), fill=FILL_INPUT, align=CENTER).protection = UNLOCKED
     put(ws, f"{COL_REMARKS}{row}", None).protection = UNLOCKED
     ws[f"{COL_DONE}{row}"] = f"=IF(LEN({ref})>0,1,0)"
-    validations.add(ws, ref, ind, is_subitem)
+    validations.add(ws, ref, ind, answer_id, is_subitem)
     return ref
 
 
@@ -98,12 +104,14 @@ def _write_indicator(ws, row, ind, validations, previous, prefill) -> tuple[int,
     """Write an indicator (and its sub-items) from `row`; return next row and its score cell."""
     ind_row = row
     put(ws, f"{COL_NUMBER}{row}", ind.number, font=BOLD, align=CENTER)
-    text_cell = put(ws, f"{COL_TEXT}{row}", ind.text, font=BOLD)
+    text = f"{ind.text}{SHORT_TITLE_MARK}（設問文は資料に記載なし）" if ind.short_title else \
+        f"{ind.text}（{ind.title}）" if ind.title else ind.text
+    text_cell = put(ws, f"{COL_TEXT}{row}", text, font=BOLD)
     text_cell.comment = _indicator_comment(ind)
     put(ws, f"{COL_POINTS}{row}", ind.points, align=CENTER)
-    put(ws, f"{COL_SOURCE}{row}", _source_label(ind), font=Font(name=FONT, size=8))
+    put(ws, f"{COL_SOURCE}{row}", _source_label(ind), font=SMALL)
     ws[f"{COL_ID}{row}"] = ind.id
-    ws.row_dimensions[row].height = max(row_height(ind.text, INPUT_COLUMNS[COL_TEXT][1]),
+    ws.row_dimensions[row].height = max(row_height(text, INPUT_COLUMNS[COL_TEXT][1]),
                                         row_height(_source_label(ind), INPUT_COLUMNS[COL_SOURCE][1] + 8))
     refs: dict[str, str] = {}
     sub_cells: dict[str, str] = {}
@@ -116,17 +124,22 @@ def _write_indicator(ws, row, ind, validations, previous, prefill) -> tuple[int,
         row += 1
         refs[sub.id] = _write_answer_cells(ws, row, sub.id, ind, True, validations, previous, prefill)
     last_row, row = row, ind_row
+    levels = isinstance(ind.rule, LevelsRule)
     for sub in ind.subitems:
         row += 1
         put(ws, f"{COL_NUMBER}{row}", sub.label, align=CENTER)
-        put(ws, f"{COL_TEXT}{row}", sub.text)
-        put(ws, f"{COL_POINTS}{row}", sub.points if isinstance(ind.rule, SumRule) else None, align=CENTER)
-        fmt = POINTS_FMT if isinstance(ind.rule, SumRule) else '"○";;"－"'  # tiers: counted or not
+        text = f"{SHORT_TITLE_MARK}{sub.text}" if sub.short_title else sub.text
+        put(ws, f"{COL_TEXT}{row}", text, font=MUTED if sub.short_title else BASE)
+        points = sub.points if isinstance(ind.rule, SumRule) else ladder_top(sub) if levels else None
+        put(ws, f"{COL_POINTS}{row}", points, align=CENTER)
+        fmt = POINTS_FMT if isinstance(ind.rule, (SumRule, LevelsRule)) else '"○";;"－"'  # tiers: counted or not
         sub_cells[sub.id] = f"{COL_SCORE}{row}"
         put(ws, sub_cells[sub.id], subitem_formula(ind, sub, refs), align=CENTER, fmt=fmt, formula=True)
-        put(ws, f"{COL_SOURCE}{row}", None)
+        national = national_text(sub)
+        put(ws, f"{COL_SOURCE}{row}", national or None, font=SMALL)
         ws[f"{COL_ID}{row}"] = sub.id
-        ws.row_dimensions[row].height = row_height(sub.text, INPUT_COLUMNS[COL_TEXT][1])
+        ws.row_dimensions[row].height = max(row_height(text, INPUT_COLUMNS[COL_TEXT][1]),
+                                            row_height(national, INPUT_COLUMNS[COL_SOURCE][1] + 8))
     score_cell = f"{COL_SCORE}{ind_row}"
     put(ws, score_cell, indicator_formula(ind, refs, sub_cells), font=BOLD, align=CENTER, fmt=POINTS_FMT, formula=True)
     return last_row + 1, score_cell
