@@ -37,8 +37,8 @@ def _filled_r8(tmp_path):
     template = tmp_path / "R8_municipality_1.xlsx"
     ids = cat.answer_ids()
     answers = {ids[0]: "該当", ids[1]: "非該当", ids[2]: "該当"}
-    first_direct = next(i for *_, i in cat.indicators() if not i.subitems)
-    answers[first_direct.id] = first_direct.points
+    ladder = next(s for *_, i in cat.indicators() for s in i.subitems if s.bands)  # 推進Ⅰ 活動 1: its top level
+    answers[ladder.id] = ladder.bands[-1].label
     return cat, answers, fill_workbook(template, answers, tmp_path / "filled.xlsx", cat)
 
 
@@ -47,12 +47,15 @@ def test_score_json_has_totals_groups_and_unanswered(tmp_path):
     result = CliRunner().invoke(main, ["score", str(filled), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    direct = next(i for *_, i in cat.indicators() if i.id in answers and not i.subitems)
-    assert direct.id.startswith("P1-p")  # same goal and group as the three sub-items
-    assert data["total"] == 4 + 4 + direct.points and data["max_total"] == 800
+    ladder = next(s for *_, i in cat.indicators() for s in i.subitems if s.id in answers and s.bands)
+    assert ladder.id.startswith("P1-a")  # the same goal as the three sub-items, its activity group
+    top = sum(b.points for b in ladder.bands)  # every level reached (the tally: 4 levels of 3 points)
+    assert top == 12
+    assert data["total"] == 4 + 4 + top and data["max_total"] == 800
     assert [g["max"] for g in data["grants"]] == [400, 400]
-    process = data["grants"][0]["goals"][0]["groups"][0]
-    assert process["kind"] == "process" and process["max"] == 64 and process["score"] == 8 + direct.points
+    process, activity = data["grants"][0]["goals"][0]["groups"]
+    assert process["kind"] == "process" and process["max"] == 64 and process["score"] == 8
+    assert activity["kind"] == "activity" and activity["score"] == top
     assert len(data["unanswered"]) == len(cat.answer_ids()) - len(answers)
     assert set(answers).isdisjoint(data["unanswered"])
 

@@ -168,7 +168,7 @@ def test_yen_of_each_missed_item_from_the_entitys_book(tmp_path):
 
     cat = load_shipped_catalog("R8", "municipality")
     answers = extreme_answers(cat, best=True)
-    answers.update({"P1-p1-i": "非該当", "S1-p2": 3})  # 4 points lost in 推進, 6 in 支援
+    answers.update({"P1-p1-i": "非該当", "S1-p2-i": "非該当"})  # 4 points lost in 推進, 2 in 支援 (the tally)
     code = NATION[7].code
     book = fill_workbook(write_workbook(cat, Entity(code=code), tmp_path / "t.xlsx"), answers,
                          tmp_path / "book.xlsx", cat)
@@ -181,10 +181,10 @@ def test_yen_of_each_missed_item_from_the_entitys_book(tmp_path):
                                        "--book", str(book), "--json"])
     assert result.exit_code == 0, result.output
     missed = {m["id"]: m for m in json.loads(result.output)["detail"]["missed_items"]}
-    assert set(missed) == {"P1-p1-i", "S1-p2"}
+    assert set(missed) == {"P1-p1-i", "S1-p2-i"}
     pop = [EntityResult(e.code, "", "", e.insured, {k: e.scores[k] for k in header[2:]}) for e in NATION[:400]]
     base = allocate(pop, PARAMS).for_code(code)
-    for aid, grant, pts in (("P1-p1-i", "promotion", 4), ("S1-p2", "support", 6)):
+    for aid, grant, pts in (("P1-p1-i", "promotion", 4), ("S1-p2-i", "support", 2)):
         after = allocate(with_scores(pop, code, **{grant: pts, "total": pts}), PARAMS).for_code(code)
         assert missed[aid]["points"] == pts and missed[aid]["grant"] == grant
         assert missed[aid]["yen"] == after[grant].allocation - base[grant].allocation > 0

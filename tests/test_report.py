@@ -62,12 +62,28 @@ def _book(tmp_path, year, answers, name="book.xlsx", entity=ENTITY):
     return cat, fill_workbook(template, answers, tmp_path / name, cat)
 
 
+GAPS = {"P1-p1-i": N, "P1-p1-u": None, "P1-p2-a": N, "S1-p2-i": N, "P4-o2-lv": "ウ"}  # R7 municipality ids
+
+
 def _known_gaps(cat):
-    """Everything at its maximum except five known gaps (R7 municipality ids)."""
+    """Everything at its maximum except five known gaps: four sub-items and a ladder one level short."""
     answers = extreme_answers(cat, best=True)
-    answers.update({"P1-p1-a": Y, "P1-p1-i": N, "P1-p1-u": None, "P1-p1-e": Y,
-                    "P1-p2": 10, "S1-p2": 0, "P4-o": None})
+    answers.update(GAPS)
     return answers
+
+
+def _expected_missed(cat):
+    """(id, points it would add, national rate) of the gaps, from the catalog's tally figures, in the order
+    the report must list them: the most points first, then what most municipalities already have."""
+    subs = {s.id: s for *_, i in cat.indicators() for s in i.subitems}
+    out = [(aid, subs[aid].points, subs[aid].national.rate) for aid in GAPS if not subs[aid].bands]
+    top = subs["P4-o2-lv"].bands[-1]  # ウ reached: エ is next
+    out.append(("P4-o2-lv", top.points, top.national.rate))
+    return sorted(out, key=lambda m: (-m[1], -m[2]))
+
+
+def _gap_total(cat):
+    return cat.total - sum(points for _, points, _ in _expected_missed(cat))
 
 
 def _html(tmp_path, book, *args):
@@ -86,7 +102,7 @@ def test_html_figures_equal_the_scorer_and_gaps_are_listed_in_order(tmp_path):
     c, contents = read_book(book)
     res = score(c, contents.answers)
     rows = {key: cells for (table, key), cells in html.rows.items() if table == "rows"}
-    assert _num(rows["total"]["own"]) == res.total == 800 - 4 - 4 - 6 - 9 - 100
+    assert _num(rows["total"]["own"]) == res.total == _gap_total(cat) == 800 - 4 - 4 - 4 - 2 - 5
     assert _num(rows["promotion"]["own"]) == res.grants["promotion"]
     for (goal, kind), value in res.groups.items():
         key = f"{goal}.{kind}" if f"{goal}.{kind}" in rows else goal
@@ -96,8 +112,9 @@ def test_html_figures_equal_the_scorer_and_gaps_are_listed_in_order(tmp_path):
     # the published R7 national table [002]: total mean 435.0, median 446
     assert _num(rows["total"]["national_mean"]) == 435 and _num(rows["total"]["national_median"]) == 446
     assert _num(rows["P1.process"]["national_mean"]) == 49.5
-    assert html.order["missed"] == ["P4-o", "S1-p2", "P1-p2", "P1-p1-i", "P1-p1-u"]
-    assert [_num(html.rows[("missed", k)]["lost"]) for k in html.order["missed"]] == [100, 9, 6, 4, 4]
+    expected = _expected_missed(cat)
+    assert html.order["missed"] == [aid for aid, _, _ in expected]
+    assert [_num(html.rows[("missed", k)]["lost"]) for k in html.order["missed"]] == [p for _, p, _ in expected]
 
 
 def test_markdown_report(tmp_path):
@@ -106,24 +123,24 @@ def test_markdown_report(tmp_path):
     out = tmp_path / "r.md"
     assert CliRunner().invoke(main, ["report", str(book), "--format", "md", "--out", str(out)]).exit_code == 0
     text = out.read_text(encoding="utf-8")
-    assert "総合計: **677 / 800 点**" in text
+    assert f"総合計: **{_gap_total(cat)} / 800 点**" in text
     missed = [line for line in text.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")]
-    assert "成果指標群" in missed[0] and "| 100 |" in missed[0] and "| 9 |" in missed[1]
+    assert "成果指標群" in missed[0] and "| 5 |" in missed[0] and "| 4 |" in missed[1]
 
 
 def test_previous_year_changes_are_exactly_the_changed_items(tmp_path):
     prev_cat = load_shipped_catalog("R7", "municipality")
     cur_cat = load_shipped_catalog("R8", "municipality")
     prev = extreme_answers(prev_cat, best=True)
-    prev.update({"P1-p1-a": Y, "P1-p1-i": Y, "P1-p1-u": N, "P1-p1-e": None, "S2-p": 30})
+    prev.update({"P1-p1-a": Y, "P1-p1-i": Y, "P1-p1-u": N, "P1-p1-e": None, "P1-a1-lv": "エ"})
     cur = extreme_answers(cur_cat, best=True)
-    cur.update({"P1-p1-a": Y, "P1-p1-i": N, "P1-p1-u": Y, "P1-p1-e": Y, "P1-p2": 12, "S2-p": 30})
+    cur.update({"P1-p1-a": Y, "P1-p1-i": N, "P1-p1-u": Y, "P1-p1-e": Y, "P1-a1-lv": "イ"})
     _, prev_book = _book(tmp_path, "R7", prev, "prev.xlsx")
     _, cur_book = _book(tmp_path, "R8", cur, "cur.xlsx")
     _, html = _html(tmp_path, cur_book, "--previous", str(prev_book))
     assert html.order["met"] == ["P1-p1-u", "P1-p1-e"]
-    assert html.order["lost"] == ["P1-p1-i"]
-    assert html.order["points"] == ["P1-p2"]  # 16 → 12; S2-p stayed 30
+    assert html.order["lost"] == ["P1-p1-i", "P1-a1-lv"]  # a sub-item no longer met, a ladder two levels down
+    assert not html.order.get("points")  # no indicator is scored as a whole in R7 and R8
     rows = {key: cells for (table, key), cells in html.rows.items() if table == "rows"}
     prev_total = score(prev_cat, prev).total
     assert _num(rows["total"]["previous"]) == prev_total
@@ -140,14 +157,15 @@ def _results_csv(path, rows):
 
 def test_national_results_file_gives_ranks_and_means(tmp_path):
     cat = load_shipped_catalog("R7", "municipality")
-    answers = _known_gaps(cat)  # total 677
+    answers = _known_gaps(cat)
+    total = _gap_total(cat)
     _, book = _book(tmp_path, "R7", answers)
     results = _results_csv(tmp_path / "results.csv", [
         ["140000", "テスト市", "神奈川県", 73333, 500, 10],  # the entity itself (last year): ignored for ranks
-        ["1", "A市", "神奈川県", 60000, 700, 64],  # same prefecture, same size class
-        ["2", "B町", "神奈川県", 2000, 690, 60],
-        ["3", "C市", "東京都", 80000, 680, 50],  # same size class
-        ["4", "D村", "東京都", 900, 677, 40],  # tie: not ahead
+        ["1", "A市", "神奈川県", 60000, 795, 64],  # same prefecture, same size class
+        ["2", "B町", "神奈川県", 2000, 790, 60],
+        ["3", "C市", "東京都", 80000, 785, 50],  # same size class
+        ["4", "D村", "東京都", 900, total, 40],  # tie: not ahead
         ["5", "E市", "大阪府", 120000, 300, 20],
     ])
     out, html = _html(tmp_path, book, "--compare", str(results))
@@ -158,7 +176,7 @@ def test_national_results_file_gives_ranks_and_means(tmp_path):
     assert "神奈川県 3 位 / 3" in text
     assert f"第1号被保険者 {cls} 3 位 / 3" in text
     rows = {key: cells for (table, key), cells in html.rows.items() if table == "rows"}
-    assert _num(rows["total"]["national_mean"]) == pytest.approx((500 + 700 + 690 + 680 + 677 + 300) / 6, abs=0.05)
+    assert _num(rows["total"]["national_mean"]) == pytest.approx((500 + 795 + 790 + 785 + total + 300) / 6, abs=0.05)
     assert _num(rows["P1.process"]["prefecture_mean"]) == pytest.approx((10 + 64 + 60) / 3, abs=0.005)
 
 
@@ -166,10 +184,10 @@ def test_prefecture_averages_file_lists_indicators_below_average(tmp_path):
     cat = load_shipped_catalog("R7", "municipality")
     _, book = _book(tmp_path, "R7", _known_gaps(cat))
     avg = tmp_path / "kanagawa.csv"
-    avg.write_text("key,mean,scope\nP1-p2,12.5,神奈川県\nS1-p2,5,神奈川県\nP1-p3,15,神奈川県\nP1.process,50,神奈川県\n",
+    avg.write_text("key,mean,scope\nP1-p2,12.5,神奈川県\nS1-p2,8,神奈川県\nP1-p3,15,神奈川県\nP1.process,50,神奈川県\n",
                    encoding="utf-8")
     _, html = _html(tmp_path, book, "--compare", str(avg))
-    assert html.order["below"] == ["P1-p2", "S1-p2"]  # own 10 < 12.5 and 0 < 5; P1-p3 is at its maximum
+    assert html.order["below"] == ["P1-p2", "S1-p2"]  # own 12 < 12.5 and 7 < 8; P1-p3 is at its maximum
 
 
 def test_bad_comparison_file_names_row_and_column(tmp_path):

@@ -24,7 +24,7 @@ from xlsx_tool.workbook.writer import write_workbook
 def filled(tmp_path):
     cat = load_shipped_catalog("R8", "municipality")
     answers = extreme_answers(cat, best=True)
-    answers.update({"P1-p1-i": "非該当", "P1-p1-u": None, "P1-p2": 10, "S1-p2": 0, "P4-o": 48})
+    answers.update({"P1-p1-i": "非該当", "P1-p1-u": None, "P1-p2-a": "非該当", "S1-p2-i": "非該当", "P4-o2-lv": "ア"})
     template = write_workbook(cat, Entity(name="平塚市", code="142034", prefecture="神奈川県", insured=73333),
                               tmp_path / "template.xlsx")
     return cat, fill_workbook(template, answers, tmp_path / "filled.xlsx", cat)
@@ -51,8 +51,10 @@ def test_xlsx_report_opens_in_libreoffice_with_the_scorer_figures(tmp_path, fill
         key = f"group:{goal}.{kind}" if f"group:{goal}.{kind}" in rows else f"group:{goal}"
         assert rows[key][3] == value, key
     missed = [k for k in rows if k.startswith("missed:")]
-    assert missed[:3] == ["missed:P4-o", "missed:S1-p2", "missed:P1-p2"]
-    assert rows["missed:P4-o"][3] == 52
+    # the next level of 推進Ⅳ-2 adds 5; then the 4-point sub-items, those most municipalities have first
+    # (R8 tally: 推進Ⅰ-2 ア 1,694, 推進Ⅰ-1 イ 1,690, ウ 1,680 of 1,741); 支援Ⅰ-2 イ adds 2
+    assert missed == ["missed:P4-o2-lv", "missed:P1-p2-a", "missed:P1-p1-i", "missed:P1-p1-u", "missed:S1-p2-i"]
+    assert [rows[k][3] for k in missed] == [5, 4, 4, 4, 2]
     # the live sheets still compute the same total after LibreOffice recalculated them
     names = wb.defined_names["score_total"].destinations
     (sheet, coord), = list(names)
