@@ -106,11 +106,9 @@ def _national(row: Row, path: str, imp: Importer) -> dict | None:
     met = imp.take(row, "national_met", f"{path}.national.met")
     of = imp.take(row, "national_of", f"{path}.national.of")
     imp.where[f"{path}.national"] = row.locs["national_met"]
-    if met is None and of is None:
-        return None
     if met is None or of is None:
-        blank = "national_met" if met is None else "national_of"
-        imp.report(row.locs[blank], "xlsx.national_pair")
+        if (met, of) != (None, None):
+            imp.report(row.locs["national_met" if met is None else "national_of"], "xlsx.national_pair")
         return None
     return {"met": met, "of": of}
 

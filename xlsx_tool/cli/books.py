@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.entity import Entity, code_key
 from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
 from xlsx_tool.catalog.model import GROUP_LABELS, Catalog
 from xlsx_tool.cli.common import THRESHOLDS_HELP, catalog_and_tag, console, err_console, fail
@@ -20,6 +20,7 @@ from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import ScoreResult, rate, score
 from xlsx_tool.util.atomic import write_atomically
+from xlsx_tool.util.problems import message
 from xlsx_tool.workbook.writer import write_workbook
 
 
@@ -42,23 +43,36 @@ from xlsx_tool.workbook.writer import write_workbook
 @click.option("--carry", is_flag=True, help="前年度の回答を回答欄に転記する（引き継げる項目のみ）")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False),
               help="項目 id の対応表（previous_id,current_id）: 番号の変わった項目を引き継ぐ")
+@click.option("--results", type=click.Path(exists=True, dir_okay=False),
+              help="公表された結果（集計表の形式 団体コード,年度,列番号,得点 の CSV/xlsx）を回答欄に入れる")
 def generate(year, kind, catalog_path, out_dir, name, code, prefecture, insured, password, roster, thresholds,
-             previous, carry, mapping) -> None:
+             previous, carry, mapping, results) -> None:
     """自己評価ワークブック (.xlsx) を作成します。"""
     from xlsx_tool.collect.distribute import generate_one
-    from xlsx_tool.read.tables import read_mapping
+    from xlsx_tool.read.tables import read_mapping, read_official_results
 
     catalog, tag = catalog_and_tag(year, kind, catalog_path, thresholds)
+    if results and carry:
+        fail(message("official.with_carry"))
+    if results and not roster and not code:
+        fail(message("official.needs_code"))
     try:
         options = dict(password=password, thresholds=tag, prefill=carry,
                        mapping=read_mapping(mapping) if mapping else None)
+        official = read_official_results(results) if results else None
     except CatalogError as err:
         fail(str(err))
     if roster:
-        _generate_roster(catalog, roster, Path(out_dir), options)
+        _generate_roster(catalog, roster, Path(out_dir), options, official)
         return
     entity = Entity(name=name, code=code, prefecture=prefecture, insured=insured)
-    done = generate_one(catalog, entity, Path(out_dir), previous=Path(previous) if previous else None, **options)
+    rows = None
+    if official is not None:
+        rows = official.get(code_key(code))
+        if rows is None:
+            fail(f"{results}: " + message("official.no_rows", code=code))
+    done = generate_one(catalog, entity, Path(out_dir), previous=Path(previous) if previous else None,
+                        results=rows, **options)
     _report_generated([done])
     if done.skipped:
         sys.exit(2)
@@ -77,7 +91,7 @@ def _report_generated(done) -> None:
                 console.print(f"  引き継げない項目 {prev_id}: {reason}")
 
 
-def _generate_roster(catalog: Catalog, roster: str, out_dir: Path, options: dict) -> None:
+def _generate_roster(catalog: Catalog, roster: str, out_dir: Path, options: dict, official=None) -> None:
     from rich.progress import Progress
 
     from xlsx_tool.collect.distribute import generate_for_roster
@@ -89,8 +103,14 @@ def _generate_roster(catalog: Catalog, roster: str, out_dir: Path, options: dict
         fail(str(err))
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("ブックを作成中", total=len(entries))
-        done = generate_for_roster(catalog, entries, out_dir, advance=lambda: progress.advance(task), **options)
+        done = generate_for_roster(catalog, entries, out_dir, advance=lambda: progress.advance(task),
+                                   results=official, **options)
     _report_generated(done)
+    if official is not None:
+        listed = {code_key(e.entity.code) for e in entries}
+        for key, rows in official.items():
+            if key not in listed:
+                err_console.print(f"[yellow]注意[/] {rows[0].where}: " + message("official.not_in_roster", code=rows[0].code))
     made = [g for g in done if not g.skipped]
     console.print(f"{len(made)} 冊作成しました: {out_dir}（{catalog.year_label} {catalog.id}）"
                   + (f"、{len(done) - len(made)} 冊は作成していません（上記）" if len(made) < len(done) else ""))

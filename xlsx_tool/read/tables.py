@@ -6,7 +6,8 @@ Formats (CSV in UTF-8 with or without BOM, or cp932; or the first sheet of an .x
   都道府県, 第1号被保険者数, 合計 are accepted);
 - averages (e.g. a prefecture's): key, mean[, median][, scope] — key is total, a grant id,
   goal id, group key (P1.process) or indicator id;
-- id mapping across years: previous_id, current_id.
+- id mapping across years: previous_id, current_id;
+- official results in the tally's layout: 団体コード, 年度, 列番号, 得点 (one row per scored sub-item).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from __future__ import annotations
 import csv
 import io
 import math
+import unicodedata
 from pathlib import Path
 
 from openpyxl import load_workbook
 
+from xlsx_tool.catalog.entity import code_key
 from xlsx_tool.catalog.model import Catalog
+from xlsx_tool.catalog.official import ResultRow, normalise_year
 from xlsx_tool.catalog.reference import Reference, ReferenceDataError, Stat, load_reference_file
 from xlsx_tool.read.file_checks import FileRejected, check_container
 from xlsx_tool.scoring.gap import EntityResult
@@ -35,6 +39,13 @@ class ComparisonError(ReferenceDataError):
 
 
 def read_table(path: Path) -> list[dict[str, object]]:
+    values = table_values(path)
+    header = [ALIASES.get(str(h).strip(), str(h).strip()) if h is not None else "" for h in values[0]]
+    return [dict(zip(header, row)) for row in values[1:] if any(v not in (None, "") for v in row)]
+
+
+def table_values(path: Path) -> list[list[object]]:
+    """Every row of the first sheet (xlsx) or of the CSV (UTF-8 with or without BOM, or cp932), header first."""
     if not path.is_file():
         raise ComparisonError(str(path), [message("table.missing")])
     if path.suffix.lower() in (".xlsx", ".xlsm"):
@@ -62,8 +73,53 @@ def read_table(path: Path) -> list[dict[str, object]]:
         values = list(csv.reader(io.StringIO(text)))
     if not values:
         raise ComparisonError(str(path), [message("table.empty")])
-    header = [ALIASES.get(str(h).strip(), str(h).strip()) if h is not None else "" for h in values[0]]
-    return [dict(zip(header, row)) for row in values[1:] if any(v not in (None, "") for v in row)]
+    return [list(v) for v in values]
+
+
+OFFICIAL_COLUMNS = ("団体コード", "年度", "列番号", "得点")
+
+
+def read_official_results(path: str | Path) -> dict[str, list[ResultRow]]:
+    """An official results file in the tally's layout, one row per scored sub-item (団体コード, 年度,
+    列番号, 得点): rows by 団体コード (code_key). Every unreadable value is reported with its row."""
+    path = Path(path)
+    values = table_values(path)
+    header = [unicodedata.normalize("NFKC", str(h or "")).strip() for h in values[0]]
+    missing = [c for c in OFFICIAL_COLUMNS if c not in header]
+    if missing:
+        raise ComparisonError(str(path), [located("official.header", f"{path.name} 1 行目", missing="・".join(missing))])
+    at = {c: header.index(c) for c in OFFICIAL_COLUMNS}
+    out: dict[str, list[ResultRow]] = {}
+    problems = []
+    for number, row in enumerate(values[1:], start=2):
+        cells = {c: row[i] if i < len(row) else None for c, i in at.items()}
+        if all(v in (None, "") for v in cells.values()):
+            continue
+        where = f"{path.name} {number} 行目"
+        year = normalise_year(cells["年度"])
+        column, points = _as_number(cells["列番号"]), _as_number(cells["得点"])
+        bad = [(c, v, what) for c, v, what, ok in (
+            ("団体コード", cells["団体コード"], "団体コード", cells["団体コード"] not in (None, "")),
+            ("年度", cells["年度"], "R7 や 令和7年度 のような年度", year is not None),
+            ("列番号", cells["列番号"], "整数の列番号", column is not None and float(column).is_integer()),
+            ("得点", cells["得点"], "数値の得点", points is not None)) if not ok]
+        for c, v, what in bad:
+            problems.append(located("official.value", where, column=c, value="" if v is None else v, expected=what))
+        if not bad:
+            out.setdefault(code_key(cells["団体コード"]), []).append(
+                ResultRow(where, str(cells["団体コード"]), year, int(column), float(points)))
+    if problems:
+        raise ComparisonError(str(path), problems)
+    return out
+
+
+def _as_number(value: object) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(unicodedata.normalize("NFKC", str(value)).strip())
+    except (TypeError, ValueError):
+        return None
 
 
 def _number(value, path, row_no, column, problems, integer=False):
