@@ -98,7 +98,7 @@ def _html(tmp_path, book, *args):
 def test_html_figures_equal_the_scorer_and_gaps_are_listed_in_order(tmp_path):
     cat = load_shipped_catalog("R7", "municipality")
     _, book = _book(tmp_path, "R7", _known_gaps(cat))
-    _, html = _html(tmp_path, book)
+    out, html = _html(tmp_path, book)
     c, contents = read_book(book)
     res = score(c, contents.answers)
     rows = {key: cells for (table, key), cells in html.rows.items() if table == "rows"}
@@ -114,6 +114,9 @@ def test_html_figures_equal_the_scorer_and_gaps_are_listed_in_order(tmp_path):
     assert _num(rows["P1.process"]["national_mean"]) == 49.5
     expected = _expected_missed(cat)
     assert html.order["missed"] == [aid for aid, _, _ in expected]
+    rate = dict((aid, r) for aid, _, r in expected)["S1-p2-i"]  # 1,275 of 1,741 in the R7 tally
+    assert round(rate * 10) == 7
+    assert "全国の市町村の10 団体中 7 団体が得点（自団体は 2 点を逃しています）" in out.read_text(encoding="utf-8")
     assert [_num(html.rows[("missed", k)]["lost"]) for k in html.order["missed"]] == [p for _, p, _ in expected]
 
 

@@ -94,7 +94,8 @@ def _chart(report: GapReport) -> LayoutTable:
 
 def _missed(report: GapReport) -> LayoutTable:
     rows = [LayoutRow([i, m.label, m.text, m.lost, shown(m.answer), m.national_rate,
-                       ("多くの団体が得点 " if m.high else "") + m.note], key=f"missed:{m.answer_id}",
+                       " ".join(t for t in (m.peers or ("多くの団体が得点" if m.high else ""), m.note) if t)],
+                      key=f"missed:{m.answer_id}",
                       formats={5: PERCENT}) for i, m in enumerate(report.missed, 1)]
     headers = [("順", 5), ("項目", 30), ("内容", 40), ("失点", 6), ("回答", 8), ("全国得点率", 10), ("備考", 16)]
     return LayoutTable("missed", "得点できなかった項目（失った点数の大きい順）", headers, rows)

@@ -93,10 +93,20 @@ class Missed:
     answer: object
     national_rate: float | None
     note: str = ""
+    peers_known: bool = False  # national_rate is the share of municipalities that got it (the tally)
 
     @property
     def high(self) -> bool:
         return self.national_rate is not None and self.national_rate >= HIGH_NATIONAL_RATE
+
+    @property
+    def peers(self) -> str:
+        """How common it is, for the council report: 全国の市町村の 10 団体中 9 団体が得点（自団体は 4 点を逃しています）."""
+        if not self.peers_known or self.national_rate is None:
+            return ""
+        tenths = round(self.national_rate * 10)
+        share = "ほぼすべて" if tenths >= 10 else f"10 団体中 {tenths} 団体" if tenths else "1 割未満"
+        return f"全国の市町村の{share}が得点（自団体は {self.lost:g} 点を逃しています）"
 
 
 @dataclass
@@ -324,7 +334,7 @@ def _missed(catalog: Catalog, answers: Mapping[str, object], res: ScoreResult, c
                     note = f"{subs[sub.requires].label}と合わせて該当した場合"
                 out.append(Missed(sub.id, answer_label(grant, goal, group, ind, sub), ind.text, sub.text,
                                   _gain(catalog, answers, res.total, change), answers.get(sub.id),
-                                  sub.national.rate if sub.national else nat_rate, note))
+                                  sub.national.rate if sub.national else nat_rate, note, sub.national is not None))
         elif res.indicators[ind.id] < ind.points:
             out.append(Missed(ind.id, answer_label(grant, goal, group, ind), ind.text, ind.text,
                               ind.points - res.indicators[ind.id], answers.get(ind.id), nat_rate,
@@ -350,7 +360,8 @@ def _next_levels(catalog, answers, res, grant, goal, group, ind, nat_rate) -> li
         out.append(Missed(sub.id, f"{answer_label(grant, goal, group, ind, sub)} → {band.label}", ind.text,
                           f"{sub.text}：段階{band.label}に到達", gain, answers.get(sub.id),
                           band.national.rate if band.national else nat_rate,
-                          f"現在の段階: {now}" + ("（他の系列の方が高いため加点なし）" if not gain else "")))
+                          f"現在の段階: {now}" + ("（他の系列の方が高いため加点なし）" if not gain else ""),
+                          band.national is not None))
     return out
 
 
