@@ -147,3 +147,16 @@ def test_cli_diff_refuses_unknown_inputs(tmp_path):
     result = CliRunner().invoke(main, ["catalog", "diff", "R7", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 1 and "nope.yaml" in result.output
     assert CliRunner().invoke(main, ["catalog", "diff", "R3", "R7"]).exit_code == 1
+
+
+def test_changed_levels_of_a_ladder_are_a_rule_change():
+    r8 = load_shipped_catalog("R8", "municipality")
+    data = copy.deepcopy(r8.model_dump(mode="json"))
+    activity = _group(data, 0, 1)["indicators"]
+    ladder = activity[0]["subitems"][0]
+    assert ladder["id"] == "P1-a1-lv" and [b["points"] for b in ladder["bands"]] == [3, 3, 3, 3]  # the tally
+    ladder["bands"][0]["points"], ladder["bands"][1]["points"] = 2, 4  # still 12 in all
+    diff = diff_catalogs(r8, parse_catalog(data, "levels"))
+    assert [(c.id, c.before, c.after) for c in diff.rule_changed] == [
+        ("P1-a1-lv", "段階 ア 3点・イ 3点・ウ 3点・エ 3点", "段階 ア 2点・イ 4点・ウ 3点・エ 3点")]
+    assert not diff.repointed and not diff.reworded

@@ -195,9 +195,15 @@ def _subitem_changes(old_subs, new_subs) -> dict[str, list[Change]]:
             out["repointed"].append(change(a.points, b.points))
         if a.requires != b.requires:
             out["rule_changed"].append(change(_requires_text(a), _requires_text(b)))
+        if [(x.label, x.points) for x in a.bands] != [(x.label, x.points) for x in b.bands]:
+            out["rule_changed"].append(change(_levels_text(a), _levels_text(b)))
         if old_parent.ind.id != new_parent.ind.id:
             out["moved"].append(change(_sub_place(old_parent, a), _sub_place(new_parent, b)))
     return out
+
+
+def _levels_text(sub: SubItem) -> str:
+    return "段階 " + "・".join(f"{x.label} {x.points}点" for x in sub.bands) if sub.bands else "段階なし"
 
 
 def _requires_text(sub: SubItem) -> str:

@@ -89,12 +89,12 @@ SHORT_TITLE_MARK = "〔集計表の項目名〕"  # shown before a text that is 
 
 
 def national_text(sub: "SubItem") -> str:
-    """The national rate shown beside a sub-item: 全国 97.7%（1,701/1,741）, or per level of a ladder."""
+    """The national rate (該当率) shown beside a sub-item: 全国 97.7%（1,701/1,741）, or per level of a ladder."""
     if sub.bands:
         shown = [f"{b.label} {b.national.rate:.0%}" for b in sub.bands if b.national is not None]
-        return f"全国該当率 {' '.join(shown)}" if shown else ""
+        return f"全国 {' '.join(shown)}" if shown else ""
     n = sub.national
-    return f"全国該当率 {n.rate:.1%}（{n.met:,}/{n.of:,}）" if n is not None else ""
+    return f"全国 {n.rate:.1%}（{n.met:,}/{n.of:,}）" if n is not None else ""
 
 
 def ladder_top(sub: "SubItem") -> int:

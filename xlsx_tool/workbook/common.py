@@ -35,7 +35,7 @@ YES_NO = (YES, NO)
 INPUT_COLUMNS = {  # column: (header, width)
     COL_NUMBER: ("番号", 7), COL_TEXT: ("評価指標・評価項目", 62), COL_POINTS: ("配点", 7),
     COL_ANSWER: ("回答", 10), COL_SCORE: ("得点", 7), COL_REMARKS: ("根拠・備考", 30),
-    COL_SOURCE: ("出典", 22), COL_ID: ("id", 12), COL_DONE: ("回答済", 6),
+    COL_SOURCE: ("出典・全国該当率", 22), COL_ID: ("id", 12), COL_DONE: ("回答済", 6),
 }
 
 
