@@ -420,6 +420,8 @@ def test_bench_prints_the_figures(tmp_path):
     except ImportError:
         assert "pandas baseline skipped" in result.output
     assert "fast_path_fallbacks: 0" in result.output
+    # the books were collected as books of this catalog (seeds 100003..100006: none made invalid on purpose)
+    assert "# statuses: accepted " in result.output and " / rejected 0;" in result.output
 
 
 # -- LibreOffice -------------------------------------------------------------------------------

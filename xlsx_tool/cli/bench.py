@@ -225,7 +225,8 @@ def timed_collect(inbox: Path, roster: Path, catalog, workers: int, catalog_path
     runs; the benchmark's own process holds pandas and everything generated before)."""
     args = {"inbox": str(inbox), "roster": str(roster), "workers": workers, "catalog": catalog_path,
             "year": None if catalog_path else catalog.year, "kind": catalog.kind.value}
-    proc = subprocess.run([sys.executable, "-c", _TIMED_COLLECT, json.dumps(args)], capture_output=True, text=True)
+    # -P: the installed package, never a source checkout in the current folder (python -m / -c put it first)
+    proc = subprocess.run([sys.executable, "-P", "-c", _TIMED_COLLECT, json.dumps(args)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise click.ClickException(f"collect failed ({proc.returncode}): {proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -275,7 +276,7 @@ def input_members(book: Path, sheets: list[str]) -> list[str]:
 
 
 def collect_cli(inbox: Path, roster: Path, out_dir: Path, catalog, workers: int, catalog_path) -> tuple[float, float, str]:
-    cmd = [sys.executable, "-m", "xlsx_tool", "collect", str(inbox), "--roster", str(roster), "--out", str(out_dir),
+    cmd = [sys.executable, "-P", "-m", "xlsx_tool", "collect", str(inbox), "--roster", str(roster), "--out", str(out_dir),
            "--workers", str(workers)]
     cmd += ["--catalog", str(catalog_path)] if catalog_path else ["--year", catalog.year, "--kind", catalog.kind.value]
     try:
