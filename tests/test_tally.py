@@ -123,3 +123,24 @@ def test_alternative_ladders_are_those_no_municipality_gets_twice(year):
         assert (ind.rule.combine == "best") == (firsts <= NATION), ind.id
         tops = [sum(b.points for b in s.bands) for s in ind.subitems]
         assert ind.points == (max(tops) if ind.rule.combine == "best" else sum(tops)), ind.id
+
+
+@pytest.mark.parametrize("year", ["R7", "R8"])
+def test_official_subitem_texts_of_seed_004_are_shown_as_such(year):
+    """支援Ⅰ-1…4: seed 004 publishes the sub-item texts of the R7 and R8 surveys; everything else the
+    tally gives only as a short title, which the catalog marks."""
+    cat = load_shipped_catalog(year, "municipality")
+    seed = next(shared_file(p) for p in SEEDS.glob("004_*.txt")).read_text(encoding="utf-8")
+    official = [s for *_, ind in cat.indicators() if ind.id in ("S1-p1", "S1-p2", "S1-p3", "S1-p4")
+                for s in ind.subitems]
+    assert len(official) == 20 and not any(s.short_title for s in official)
+    for s in official:
+        own = s.text.rsplit("：", 1)[-1].lstrip("①②③④ ")  # ウ①–④ repeat ウ's lead-in before their own text
+        assert own in seed, s.id
+    others = [s for *_, ind in cat.indicators() if ind.id not in ("S1-p1", "S1-p2", "S1-p3", "S1-p4", "P1-p1")
+              for s in ind.subitems]
+    assert others and all(s.short_title and ind_title_in(s.text, cat) for s in others)
+
+
+def ind_title_in(text: str, cat) -> bool:
+    return any(text.startswith(ind.title) for *_, ind in cat.indicators())
