@@ -40,7 +40,8 @@ def _answers_by_tally(cat) -> dict[str, frozenset]:
     out = {}
     for *_, ind in cat.indicators():
         for sub in ind.subitems:
-            out[sub.id] = frozenset(items[el.provenance.tally_column] for el in (sub.bands or [sub]))
+            if sub.same_as is None:  # 目標Ⅳ under 支援 repeats 推進's answer: not an answer of its own
+                out[sub.id] = frozenset(items[el.provenance.tally_column] for el in (sub.bands or [sub]))
     return out
 
 

@@ -51,10 +51,11 @@ def test_xlsx_report_opens_in_libreoffice_with_the_scorer_figures(tmp_path, fill
         key = f"group:{goal}.{kind}" if f"group:{goal}.{kind}" in rows else f"group:{goal}"
         assert rows[key][3] == value, key
     missed = [k for k in rows if k.startswith("missed:")]
-    # the next level of 推進Ⅳ-2 adds 5; then the 4-point sub-items, those most municipalities have first
-    # (R8 tally: 推進Ⅰ-2 ア 1,694, 推進Ⅰ-1 イ 1,690, ウ 1,680 of 1,741); 支援Ⅰ-2 イ adds 2
+    # the next level of 目標Ⅳ-2 adds 5 under each grant (asked once, on the 推進 sheet); then the 4-point
+    # sub-items, those most municipalities have first (R8 tally: 推進Ⅰ-2 ア 1,694, 推進Ⅰ-1 イ 1,690, ウ 1,680
+    # of 1,741); 支援Ⅰ-2 イ adds 2
     assert missed == ["missed:P4-o2-lv", "missed:P1-p2-a", "missed:P1-p1-i", "missed:P1-p1-u", "missed:S1-p2-i"]
-    assert [rows[k][3] for k in missed] == [5, 4, 4, 4, 2]
+    assert [rows[k][3] for k in missed] == [10, 4, 4, 4, 2]
     # the live sheets still compute the same total after LibreOffice recalculated them
     names = wb.defined_names["score_total"].destinations
     (sheet, coord), = list(names)

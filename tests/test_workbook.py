@@ -234,3 +234,30 @@ def test_file_names_from_a_roster_open_in_excel_and_survive_the_command_line(tmp
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.glob("*.xlsx")) == ["R8_municipality_142034_A＆B％C＾D！E［1］.xlsx",
                                                           "R8_municipality_142051_平塚市藤沢市.xlsx"]
+
+
+def test_goal4_under_support_shows_the_promotion_answer_and_is_not_asked_again(tmp_path):
+    """目標Ⅳ's items are the same under both grants (the tally lists them twice with the same values):
+    asked once on the 推進 sheet, shown and scored on the 支援 sheet from that answer."""
+    from xlsx_tool.scoring.scorer import score
+
+    cat = load_shipped_catalog("R8", "municipality")
+    repeated = {s.id: s.same_as for *_, i in cat.indicators() for s in i.subitems if s.same_as}
+    assert sorted(repeated) == sorted(a.replace("P4-", "S4-") for a in cat.answer_ids() if a.startswith("P4-"))
+    assert not set(repeated) & set(cat.answer_ids())
+    wb = load_workbook(write_workbook(cat, Entity(name="平塚市", code="142034"), tmp_path / "b.xlsx"))
+    rows = {}
+    for sheet in input_sheet_names(cat).values():
+        ws = wb[sheet]
+        for r in range(FIRST_DATA_ROW, ws.max_row + 1):
+            rows[ws[f"{COL_ID}{r}"].value] = (sheet, r)
+    for sid, source in repeated.items():
+        sheet, r = rows[sid]
+        src_sheet, src_row = rows[source]
+        cell = wb[sheet][f"{COL_ANSWER}{r}"]
+        assert (sheet, src_sheet) == ("支援交付金", "推進交付金")
+        assert cell.value == f"='推進交付金'!{COL_ANSWER}{src_row}" and cell.protection.locked
+        assert not [dv for dv in wb[sheet].data_validations.dataValidation if cell.coordinate in dv.sqref]
+    for seed in range(5):
+        res = score(cat, random_answers(cat, random.Random(seed), blank_rate=0.2))
+        assert res.goals["S4"] == res.goals["P4"]

@@ -26,7 +26,24 @@ RESERVED_GOAL_IDS = {"total", "promotion", "support", "group"}  # used in the wo
 
 
 def structural_problems(cat: Catalog) -> list[str]:
-    return [*_id_problems(cat), *_sum_problems(cat), *_published_problems(cat), *_rule_problems(cat)]
+    return [*_id_problems(cat), *_sum_problems(cat), *_published_problems(cat), *_rule_problems(cat),
+            *_same_as_problems(cat)]
+
+
+def _same_as_problems(cat: Catalog) -> list[str]:
+    """A repeated sub-item names another, asked, sub-item with the same points and levels."""
+    subs = {s.id: (ind, s) for *_, ind in cat.indicators() for s in ind.subitems}
+    out = []
+    for sid, (ind, sub) in subs.items():
+        if sub.same_as is None:
+            continue
+        other = subs.get(sub.same_as)
+        same = other is not None and other[1].same_as is None and other[1].id != sid and \
+            type(other[0].rule) is type(ind.rule) and other[1].points == sub.points and \
+            [(b.label, b.points) for b in other[1].bands] == [(b.label, b.points) for b in sub.bands]
+        if not same:
+            out.append(located("catalog.same_as", f"subitems({sid}).same_as", same_as=sub.same_as))
+    return out
 
 
 def _walk_ids(cat: Catalog):

@@ -160,7 +160,7 @@ def _ratio_cells(ratio) -> dict:
 
 def subitem_rows(cat: Catalog) -> list[dict]:
     return [{"id": s.id, "indicator": ind.id, "label": s.label, "text": s.text, "short_title": _short(s.short_title),
-             "points": s.points, "requires": s.requires, **_national_cells(s.national),
+             "points": s.points, "requires": s.requires, "same_as": s.same_as, **_national_cells(s.national),
              **_provenance_cells(s.provenance)}
             for *_, ind in cat.indicators() for s in ind.subitems]
 

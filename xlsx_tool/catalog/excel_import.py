@@ -113,10 +113,6 @@ def _national(row: Row, path: str, imp: Importer) -> dict | None:
     return {"met": met, "of": of}
 
 
-def _is_short(row: Row, path: str, imp: Importer) -> bool:
-    return imp.take(row, "short_title", f"{path}.short_title") == "short"
-
-
 def _top(row: Row, imp: Importer) -> dict:
     year = imp.take(row, "year", "year", placeholder="R0", affects="published")
     if year != "R0" and not re.fullmatch(r"R\d{1,2}", year):
@@ -252,7 +248,8 @@ def _indicator(row: Row, path: str, imp: Importer) -> IndicatorSlot:
     rule, rule_type = _rule(row, path, imp)
     data = {"id": ident, "number": imp.take(row, "number", f"{path}.number") or "",
             "text": imp.take(row, "text", f"{path}.text", placeholder=BLANK_TEXT),
-            "title": imp.take(row, "title", f"{path}.title") or "", "short_title": _is_short(row, path, imp),
+            "title": imp.take(row, "title", f"{path}.title") or "",
+            "short_title": imp.take(row, "short_title", f"{path}.short_title") == "short",
             "points": points,
             "rule": rule, "subitems": [], "notes": imp.take(row, "notes", f"{path}.notes") or "",
             "period": imp.take(row, "period", f"{path}.period") or "",
@@ -313,9 +310,10 @@ def _subitems(rows: list[Row], indicators: dict[str, IndicatorSlot], imp: Import
             imp.unique_id(row, "id", ident)
         sub = {"id": ident, "label": imp.take(row, "label", f"{path}.label") or "",
                "text": imp.take(row, "text", f"{path}.text", placeholder=BLANK_TEXT),
-               "short_title": _is_short(row, path, imp), "bands": []}
+               "short_title": imp.take(row, "short_title", f"{path}.short_title") == "short", "bands": []}
         optional = {"points": imp.take(row, "points", f"{path}.points", affects="rule"),
                     "requires": imp.take(row, "requires", f"{path}.requires"),
+                    "same_as": imp.take(row, "same_as", f"{path}.same_as"),
                     "provenance": _provenance(row, f"{path}.provenance", imp),
                     "national": _national(row, path, imp)}
         subs.append({**sub, **{k: v for k, v in optional.items() if v is not None}})

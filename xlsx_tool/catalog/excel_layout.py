@@ -148,6 +148,8 @@ SUBITEMS = SheetSpec("小項目", "sub", "小項目ごとに 1 行。指標id �
     Column("points", "点数", 7, "sum の指標では必須: 該当したときの点数。tiers・levels の指標では空欄", kind="int"),
     Column("requires", "前提の小項目id", 14, "この小項目が該当したときだけ数える前提の小項目（同じ指標内）", kind="id"),
     _OPTIONAL_STATUS, _SOURCES, _NOTE, _SHORT, _NATIONAL_MET, _NATIONAL_OF, _TALLY_YEAR, _TALLY_COLUMN,
+    Column("same_as", "同じ回答の小項目id", 14, "別のシートで回答する同じ項目（例: 支援の目標Ⅳ → 推進の目標Ⅳ の小項目id）。"
+           "この小項目は回答欄を持たず、その回答で採点します", kind="id"),
 ))
 
 BANDS = SheetSpec("段階", "band", "採点方法が levels の指標の小項目（系列）ごとの段階。1 段階 1 行、低い段階から順に並べます。"

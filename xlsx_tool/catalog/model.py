@@ -122,6 +122,9 @@ class SubItem(Strict):
     national: National | None = None
     # a ladder (rule 'levels'): the levels in ascending order, answered with the highest one reached
     bands: list[Band] = Field(default_factory=list)
+    # the same question asked elsewhere (目標Ⅳ under both grants): scored on that sub-item's answer,
+    # shown beside it and never asked twice
+    same_as: str | None = None
 
 
 class SumRule(Strict):
@@ -210,9 +213,14 @@ def ratio_ids(ind: "Indicator") -> tuple[str, str]:
     return f"{ind.id}-num", f"{ind.id}-den"
 
 
+def answer_key(sub: "SubItem") -> str:
+    """The answer a sub-item is scored on: its own, or the one it repeats (same_as)."""
+    return sub.same_as or sub.id
+
+
 def indicator_answer_ids(ind: "Indicator") -> list[str]:
     if ind.subitems:
-        return [s.id for s in ind.subitems]
+        return [s.id for s in ind.subitems if s.same_as is None]
     if isinstance(ind.rule, ThresholdsRule) and ind.rule.ratio is not None:
         return list(ratio_ids(ind))
     return [ind.id]

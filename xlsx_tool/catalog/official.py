@@ -117,6 +117,8 @@ def _answers(catalog: Catalog, slots, given, problems: list[str]) -> dict[str, o
     answers: dict[str, object] = {}
     for grant, goal, group, ind in catalog.indicators():
         for sub in ind.subitems:
+            if sub.same_as is not None:
+                continue  # scored on the answer it repeats (its twin's points were checked above)
             levels = sorted(reached.get(sub.id, []))
             if not isinstance(ind.rule, LevelsRule):
                 answers[sub.id] = ANSWER_MET if any(got for _, got, _ in levels) else ANSWER_NOT_MET

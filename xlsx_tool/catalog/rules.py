@@ -27,6 +27,7 @@ from xlsx_tool.catalog.model import (
     SumRule,
     ThresholdsRule,
     TiersRule,
+    answer_key,
     ratio_ids,
 )
 
@@ -43,7 +44,7 @@ def is_met(value: object) -> bool:
 
 
 def subitem_counts(sub: SubItem, answers: Mapping[str, object]) -> bool:
-    if not is_met(answers.get(sub.id)):
+    if not is_met(answers.get(answer_key(sub))):
         return False
     return sub.requires is None or is_met(answers.get(sub.requires))
 
@@ -65,7 +66,7 @@ def subitem_points(ind: Indicator, sub: SubItem, answers: Mapping[str, object]) 
     """Value of the sub-item's own 得点 cell: its points (sum), a 1/0 count flag (tiers), or the points
     of the levels its ladder reaches (levels)."""
     if isinstance(ind.rule, LevelsRule):
-        return ladder_points(sub, level_reached(sub, answers.get(sub.id)))
+        return ladder_points(sub, level_reached(sub, answers.get(answer_key(sub))))
     counted = subitem_counts(sub, answers)
     if isinstance(ind.rule, SumRule):
         return (sub.points or 0) if counted else 0

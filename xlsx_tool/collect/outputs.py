@@ -86,7 +86,8 @@ def _rate_items(catalog: Catalog):
     for *_, ind in catalog.indicators():
         if ind.subitems:
             for sub in ind.subitems:
-                yield sub.id, ind, sub
+                if sub.same_as is None:  # a repeated sub-item has no answer of its own
+                    yield sub.id, ind, sub
         else:
             yield ind.id, ind, None
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from openpyxl.utils import get_column_letter
 
+from xlsx_tool.catalog.answers import answer_id_set
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.model import Catalog, catalog_hash
 from xlsx_tool.read.file_checks import FastPathUnsupported
@@ -87,7 +88,7 @@ def _few(cells: list[str]) -> str:
     return "、".join(cells[:MAX_LISTED]) + more
 
 
-def _sheet_print(ws, editable_cols: str | None) -> SheetPrint:
+def _sheet_print(ws, editable_cols: str | None, answer_ids: frozenset[str] = frozenset()) -> SheetPrint:
     ids, cells, inputs = [], {}, set()
     for row in ws.iter_rows(min_row=2):
         for c in row:
@@ -99,9 +100,10 @@ def _sheet_print(ws, editable_cols: str | None) -> SheetPrint:
                 inputs.add(c.coordinate)
             else:
                 cells[c.coordinate] = normalise(c.value)
-    if editable_cols:  # input cells are empty in the template but still inputs
-        for r, _ in ids:
-            inputs.update(f"{col}{r}" for col in editable_cols)
+    if editable_cols:  # input cells are empty in the template but still inputs (rows of an answer)
+        for r, ident in ids:
+            if ident in answer_ids:
+                inputs.update(f"{col}{r}" for col in editable_cols)
     return SheetPrint(tuple(ids), cells, frozenset(inputs))
 
 
@@ -111,7 +113,7 @@ def template_print(catalog: Catalog) -> dict[str, SheetPrint]:
     key = catalog_hash(catalog)
     if key not in _PRINTS:
         wb = build_workbook(catalog, Entity(), generated_at="-")
-        prints = {name: _sheet_print(wb[name], COL_ANSWER + COL_REMARKS)
+        prints = {name: _sheet_print(wb[name], COL_ANSWER + COL_REMARKS, answer_id_set(catalog))
                   for name in input_sheet_names(catalog).values()}
         prints[SUMMARY_SHEET] = _sheet_print(wb[SUMMARY_SHEET], None)
         _PRINTS[key] = prints

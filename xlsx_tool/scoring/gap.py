@@ -325,7 +325,7 @@ def _missed(catalog: Catalog, answers: Mapping[str, object], res: ScoreResult, c
         elif ind.subitems:
             subs = {s.id: s for s in ind.subitems}
             for sub in ind.subitems:
-                if is_met(answers.get(sub.id)):
+                if sub.same_as is not None or is_met(answers.get(sub.id)):
                     continue
                 change = {sub.id: ANSWER_MET}
                 note = ""
@@ -351,6 +351,8 @@ def _next_levels(catalog, answers, res, grant, goal, group, ind, nat_rate) -> li
     """For each ladder below its top: what reaching the next level would add."""
     out = []
     for sub in ind.subitems:
+        if sub.same_as is not None:
+            continue  # asked on another sheet: its next level is listed there, with both grants' points
         level = level_reached(sub, answers.get(sub.id))
         if level >= len(sub.bands):
             continue
@@ -406,7 +408,7 @@ def _changes(catalog: Catalog, answers: Mapping[str, object], res: ScoreResult, 
     prev_ids = set(prev_cat.answer_ids())
     for *_, ind in catalog.indicators():
         for sub in ind.subitems:
-            if sub.id not in prev_ids:
+            if sub.id not in prev_ids or sub.same_as is not None:
                 continue
             before, after = prev_ans.get(sub.id), answers.get(sub.id)
             label, text = labels[sub.id]

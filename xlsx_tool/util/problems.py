@@ -70,6 +70,8 @@ _CATALOGUE = {
                                     "distinct and not なし", "記号を ア・イ・ウ・エ や ①～④ のように付け直してください"),
     "catalog.ladder_unreachable": Template("段階で到達できる点 {reachable} が配点 {points} と一致しません / levels cannot "
                                            "reach the indicator points", "段階の点数・combine・配点を修正してください"),
+    "catalog.same_as": Template("same_as '{same_as}' は、同じ点数・段階で回答欄のある他の小項目ではありません / must name "
+                                "another asked sub-item with the same points and levels", "正しい小項目 id にするか same_as を削除してください"),
     "catalog.tier_points": Template("rule 'tiers' では小項目に points を書きません / tiers give points by count",
                                     "小項目の points を削除してください"),
     "catalog.tier_unreachable": Template("tiers の met {met} が小項目数 {count} を超えています / tier can never be reached",

@@ -65,6 +65,7 @@ from xlsx_tool.workbook.meta import (
     HEADER_ROW,
     LISTS_SHEET,
     input_sheet_name,
+    quote_sheet,
 )
 from xlsx_tool.workbook.protection import protect
 from xlsx_tool.workbook.sheets import write_cover, write_eligibility, write_meta, write_notes, write_summary
@@ -100,8 +101,18 @@ def _write_answer_cells(ws, row, answer_id, ind, is_subitem, validations, previo
     return ref
 
 
-def _write_indicator(ws, row, ind, validations, previous, prefill) -> tuple[int, str]:
-    """Write an indicator (and its sub-items) from `row`; return next row and its score cell."""
+def _write_repeated_answer(ws, row, sub, answered) -> str:
+    """A sub-item asked on another sheet (same_as): its answer shown here by a formula, not asked again."""
+    ref = f"{COL_ANSWER}{row}"
+    sheet, cell = answered[sub.same_as]
+    put(ws, ref, f"={quote_sheet(sheet)}!{cell}", align=CENTER, formula=True)
+    put(ws, f"{COL_REMARKS}{row}", f"{sheet}シートの回答を表示（同じ項目）", font=SMALL)
+    return ref
+
+
+def _write_indicator(ws, row, ind, validations, previous, prefill, answered) -> tuple[int, str]:
+    """Write an indicator (and its sub-items) from `row`; return next row and its score cell.
+    `answered` (answer id -> (sheet, cell)) grows with every answer cell written."""
     ind_row = row
     put(ws, f"{COL_NUMBER}{row}", ind.number, font=BOLD, align=CENTER)
     text = f"{ind.text}{SHORT_TITLE_MARK}（設問文は資料に記載なし）" if ind.short_title else \
@@ -122,7 +133,11 @@ def _write_indicator(ws, row, ind, validations, previous, prefill) -> tuple[int,
         refs[ind.id] = _write_answer_cells(ws, row, ind.id, ind, False, validations, previous, prefill)
     for sub in ind.subitems:
         row += 1
+        if sub.same_as is not None:
+            refs[sub.id] = _write_repeated_answer(ws, row, sub, answered)
+            continue
         refs[sub.id] = _write_answer_cells(ws, row, sub.id, ind, True, validations, previous, prefill)
+        answered[sub.id] = (ws.title, refs[sub.id])
     last_row, row = row, ind_row
     levels = isinstance(ind.rule, LevelsRule)
     for sub in ind.subitems:
@@ -179,7 +194,8 @@ def _band(ws, row, label_a, label_b, points, formula, fill, font=BOLD):
     put(ws, f"{COL_SCORE}{row}", formula, fill=fill, font=font, align=CENTER, fmt=POINTS_FMT, formula=True)
 
 
-def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations, previous, prefill) -> SheetLayout:
+def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations, previous, prefill,
+                       answered) -> SheetLayout:
     ws = wb.create_sheet(input_sheet_name(grant))
     layout = SheetLayout(name=ws.title)
     put(ws, "A1", f"{catalog.year_label} {grant.name} 自己評価（{KIND_LABELS[catalog.kind]}分） {entity.label}",
@@ -201,7 +217,7 @@ def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations,
             group_row, row = row, row + 1
             ind_cells = []
             for ind in group.indicators:
-                row, cell = _write_indicator(ws, row, ind, validations, previous, prefill)
+                row, cell = _write_indicator(ws, row, ind, validations, previous, prefill, answered)
                 ind_cells.append(cell)
             cell = f"{COL_SCORE}{group_row}"
             _band(ws, group_row, "", GROUP_LABELS[group.kind], group.points, f"=SUM({','.join(ind_cells)})",
@@ -239,8 +255,9 @@ def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str
     cover = wb.active
     lists_ws = wb.create_sheet(LISTS_SHEET)
     validations = Validations(lists_ws)
-    layouts = {g.id: _write_input_sheet(wb, catalog, g, entity, validations, previous_answers, prefill or {})
-               for g in catalog.grants}
+    answered: dict[str, tuple[str, str]] = {}
+    layouts = {g.id: _write_input_sheet(wb, catalog, g, entity, validations, previous_answers, prefill or {},
+                                        answered) for g in catalog.grants}
     write_summary(wb, catalog, layouts, entity)
     write_cover(cover, catalog, entity, layouts)
     write_notes(wb, catalog, entity)
