@@ -65,13 +65,15 @@ def _figure_answers(ind: Indicator, target: float, den: int) -> dict[str, object
 
 
 def extreme_answers(catalog: Catalog, best: bool) -> dict[str, object]:
-    """Everything met at the maximum (best) or everything 非該当/0 (worst)."""
+    """Everything met at the maximum (best) or everything 非該当/0 (worst); a ladder at its top level or at なし."""
     answers: dict[str, object] = {}
     for aid, ind, is_sub in answer_slots(catalog):
         if is_sub:
             choices = answer_choices(ind, aid)
-            answers[aid] = (choices[-1] if choices != ANSWER_CHOICES else choices[0]) if best else \
-                (choices[0] if choices != ANSWER_CHOICES else choices[1])
+            if choices == ANSWER_CHOICES:
+                answers[aid] = ANSWER_CHOICES[0 if best else 1]
+            else:  # a ladder: なし, then its levels from the lowest
+                answers[aid] = choices[-1] if best else choices[0]
         elif isinstance(ind.rule, DirectRule):
             answers[aid] = ind.points if best else 0
         elif isinstance(ind.rule, ThresholdsRule):
