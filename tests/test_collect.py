@@ -294,3 +294,13 @@ def test_rates_of_figure_indicators_are_mean_points_not_raw_figures():
     cat = parse_catalog(ratio_catalog(), "ratio")
     sets = [{"P1-a1-num": 29, "P1-a1-den": 50}, {"P1-a1-num": 15, "P1-a1-den": 50}]  # 58 % → 6, 30 % → 2
     assert implementation_rates(cat, sets) == {"P1-a1": (6 + 2) / 2 / 6}
+
+
+def test_a_folder_that_does_not_exist_is_an_error_not_an_empty_collection(tmp_path):
+    """An empty result would list every municipality as not submitted; nothing is written instead."""
+    (tmp_path / "inbox").mkdir()
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["collect", str(tmp_path / "inbox"), str(tmp_path / "回収済み"),
+                                       "--out", str(out)])
+    assert result.exit_code == 2
+    assert "回収済み」が見つかりません" in "".join(result.output.split()) and not out.exists()

@@ -11,6 +11,7 @@ from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.cli.common import THRESHOLDS_HELP, catalog_for, console, err_console, fail
 from xlsx_tool.read.core import BookError
 from xlsx_tool.read.openpyxl_engine import read_book
+from xlsx_tool.util.problems import message
 
 
 @click.command("collect")
@@ -36,6 +37,9 @@ def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, stri
     from xlsx_tool.collect.outputs import SUMMARY_BOOK, write_csvs, write_json, write_summary_book
     from xlsx_tool.collect.roster import RosterError, read_roster
 
+    missing = [p for p in paths if not Path(p).exists() and not Path(p).is_symlink()]
+    if missing:  # nothing to collect there: an empty result would read as "nobody submitted"
+        fail(" / ".join(message("collect.path_missing", path=p) for p in missing))
     catalog = catalog_for(year, kind, catalog_path, thresholds)
     try:
         entries = read_roster(roster) if roster else []

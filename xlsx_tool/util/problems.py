@@ -269,6 +269,8 @@ _CATALOGUE = {
     "answer.number_as_text": Template("「{value}」が文字列として入力されています", "{allowed}を数値で入力してください"),
     "answer.not_allowed": Template("「{value}」は入力できません", "{allowed}を入力してください"),
     # -- a returned book in a collection (collect/batch.py)
+    "collect.path_missing": Template("「{path}」が見つかりません",
+                                     "提出されたブックのフォルダ（またはファイル）の名前を確かめてください"),
     "collect.from_cover": Template("識別情報シートがないため、表紙の記載から識別しました"),
     "collect.unanswered": Template("未回答が {count} 項目あります（0 点として集計）"),
     "collect.unprotected": Template("シート保護が解除されています（{sheets}。内容の変更はありません）"),
