@@ -28,7 +28,9 @@ def test_generate_r8_municipality_with_entity(tmp_path):
 def test_generate_refuses_unknown_year_with_a_message(tmp_path):
     result = CliRunner().invoke(main, ["generate", "--year", "R3", "--out", str(tmp_path)])
     assert result.exit_code == 2
-    assert "同梱カタログがありません" in result.output and "--catalog" in result.output
+    out = "".join(result.output.split())
+    assert "この年度・区分の同梱カタログはありません" in out and "--catalog" in out
+    assert "誤り" not in out  # nothing is wrong with a file: there is none (issue 17, item 14)
 
 
 def _filled_r8(tmp_path):
@@ -90,3 +92,20 @@ def test_demo_leaves_template_filled_example_and_scores(tmp_path):
     data = json.loads((tmp_path / "R8_municipality_sample_score.json").read_text(encoding="utf-8"))
     assert data["max_total"] == 800 and 0 < data["total"] < 800
     assert "総合計" in (tmp_path / "R8_municipality_sample_score.txt").read_text(encoding="utf-8")
+
+
+def test_rates_are_rounded_as_the_sheet_rounds_them(tmp_path):
+    """20 of 64 is 31.25 %: the sheet (format 0.0%, Excel and LibreOffice round half away from zero) shows
+    31.3 %, and so must the command line and the report (Python's format would say 31.2 %)."""
+    cat = load_shipped_catalog("R8", "municipality")
+    CliRunner().invoke(main, ["generate", "--year", "R8", "--out", str(tmp_path), "--code", "1"])
+    p1 = next(i for *_, i in cat.indicators() if i.id == "P1-p1")  # ア–エ 4 points each
+    p2 = next(i for *_, i in cat.indicators() if i.id == "P1-p2")
+    answers = {s.id: "該当" for s in p1.subitems} | {p2.subitems[0].id: "該当"}  # 16 + 4 = 20 of 64
+    book = fill_workbook(tmp_path / "R8_municipality_1.xlsx", answers, tmp_path / "filled.xlsx", cat)
+    assert f"{20 / 64:.1%}" == "31.2%"  # what Python's own rounding gives
+    table = CliRunner().invoke(main, ["score", str(book)]).output
+    assert "31.3%" in table and "31.2%" not in table
+    out = tmp_path / "r.html"
+    assert CliRunner().invoke(main, ["report", str(book), "--out", str(out)]).exit_code == 0
+    assert "31.3%" in out.read_text(encoding="utf-8")

@@ -45,6 +45,7 @@ from xlsx_tool.read.xlwings_engine import THRESHOLDS_ENV, read_contents
 from xlsx_tool.report.layout import LayoutRow, gap_layout, shown, who
 from xlsx_tool.scoring.gap import GapReport, answer_labels, build_report, score_rows
 from xlsx_tool.scoring.scorer import ScoreResult, rate, score
+from xlsx_tool.util.numbers import percent
 from xlsx_tool.util.problems import message as text_of
 from xlsx_tool.util.version import __version__
 
@@ -179,7 +180,7 @@ def score_book(book, *, catalog_path: str | Path | None = None, now: datetime | 
 
     def body(catalog: Catalog, contents: BookContents, now: datetime) -> Outcome:
         res = score(catalog, contents.answers)
-        message = (f"採点しました。総合計 {res.total:g} / {catalog.total} 点（得点率 {rate(res.total, catalog.total):.1%}）、"
+        message = (f"採点しました。総合計 {res.total:g} / {catalog.total} 点（得点率 {percent(rate(res.total, catalog.total))}）、"
                    f"回答済み {res.answered} / {len(catalog.answer_ids())} 項目。入力シートは変更していません。")
         lines = _score_lines(catalog, contents, res, now, message)
         return finish(book, "score", SCORE_SHEET, lines, [10, 44, 18, 8, 8, 9], wrap=(2,), message=message,

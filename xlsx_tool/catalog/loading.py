@@ -27,6 +27,14 @@ class CatalogError(Exception):
         super().__init__(f"{self.what} {source} に誤りがあります ({len(problems)} 件) / invalid {self.what_en}:\n{lines}")
 
 
+class NoShippedCatalog(CatalogError):
+    """No catalog ships for that year and kind: nothing is wrong with a file, there is none."""
+
+    def __init__(self, name: str, problem: str):
+        self.source, self.problems = name, [problem]
+        Exception.__init__(self, f"{name}: {problem}")
+
+
 # -- loading --------------------------------------------------------------------------
 
 def _loc(parts) -> str:
@@ -81,9 +89,6 @@ def catalog_id_for(year: str, kind: str) -> str:
 def load_shipped_catalog(year: str, kind: str) -> Catalog:
     name = catalog_id_for(year, kind)
     if name not in shipped_catalog_names():
-        raise CatalogError(
-            name,
-            [message("catalog.not_shipped", names=", ".join(shipped_catalog_names()))],
-        )
+        raise NoShippedCatalog(name, message("catalog.not_shipped", names=", ".join(shipped_catalog_names())))
     with resources.as_file(resources.files("xlsx_tool.catalogs") / f"{name}.yaml") as p:
         return load_catalog_file(p)

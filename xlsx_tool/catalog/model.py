@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from xlsx_tool.util.memo import per_object
+from xlsx_tool.util.numbers import percent
 
 ANSWER_MET = "該当"
 ANSWER_NOT_MET = "非該当"
@@ -91,10 +92,10 @@ SHORT_TITLE_MARK = "〔集計表の項目名〕"  # shown before a text that is 
 def national_text(sub: "SubItem") -> str:
     """The national rate (該当率) shown beside a sub-item: 全国 97.7%（1,701/1,741）, or per level of a ladder."""
     if sub.bands:
-        shown = [f"{b.label} {b.national.rate:.0%}" for b in sub.bands if b.national is not None]
+        shown = [f"{b.label} {percent(b.national.rate, 0)}" for b in sub.bands if b.national is not None]
         return f"全国 {' '.join(shown)}" if shown else ""
     n = sub.national
-    return f"全国 {n.rate:.1%}（{n.met:,}/{n.of:,}）" if n is not None else ""
+    return f"全国 {percent(n.rate)}（{n.met:,}/{n.of:,}）" if n is not None else ""
 
 
 def ladder_top(sub: "SubItem") -> int:

@@ -20,6 +20,7 @@ from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import ScoreResult, rate, score
 from xlsx_tool.util.atomic import write_atomically
+from xlsx_tool.util.numbers import percent
 from xlsx_tool.util.problems import message
 from xlsx_tool.workbook.writer import write_workbook
 
@@ -133,12 +134,12 @@ def score_table(result: ScoreResult) -> Table:
             for group in goal.groups:
                 pts = result.groups[(goal.id, group.kind.value)]
                 table.add_row(grant.short, f"目標{goal.number} {goal.name}", GROUP_LABELS[group.kind],
-                              str(group.points), _fmt(pts), f"{rate(pts, group.points):.1%}")
+                              str(group.points), _fmt(pts), percent(rate(pts, group.points)))
         g = result.grants[grant.id]
         table.add_row(f"[bold]{grant.short}[/]", "[bold]合計[/]", "", str(grant.points), f"[bold]{_fmt(g)}[/]",
-                      f"{rate(g, grant.points):.1%}", end_section=True)
+                      percent(rate(g, grant.points)), end_section=True)
     table.add_row("[bold]総合計[/]", "", "", str(cat.total), f"[bold]{_fmt(result.total)}[/]",
-                  f"[bold]{rate(result.total, cat.total):.1%}[/]")
+                  f"[bold]{percent(rate(result.total, cat.total))}[/]")
     return table
 
 

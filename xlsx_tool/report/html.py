@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from xlsx_tool.catalog.model import KIND_LABELS
 from xlsx_tool.scoring.gap import GapReport
+from xlsx_tool.util.numbers import percent
 from xlsx_tool.util.templates import render
 
 
@@ -27,7 +28,7 @@ def fmt_diff(x: float | None) -> str:
 
 
 def pct(x: float | None) -> str:
-    return "－" if x is None else f"{x * 100:.1f}%"
+    return "－" if x is None else percent(x)
 
 
 def svg_chart(report: GapReport, width: int = 680) -> Markup:

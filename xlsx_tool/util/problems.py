@@ -261,7 +261,7 @@ _CATALOGUE = {
     "catalog.top_level": Template('カタログの最上位はマッピングでなければなりません / top level must be a mapping'),
     "catalog.unreadable": Template('ファイルを読めません / cannot read: {detail}'),
     "catalog.yaml": Template('YAML の書式誤り / YAML syntax error: {detail}'),
-    "catalog.not_shipped": Template('同梱カタログがありません / no shipped catalog; 利用可能: {names}', ' 独自のカタログは --catalog PATH で指定してください'),
+    "catalog.not_shipped": Template('この年度・区分の同梱カタログはありません（同梱: {names}）', '独自のカタログは --catalog PATH で指定してください'),
     # -- one answer (catalog/answers.py)
     "answer.not_a_choice": Template("回答「{value}」は選択肢にありません", "「{choices}」のいずれかをリストから選んでください"),
     "answer.choice_spelling": Template("回答「{value}」は選択肢にありません",
