@@ -109,3 +109,29 @@ def test_rates_are_rounded_as_the_sheet_rounds_them(tmp_path):
     out = tmp_path / "r.html"
     assert CliRunner().invoke(main, ["report", str(book), "--out", str(out)]).exit_code == 0
     assert "31.3%" in out.read_text(encoding="utf-8")
+
+
+def test_the_example_thresholds_are_accepted_wherever_generate_accepts_them(tmp_path):
+    """Issue 17, item 10: score, report and collect take `--thresholds example` as generate does, and
+    collect lists a ratio's numerator and denominator among the answers instead of crashing."""
+    import random
+
+    from xlsx_tool.read.openpyxl_engine import read_book
+    from xlsx_tool.workbook.filler import random_answers
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["generate", "--year", "R8", "--thresholds", "example", "--code", "142034",
+                                "--out", str(tmp_path / "t")]).exit_code == 0
+    template = next((tmp_path / "t").glob("*.xlsx"))
+    cat, _ = read_book(template)
+    (tmp_path / "inbox").mkdir()
+    book = fill_workbook(template, random_answers(cat, random.Random(3), blank_rate=0.0),
+                         tmp_path / "inbox" / "a.xlsx", cat)
+    for args in (["score", str(book)], ["report", str(book), "--out", str(tmp_path / "r.html")],
+                 ["collect", str(tmp_path / "inbox"), "--out", str(tmp_path / "out")]):
+        result = runner.invoke(main, [*args, "--thresholds", "example"])
+        assert result.exit_code == 0 and result.exception is None, (args[0], result.output)
+    assert "受理 1" in result.output
+    header = (tmp_path / "out" / "回答一覧.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    ratio = next(i.rule.ratio for *_, i in cat.indicators() if getattr(i.rule, "ratio", None))
+    assert ratio.numerator in header and ratio.denominator in header

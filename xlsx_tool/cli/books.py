@@ -147,13 +147,13 @@ def score_table(result: ScoreResult) -> Table:
 @click.argument("book", type=click.Path(dir_okay=False))
 @click.option("--catalog", "catalog_path", type=click.Path(exists=True, dir_okay=False),
               help="ブック作成時に使った独自カタログ")
-@click.option("--thresholds", type=click.Path(exists=True, dir_okay=False), help="ブック作成時の採点基準ファイル")
+@click.option("--thresholds", default=None, help="ブック作成時の採点基準ファイル（example で同梱の例示）")
 @click.option("--json", "as_json", is_flag=True, help="結果を JSON で出力")
 def score_cmd(book, catalog_path, thresholds, as_json) -> None:
     """記入済みのブックを採点します（ブックは変更しません）。"""
     try:
         catalog, contents = read_book(book, catalog_path, thresholds)
-    except BookError as err:
+    except (BookError, CatalogError) as err:
         fail(str(err))
     result = score(catalog, contents.answers)
     labels = answer_labels(catalog)
@@ -220,7 +220,7 @@ def demo(out_dir, year, seed) -> None:
               help="比較データ（全国結果の一覧、都道府県平均など。複数可）")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False), help="前年度と今年度の項目 id の対応表")
 @click.option("--catalog", "catalog_path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--thresholds", type=click.Path(exists=True, dir_okay=False), help="ブック作成時の採点基準ファイル")
+@click.option("--thresholds", default=None, help="ブック作成時の採点基準ファイル（example で同梱の例示）")
 @click.option("--format", "fmt", type=click.Choice(["html", "xlsx", "md"]), default="html", show_default=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="出力ファイル（既定: 入力と同じフォルダ）")
 def report(book, previous, previous_catalog, compare_files, mapping, catalog_path, thresholds, fmt, out_path) -> None:

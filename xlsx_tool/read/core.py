@@ -98,7 +98,7 @@ def _with_thresholds(catalog: Catalog, tag: object, path: Path, thresholds_path)
 
     if not tag:
         return catalog
-    if str(tag).startswith(f"{EXAMPLE}:"):
+    if str(tag).startswith(f"{EXAMPLE}:") or thresholds_path == EXAMPLE:  # the name generate accepts
         tf, got = shipped_example(catalog.id)
     elif thresholds_path:
         tf, got = load_thresholds(thresholds_path)

@@ -22,6 +22,7 @@ from xlsx_tool.catalog.model import (
     GroupKind,
     Indicator,
     LevelsRule,
+    ratio_ids,
 )
 from xlsx_tool.catalog.reference import Reference, Stat, group_key
 from xlsx_tool.catalog.rules import is_met, level_reached
@@ -298,13 +299,18 @@ def answer_label(grant, goal, group, ind: Indicator, sub=None) -> str:
 
 
 def answer_labels(catalog: Catalog) -> dict[str, str]:
-    """A short Japanese label for every answer id (e.g. 推進 目標Ⅰ 体制・取組指標群 1 ア)."""
+    """A short Japanese label for every answer id (e.g. 推進 目標Ⅰ 体制・取組指標群 1 ア), the numerator
+    and denominator of a ratio figure included."""
     out = {}
     for grant, goal, group, ind in catalog.indicators():
         if ind.subitems:
             out.update({s.id: answer_label(grant, goal, group, ind, s) for s in ind.subitems})
-        else:
-            out[ind.id] = answer_label(grant, goal, group, ind)
+            continue
+        out[ind.id] = answer_label(grant, goal, group, ind)
+        ratio = getattr(ind.rule, "ratio", None)
+        if ratio is not None:
+            for aid, part in zip(ratio_ids(ind), (ratio.numerator, ratio.denominator)):
+                out[aid] = f"{out[ind.id]} {part}"
     return out
 
 
