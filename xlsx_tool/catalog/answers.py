@@ -69,7 +69,7 @@ def answer_choices(ind: Indicator, answer_id: str) -> tuple[str, ...] | None:
     if not ind.subitems:
         return None
     if isinstance(ind.rule, LevelsRule):
-        return ladder_choices(next(s for s in ind.subitems if s.id == answer_id))
+        return ladder_choices(ind.subitem(answer_id))
     return ANSWER_CHOICES
 
 

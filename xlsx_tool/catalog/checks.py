@@ -17,6 +17,7 @@ from xlsx_tool.catalog.model import (
     SumRule,
     ThresholdsRule,
     TiersRule,
+    ladder_top,
 )
 from xlsx_tool.catalog.published import PUBLISHED_POINTS, PUBLISHED_SOURCES
 from xlsx_tool.util.problems import located
@@ -197,7 +198,7 @@ def _ladder_problems(ind: Indicator, rule: LevelsRule) -> list[str]:
         labels = [b.label for b in s.bands]
         if len(set(labels)) != len(labels) or NO_LEVEL in labels:
             out.append(located("catalog.band_labels", "", id=s.id))
-    tops = [sum(b.points for b in s.bands) for s in ind.subitems]
+    tops = [ladder_top(s) for s in ind.subitems]
     reachable = max(tops, default=0) if rule.combine == "best" else min(ind.points, sum(tops))
     if tops and reachable != ind.points:
         out.append(located("catalog.ladder_unreachable", "", reachable=reachable, points=ind.points))

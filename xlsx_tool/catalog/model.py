@@ -72,9 +72,6 @@ class Provenance(Strict):
     tally_column: int | None = Field(default=None, ge=1)
 
 
-TALLY_SOURCE = "集計表"  # source id of MHLW's tally in provenance.sources
-
-
 class National(Strict):
     """How many of the nation's municipalities got these points in the tally (全国該当数)."""
 
@@ -98,8 +95,13 @@ def national_text(sub: "SubItem") -> str:
     return f"全国 {percent(n.rate)}（{n.met:,}/{n.of:,}）" if n is not None else ""
 
 
+def ladder_points(sub: "SubItem", level: int) -> int:
+    """Points of a ladder whose lowest `level` levels are reached."""
+    return sum(b.points for b in sub.bands[:level])
+
+
 def ladder_top(sub: "SubItem") -> int:
-    return sum(b.points for b in sub.bands)
+    return ladder_points(sub, len(sub.bands))
 
 
 class Band(Strict):
@@ -208,6 +210,9 @@ class Indicator(Strict):
     provenance: Provenance
     title: str = ""  # the tally's short title (e.g. 地域の介護保険事業の特徴)
     short_title: bool = False  # True when `text` is that short title: no official question text in the sources
+
+    def subitem(self, sub_id: str) -> "SubItem":
+        return next(s for s in self.subitems if s.id == sub_id)
 
 
 def ratio_ids(ind: "Indicator") -> tuple[str, str]:

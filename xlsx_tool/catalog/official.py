@@ -13,6 +13,7 @@ enough, and a file where the two disagree is refused.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -33,8 +34,6 @@ class ResultRow:
 
 def normalise_year(text: object) -> str | None:
     """'R7', 'r7', '令和7年度', '令和７年度' -> 'R7'; None when it is not a Reiwa year."""
-    import unicodedata
-
     value = unicodedata.normalize("NFKC", str(text or "")).strip()
     m = re.fullmatch(r"[Rr](\d{1,2})|令和(\d{1,2})年度?", value)
     return f"R{int(m[1] or m[2])}" if m else None

@@ -28,6 +28,7 @@ from xlsx_tool.catalog.model import (
     ThresholdsRule,
     TiersRule,
     answer_key,
+    ladder_points,
     ratio_ids,
 )
 
@@ -56,10 +57,6 @@ def level_reached(sub: SubItem, value: object) -> int:
     labels = [b.label for b in sub.bands]
     text = value.strip(" ")
     return labels.index(text) + 1 if text in labels else 0
-
-
-def ladder_points(sub: SubItem, level: int) -> int:
-    return sum(b.points for b in sub.bands[:level])
 
 
 def subitem_points(ind: Indicator, sub: SubItem, answers: Mapping[str, object]) -> float:

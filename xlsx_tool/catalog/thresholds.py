@@ -64,6 +64,11 @@ def load_thresholds(path: str | Path) -> tuple[ThresholdsFile, str]:
     return _parse(text, str(path)), f"file:{hashlib.sha256(raw).hexdigest()[:16]}"
 
 
+def thresholds_file(name_or_path: str | Path, catalog_id: str) -> tuple[ThresholdsFile, str]:
+    """The file a user names: `example` (the shipped example of that catalog) or a path."""
+    return shipped_example(catalog_id) if str(name_or_path) == EXAMPLE else load_thresholds(name_or_path)
+
+
 def apply_thresholds(catalog: Catalog, tf: ThresholdsFile, tag: str) -> Catalog:
     """The catalog with the file's rules on its indicators (re-validated as a whole)."""
     if tf.catalog != catalog.id:

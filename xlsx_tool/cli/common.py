@@ -28,7 +28,7 @@ def catalog_for(year: str | None, kind: str, catalog_path: str | None, threshold
 
 def catalog_and_tag(year, kind, catalog_path, thresholds) -> tuple[Catalog, str | None]:
     """The catalog to generate or check against, with the thresholds file applied (and its tag)."""
-    from xlsx_tool.catalog.thresholds import EXAMPLE, apply_thresholds, load_thresholds, shipped_example
+    from xlsx_tool.catalog.thresholds import apply_thresholds, thresholds_file
 
     try:
         if catalog_path:
@@ -39,7 +39,7 @@ def catalog_and_tag(year, kind, catalog_path, thresholds) -> tuple[Catalog, str 
             catalog = load_shipped_catalog(year, kind)
         if not thresholds:
             return catalog, None
-        tf, tag = shipped_example(catalog.id) if thresholds == EXAMPLE else load_thresholds(thresholds)
+        tf, tag = thresholds_file(thresholds, catalog.id)
         return apply_thresholds(catalog, tf, tag), tag
     except CatalogError as err:
         fail(str(err))

@@ -94,14 +94,14 @@ def resolve_catalog(meta: dict[str, object], path: Path, catalog_path: str | Pat
 
 
 def _with_thresholds(catalog: Catalog, tag: object, path: Path, thresholds_path) -> Catalog:
-    from xlsx_tool.catalog.thresholds import EXAMPLE, apply_thresholds, load_thresholds, shipped_example
+    from xlsx_tool.catalog.thresholds import EXAMPLE, apply_thresholds, shipped_example, thresholds_file
 
     if not tag:
         return catalog
-    if str(tag).startswith(f"{EXAMPLE}:") or thresholds_path == EXAMPLE:  # the name generate accepts
+    if str(tag).startswith(f"{EXAMPLE}:"):  # the book names the shipped example: no file needed
         tf, got = shipped_example(catalog.id)
     elif thresholds_path:
-        tf, got = load_thresholds(thresholds_path)
+        tf, got = thresholds_file(thresholds_path, catalog.id)
     else:
         raise BookError(path, "book.thresholds_needed")
     if got != tag:

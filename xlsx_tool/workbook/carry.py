@@ -25,7 +25,7 @@ class CarryResult:
 
 def _shape(ind: Indicator, aid: str, is_sub: bool) -> tuple:
     if is_sub:
-        sub = next(s for s in ind.subitems if s.id == aid)
+        sub = ind.subitem(aid)
         return ("choice", ind.title, sub.label, sub.points, tuple((b.label, b.points) for b in sub.bands))
     if isinstance(ind.rule, DirectRule):
         return ("points", ind.points, ind.rule.step)
