@@ -56,6 +56,30 @@ def _sheet_part(book: Path, title: str) -> str:
     return "xl/" + target.lstrip("/").removeprefix("xl/")
 
 
+# -- list validations: the answer dropdowns, a ladder's levels included ---------------------------------
+
+
+def test_answer_dropdowns_are_list_validations_as_excel_writes_them(tmp_path):
+    """data_validation02.xlsx: Excel's list validation with an input message. Every dropdown of the book
+    (該当/非該当 and each ladder's なし…エ / ①–④) has Excel's attributes, a formula within Excel's 255
+    characters and titles within its 32."""
+    ref = next(_xml(_reference("data_validation02.xlsx"), "xl/worksheets/sheet1.xml").iter(f"{M}dataValidation"))
+    assert ref.get("type") == "list" and ref.find(f"{M}formula1") is not None
+    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
+    formulas = set()
+    for title in input_sheet_names(R8).values():
+        for dv in _xml(book, _sheet_part(book, title)).iter(f"{M}dataValidation"):
+            if dv.get("type") != "list":
+                continue
+            assert set(ref.attrib) - {"sqref"} <= set(dv.attrib), dv.attrib  # all Excel writes, ours too
+            assert all(dv.get(a) == ref.get(a) for a in ("allowBlank", "showInputMessage", "showErrorMessage"))
+            formula = dv.find(f"{M}formula1").text
+            assert len(formula) <= 255 and len(dv.get("promptTitle")) <= 32 and len(dv.get("errorTitle")) <= 32
+            assert len(dv.get("prompt")) <= 255 and len(dv.get("error")) <= 225
+            formulas.add(formula)
+    assert len(formulas) >= 3  # 該当/非該当, ア–エ, ①–④ (and more): one list each
+
+
 # -- conditional formats: the unanswered-cell highlight --------------------------------------------
 
 
