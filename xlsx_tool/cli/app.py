@@ -9,10 +9,20 @@ from __future__ import annotations
 import click
 
 from xlsx_tool.cli import addin, bench, books, catalog, collect, money
+from xlsx_tool.cli.common import fail
+from xlsx_tool.util.atomic import OutputError
 from xlsx_tool.util.version import __version__
 
 
-@click.group()
+class _Main(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except OutputError as err:  # any command: a file open in Excel, a read-only folder, a full disk
+            fail(str(err), 1)
+
+
+@click.group(cls=_Main)
 @click.version_option(__version__, prog_name="xlsx-tool")
 def main() -> None:
     """介護保険 インセンティブ交付金 自己評価ワークブックの作成・採点ツール"""

@@ -6,11 +6,14 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.cli.common import THRESHOLDS_HELP, catalog_for, console, err_console, fail
 from xlsx_tool.read.core import BookError
 from xlsx_tool.read.openpyxl_engine import read_book
+from xlsx_tool.util.atomic import OutputError
+from xlsx_tool.util.names import readable, shown_path
 from xlsx_tool.util.problems import message
 
 
@@ -34,7 +37,7 @@ def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, stri
     from rich.progress import Progress
 
     from xlsx_tool.collect.batch import collect
-    from xlsx_tool.collect.outputs import SUMMARY_BOOK, write_csvs, write_json, write_summary_book
+    from xlsx_tool.collect.outputs import COMPLETION_MARK, SUMMARY_BOOK, write_outputs
     from xlsx_tool.collect.roster import RosterError, read_roster
 
     missing = [p for p in paths if not Path(p).exists() and not Path(p).is_symlink()]
@@ -51,26 +54,28 @@ def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, stri
                       on_total=lambda n: progress.update(task, total=n), reader=reader)
         col.previous_rates = _previous_rates(catalog, entries)
     out = Path(out_dir)
-    write_summary_book(col, out / SUMMARY_BOOK)
-    lost = write_csvs(col, out, encoding)
-    write_json(col, out)
+    try:
+        lost = write_outputs(col, out, encoding)
+    except OutputError as err:
+        fail(f"{err}（{message('output.kept_previous', folder=out)}）", 1)
     if col.fallbacks:
         first = col.fallbacks[0]
         err_console.print(f"[yellow]注意[/] 高速読み取りで扱えない {len(col.fallbacks)} 件は openpyxl で読み込みました"
-                          f"（例: {first.file}: {first.fallback}）")
+                          f"（例: {escape(shown_path(first.file))}: {escape(readable(first.fallback))}）")
     for name, chars in lost.items():
         err_console.print(f"[yellow]注意[/] {name}: {encoding} で表せない文字を「?」に置き換えました: {' '.join(chars)}")
     c = col.counts()
     for r in col.files:
         if r.status != "accepted":
             style = "red" if r.status == "rejected" else "yellow"
-            console.print(f"[{style}]{'不受理' if r.status == 'rejected' else '注意'}[/] {r.file}: {r.reason}")
+            console.print(f"[{style}]{'不受理' if r.status == 'rejected' else '注意'}[/] "
+                          f"{escape(shown_path(r.file))}: {escape(readable(r.reason))}")
     for e in col.missing_entities():
         console.print(f"[yellow]未提出[/] {e.entity.code} {e.entity.name}: {col.missing_reason(e.entity.code)}")
     console.print(f"受理 {c['accepted']} ／ 注意あり {c['warning']} ／ 不受理 {c['rejected']} ／ "
                   f"見つかったファイル {len(col.files)}（合計 {sum(c.values())}）")
     console.print(f"出力: {out / SUMMARY_BOOK}、CSV 5 件（結果.csv は report --compare と estimate の入力形式）、"
-                  f"{out / 'collect.json'}")
+                  f"{out / COMPLETION_MARK}")
     if strict and c["rejected"]:
         sys.exit(1)
 

@@ -23,11 +23,13 @@ from xlsx_tool.catalog.rules import is_met, level_reached, score_indicator
 from xlsx_tool.collect.batch import REJECTED, STATUS_LABELS, WARNING, Collection, FileResult
 from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import rate
-from xlsx_tool.util.atomic import write_atomically
+from xlsx_tool.util.atomic import write_set_atomically
 from xlsx_tool.util.cells import append_text_safely, safe
+from xlsx_tool.util.names import readable, shown_name, shown_path
 from xlsx_tool.util.styles import BOLD, FILL_HEADER, PERCENT, show_axes
 
 SUMMARY_BOOK = "集計結果.xlsx"
+COMPLETION_MARK = "collect.json"  # written last: its presence says the set beside it is whole
 
 
 @dataclass
@@ -68,7 +70,7 @@ def overview_table(col: Collection) -> Table:
             rows.append([code, name, pref, insured, *[None] * len(score_cols), None, None, None, "未提出", None])
             continue
         rows.append([code, name or r.name, pref, insured, *[r.groups.get(k) for k, _ in score_cols], r.total,
-                     rate(r.total, cat.total), ranks[code_key(code)], STATUS_LABELS[r.status], Path(r.file).name])
+                     rate(r.total, cat.total), ranks[code_key(code)], STATUS_LABELS[r.status], shown_name(r.file)])
     return Table("一覧", header, rows)
 
 
@@ -140,7 +142,7 @@ def _answer_texts(cat: Catalog) -> dict[str, str]:
 
 def review_table(col: Collection) -> Table:
     header = ["区分", "ファイル", "団体コード", "団体名", "理由"]
-    rows = [[STATUS_LABELS[r.status], r.file, r.code, r.name, r.reason]
+    rows = [[STATUS_LABELS[r.status], shown_path(r.file), r.code, r.name, r.reason]
             for r in col.files if r.status in (REJECTED, WARNING)]
     rows += [["未提出", None, e.entity.code, e.entity.name, col.missing_reason(e.entity.code)]
              for e in col.missing_entities()]
@@ -171,7 +173,7 @@ def _write_sheet(wb: Workbook, t: Table) -> None:
     for c in ws[1]:
         c.font, c.fill = BOLD, FILL_HEADER
     for row in t.rows:
-        append_text_safely(ws, row)
+        append_text_safely(ws, _holdable(row))
     for i, h in enumerate(t.header, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(8, min(40, len(str(h)) * 2))
         if h in ("得点率", "実施率", "前年度実施率", "増減"):
@@ -187,6 +189,11 @@ def _write_sheet(wb: Workbook, t: Table) -> None:
     ws.oddFooter.center.text = "&A  &P / &N"
 
 
+def _holdable(row: list[object]) -> list[object]:
+    """Text copied from files and books as any output can hold it (util.names.readable)."""
+    return [readable(v, keep_lines=True) if isinstance(v, str) else v for v in row]
+
+
 def _add_totals_chart(wb: Workbook, col: Collection) -> None:
     kept = sorted(col.kept, key=lambda r: -(r.total or 0))
     if not kept:
@@ -195,7 +202,7 @@ def _add_totals_chart(wb: Workbook, col: Collection) -> None:
     mean = sum(r.total for r in kept) / len(kept)
     ws.append(["団体", "合計", "平均"])
     for r in kept:
-        append_text_safely(ws, [r.name or r.code, r.total, mean])
+        append_text_safely(ws, _holdable([r.name or r.code, r.total, mean]))
     bar = BarChart()
     bar.title = "団体別の合計得点と平均"
     bar.y_axis.title = "得点"
@@ -209,13 +216,13 @@ def _add_totals_chart(wb: Workbook, col: Collection) -> None:
     ws.add_chart(bar, "E2")
 
 
-def write_summary_book(col: Collection, path: Path) -> Path:
+def summary_book(col: Collection, made: list[Table] | None = None) -> Workbook:
     wb = Workbook()
     wb.remove(wb.active)
-    for t in tables(col):
+    for t in made or tables(col):
         _write_sheet(wb, t)
     _add_totals_chart(wb, col)
-    return write_atomically(path, lambda tmp: wb.save(tmp))
+    return wb
 
 
 def csv_text(t: Table) -> str:
@@ -223,7 +230,7 @@ def csv_text(t: Table) -> str:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow([safe(h) for h in t.header])
     for row in t.rows:
-        w.writerow(["" if v is None else safe(v) for v in row])
+        w.writerow(["" if v is None else safe(v) for v in _holdable(row)])
     return buf.getvalue()
 
 
@@ -239,19 +246,19 @@ def unencodable(text: str, encoding: str) -> list[str]:
     return out
 
 
-def write_csvs(col: Collection, out_dir: Path, encoding: str = "utf-8-sig") -> dict[str, list[str]]:
-    """Write one CSV per table; return, per file, the characters replaced by '?' (cp932 only)."""
+def write_outputs(col: Collection, out_dir: Path, encoding: str = "utf-8-sig") -> dict[str, list[str]]:
+    """Write 集計結果.xlsx, one CSV per table and collect.json into `out_dir` as one set (util.atomic:
+    all or nothing; collect.json, the completion mark, last). Returns, per CSV, the characters
+    replaced by '?' (cp932 only). Raises util.atomic.OutputError when the set cannot be written."""
+    made = tables(col)
+    writers: dict[str, object] = {SUMMARY_BOOK: summary_book(col, made).save}
     lost: dict[str, list[str]] = {}
-    for t in tables(col):
+    for t in made:
         text = csv_text(t)
-        bad = unencodable(text, encoding)
-        if bad:
+        if bad := unencodable(text, encoding):
             lost[f"{t.name}.csv"] = bad
-        data = text.encode(encoding, errors="replace")
-        write_atomically(out_dir / f"{t.name}.csv", lambda tmp, d=data: tmp.write_bytes(d))
-    return lost
-
-
-def write_json(col: Collection, out_dir: Path) -> Path:
+        writers[f"{t.name}.csv"] = lambda tmp, d=text.encode(encoding, errors="replace"): tmp.write_bytes(d)
     data = json.dumps([r.to_json() for r in col.files], ensure_ascii=False, indent=2)
-    return write_atomically(out_dir / "collect.json", lambda tmp: tmp.write_text(data, encoding="utf-8"))
+    writers[COMPLETION_MARK] = lambda tmp: tmp.write_text(data, encoding="utf-8")
+    write_set_atomically(out_dir, writers, COMPLETION_MARK)
+    return lost

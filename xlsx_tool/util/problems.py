@@ -282,6 +282,29 @@ _CATALOGUE = {
     "collect.not_in_roster": Template("団体コード {code} は名簿にありません"),
     "collect.invalid_answers": Template("選択肢にない回答があります（{count} 件: {listed}）",
                                         "プルダウンから選び直してください"),
+    "collect.dangling_link": Template("リンク（ショートカット）の先のファイルがありません",
+                                      "リンク先のブックをこのフォルダにコピーしてください"),
+    "collect.cannot_access": Template("ファイルを開けません（{detail}）", "ファイルのアクセス権を確認してください"),
+    "collect.folder_unreadable": Template("フォルダの中を読み取れません（アクセス権がありません）",
+                                          "フォルダのアクセス権を確認するか、中のブックを読めるフォルダにコピーしてください"),
+    "collect.not_regular": Template("通常のファイルではありません（パイプやデバイスなど）", "提出されたブックそのものを置いてください"),
+    "collect.worker_died": Template("読み込み中に処理が異常終了しました（メモリ不足などで読み取りのプロセスが止まりました）",
+                                    "ブックを Excel で開いて保存し直し、再提出を依頼してください"),
+    "collect.timed_out": Template("制限時間内に読み込めませんでした（不正なファイルの可能性があります）",
+                                  "ブックを Excel で開いて保存し直し、再提出を依頼してください"),
+    "collect.duplicate": Template("同じ団体（{code}）のブックが複数あります。より新しく保存された {kept} を採用しました"),
+    "collect.other_rejected": Template("同じ団体の別のブック（{files}）は不受理のため、このブックを集計しました",
+                                       "不受理のブックが新しい再提出なら、その理由を確認して再提出を依頼してください"),
+    # -- writing outputs (util/atomic.py): {file} is the output the user asked for
+    "output.permission": Template("{file} に書き込めません（{detail}）",
+                                  "Excel などで開いている場合は閉じてから、または書き込めるフォルダを --out に指定して、"
+                                  "もう一度実行してください"),
+    "output.disk_full": Template("{file} を書き込めません（ディスクの空き容量が不足しています）",
+                                 "空き容量を確保するか、別のドライブのフォルダを指定してください"),
+    "output.occupied": Template("{file} を書き込めません（同じ名前のフォルダがあるか、途中がフォルダではありません）",
+                                "その名前のフォルダを移動するか、別の出力先を指定してください"),
+    "output.failed": Template("{file} を書き込めません（{detail}）", "出力先を確認して、もう一度実行してください"),
+    "output.kept_previous": Template("出力を中止しました。{folder} の前回の出力はそのまま残っています"),
 }
 CATALOGUE: Mapping[str, Template] = MappingProxyType(_CATALOGUE)
 
