@@ -12,13 +12,18 @@ openpyxl, and the result says so (FileResult.fallback; Collection.fallbacks; a w
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import logging
 import os
 import re
+import stat
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -28,10 +33,11 @@ from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.collect.roster import RosterEntry
 from xlsx_tool.collect.tamper import catalog_hash, check_tampering, check_tampering_fast, fast_template_print
-from xlsx_tool.read.core import BookContents, BookError, meta_pairs
+from xlsx_tool.read.core import BookContents, BookError, meta_pairs, saved_time
 from xlsx_tool.read.file_checks import FastPathUnsupported, FileRejected, check_container
 from xlsx_tool.read.openpyxl_engine import read_answers
 from xlsx_tool.scoring.scorer import score
+from xlsx_tool.util.names import readable, shown_name, shown_path
 from xlsx_tool.util.problems import message
 from xlsx_tool.workbook.meta import COVER_SHEET, META_SHEET, TOOL_ID
 
@@ -64,7 +70,7 @@ class FileResult:
         return "／".join(self.reasons)
 
     def to_json(self) -> dict:
-        return {"file": self.file, "status": self.status, "reason": self.reason,
+        return {"file": shown_path(self.file), "status": self.status, "reason": readable(self.reason),
                 "code": self.code or None, "total": self.total}
 
 
@@ -212,7 +218,9 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """Every regular file named or found below the named folders, in a stable order."""
+    """Every entry named or found below the named folders, in a stable order: regular files, and also
+    what is not one (a dangling link, a pipe, a folder that cannot be listed), so that each is
+    reported (`_not_a_file`) rather than dropped. Linked folders are entered, each folder once."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -223,37 +231,72 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def _files_below(root: Path) -> list[Path]:
-    """What `sorted(q for q in root.rglob("*") if q.is_file())` gives (files and links to files; linked
-    folders not entered; folders that cannot be listed skipped), with one directory scan per folder."""
-    files, folders = [], [str(root)]
+    entries, folders, seen = [], [str(root)], set()
     while folders:
+        folder = folders.pop()
         try:
-            with os.scandir(folders.pop()) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen:
+                continue  # a link back to a folder already walked (a loop or a second route)
+            seen.add((st.st_dev, st.st_ino))
+            with os.scandir(folder) as listing:
+                for entry in listing:
+                    if _is_folder(entry):
                         folders.append(entry.path)
-                    elif entry.is_file():
-                        files.append(entry.path)
+                    else:
+                        entries.append(entry.path)
         except OSError:
-            continue
-    return [Path(f) for f in sorted(files, key=lambda f: f.split(os.sep))]  # Path order: part by part
+            entries.append(folder)  # cannot be listed: reported as such
+    return [Path(f) for f in sorted(entries, key=lambda f: f.split(os.sep))]  # Path order: part by part
 
 
-def _missing(path: Path) -> FileResult | None:
-    return None if path.is_file() else _rejected(path, "ファイルが見つかりません")
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()  # follows a link
+    except OSError:
+        return False
 
 
-_WORKER: tuple[Expectation, str] | None = None  # set in each worker process by _init_worker
+def _not_a_file(path: Path) -> FileResult | None:
+    """A rejected result for an entry that is not a readable regular file (checked without opening it:
+    opening a named pipe would wait forever); None for a regular file."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        code = "collect.dangling_link" if path.is_symlink() else "file.missing"
+        return _rejected(path, message(code))
+    except OSError as exc:
+        return _rejected(path, message("collect.cannot_access", detail=exc.strerror or type(exc).__name__))
+    if stat.S_ISREG(st.st_mode):
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return _rejected(path, message("collect.folder_unreadable"))
+    return _rejected(path, message("collect.not_regular"))
 
 
-def _init_worker(expect: Expectation, reader: str) -> None:
+_WORKER: tuple[Expectation, str, object] | None = None  # set in each worker process by _init_worker
+UNSEEN, STARTED, DONE = 0, 1, 2  # per file, in the array the workers share with the parent
+
+
+def _init_worker(expect: Expectation, reader: str, progress) -> None:
     global _WORKER
-    _WORKER = (expect, reader)
+    _WORKER = (expect, reader, progress)
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a worker never outlives a parent that was killed
+        threading.Thread(target=_exit_with_parent, args=(parent.sentinel, os.getppid()), daemon=True).start()
     _prepare(expect, reader)  # a forked worker inherits this from the parent; a spawned one builds it
     # The reader's caches grow to tens of thousands of small objects without reference cycles: full
     # collections would walk them again and again. What the worker starts with is never collected.
     gc.freeze()
     gc.set_threshold(20_000, 20, 100)
+
+
+def _exit_with_parent(sentinel, ppid: int) -> None:
+    # The sentinel is ready when the parent has ended (a forked sibling may hold it open: the parent's
+    # id changing tells it on POSIX).
+    while not wait([sentinel], timeout=1.0) and os.getppid() == ppid:
+        pass
+    os._exit(3)
 
 
 def _prepare(expect: Expectation, reader: str) -> None:
@@ -265,9 +308,14 @@ def _prepare(expect: Expectation, reader: str) -> None:
         template_print(expect.catalog)
 
 
-def _inspect_chunk(paths: list[Path]) -> list[FileResult]:
-    expect, reader = _WORKER
-    return [inspect_file(p, expect, reader) for p in paths]
+def _inspect_chunk(items: list[tuple[int, Path]]) -> list[FileResult]:
+    expect, reader, progress = _WORKER
+    out = []
+    for i, path in items:
+        progress[i] = STARTED  # if this worker dies or hangs now, the parent knows on which file
+        out.append(inspect_file(path, expect, reader))
+        progress[i] = DONE
+    return out
 
 
 MAX_CHUNK = 32  # files per task: amortises the inter-process round trip, keeps the progress bar moving
@@ -276,13 +324,14 @@ MAX_CHUNK = 32  # files per task: amortises the inter-process round trip, keeps 
 def inspect_all(files: list[Path], expect: Expectation, workers: int | None = None,
                 advance: Callable[[], None] = lambda: None, reader: str = "fast") -> list[FileResult]:
     """Inspect every file, in worker processes when there are several. The catalog and the template's
-    fingerprint go to each worker once; files go in small chunks. When the time limit runs out, the
-    files of unfinished chunks are tried again one per task, so only a file that itself hangs is
-    reported as timed out."""
+    fingerprint go to each worker once; files go in small chunks. When a worker dies (the OOM killer,
+    a crash) or the time limit runs out, the files that were being read then are each tried again
+    alone, and the files not yet read go on in a new pool: only a file that itself ends its worker or
+    hangs is reported as such, and every file gets a result."""
     results: dict[int, FileResult] = {}
     todo = []
     for i, f in enumerate(files):
-        if (miss := _missing(f)) is not None:
+        if (miss := _not_a_file(f)) is not None:
             results[i] = miss
             advance()
         else:
@@ -295,52 +344,102 @@ def inspect_all(files: list[Path], expect: Expectation, workers: int | None = No
             results[i] = inspect_file(files[i], expect, reader)
             advance()
         return [results[i] for i in range(len(files))]
-    chunk = max(1, min(MAX_CHUNK, len(todo) // (workers * 4)))
+    progress = multiprocessing.Array("b", len(files), lock=False)
+    pool = _Pool(files, expect, reader, progress, results, advance)
+    stalled = 0
     while todo:
-        todo = _run_pool(files, todo, chunk, expect, reader, workers, results, advance)
-        if chunk == 1:
+        chunk = max(1, min(MAX_CHUNK, len(todo) // (workers * 4)))
+        suspects = pool.run(todo, chunk, workers, POOL_GRACE_SECONDS + PER_FILE_SECONDS * len(todo) / workers)
+        for i in suspects:  # alone, so that the file that ended or hung its worker is the one reported
+            if pool.run([i], 1, 1, PER_FILE_SECONDS):
+                results[i] = _rejected(files[i], message(pool.failure))
+                advance()
+        before, todo = len(todo), [i for i in todo if i not in results]
+        stalled = 0 if len(todo) < before else stalled + 1
+        if stalled == 2:  # the pool itself cannot work here (no worker starts): read in this process
             for i in todo:
-                results[i] = _rejected(files[i], "制限時間内に読み込めませんでした（不正なファイルの可能性があります）")
+                results[i] = inspect_file(files[i], expect, reader)
                 advance()
             break
-        chunk = 1
     return [results[i] for i in range(len(files))]
 
 
-def _run_pool(files, todo, chunk, expect, reader, workers, results, advance) -> list[int]:
-    """Inspect `todo` in chunks; return the indexes left unfinished when the time limit ran out."""
-    parts = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(expect, reader)) as pool:
-        futures = {pool.submit(_inspect_chunk, [files[i] for i in part]): part for part in parts}
+@dataclass
+class _Pool:
+    """Runs of the worker pool over indexes of `files`; each run reports the files being read when it
+    ended abnormally (`failure` says how: a dead worker or the time limit)."""
+    files: list[Path]
+    expect: Expectation
+    reader: str
+    progress: object
+    results: dict[int, FileResult]
+    advance: Callable[[], None]
+    failure: str = ""
+
+    def run(self, todo: list[int], chunk: int, workers: int, limit: float) -> list[int]:
+        for i in todo:
+            self.progress[i] = UNSEEN
+        parts = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                   initargs=(self.expect, self.reader, self.progress))
+        finished = False
         try:
-            for fut in as_completed(futures, timeout=POOL_GRACE_SECONDS + PER_FILE_SECONDS * len(todo) / workers):
+            futures = {pool.submit(_inspect_chunk, [(i, self.files[i]) for i in part]): part for part in parts}
+            for fut in as_completed(futures, timeout=limit):
                 for i, result in zip(futures[fut], fut.result()):
-                    results[i] = result
-                    advance()
+                    self.results[i] = result
+                    self.advance()
+            finished = True
+        except BrokenProcessPool:
+            self.failure = "collect.worker_died"
         except FutureTimeout:
-            for fut in futures:
-                fut.cancel()
-            for proc in getattr(pool, "_processes", {}).values():
-                proc.terminate()
-            return [i for i in todo if i not in results]
-    return []
+            self.failure = "collect.timed_out"
+        finally:
+            if finished:
+                pool.shutdown(wait=True)
+            else:
+                _stop(pool)
+        return [] if finished else [i for i in todo if self.progress[i] == STARTED and i not in self.results]
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down without waiting for a hung worker."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(5)
 
 
 def resolve_duplicates(results: list[FileResult]) -> None:
-    """Keep one book per entity: the most recently saved (by the book's own save time, then file
-    modification time, then path); the others become rejected with the kept file named."""
+    """Keep one book per entity: the most recently saved (by the book's own save time with its UTC
+    offset, then file modification time, then path); the others become rejected with the kept file
+    named. A kept book with a rejected book of the same entity beside it (a resubmission that failed
+    its checks) gets a note, so that nobody totals the older book unawares."""
     by_code: dict[str, list[FileResult]] = {}
     for r in results:
-        if r.status != REJECTED and r.code:
+        if r.code:
             by_code.setdefault(code_key(r.code), []).append(r)
     for rows in by_code.values():
-        if len(rows) < 2:
+        failed = [r for r in rows if r.status == REJECTED]
+        kept = [r for r in rows if r.status != REJECTED]
+        if not kept:
             continue
-        keep = max(rows, key=lambda r: (r.saved_at, _mtime(r.file), r.file))
-        for r in rows:
+        keep = max(kept, key=_recency) if len(kept) > 1 else kept[0]
+        for r in kept:
             if r is not keep:
                 r.status = REJECTED
-                r.reasons = [f"同じ団体（{r.code}）のブックが複数あります。より新しく保存された {Path(keep.file).name} を採用しました"]
+                r.reasons = [message("collect.duplicate", code=r.code, kept=shown_name(keep.file))]
+        if failed:
+            keep.status = WARNING
+            keep.reasons.append(message("collect.other_rejected", files="、".join(shown_name(r.file) for r in failed)))
+
+
+def _recency(r: FileResult) -> tuple:
+    saved = saved_time(r.file)
+    return (saved is not None, saved.timestamp() if saved else 0.0, _mtime(r.file), r.file)
 
 
 def _mtime(path: str) -> float:
@@ -391,5 +490,5 @@ def collect(paths: Iterable[str | Path], catalog: Catalog, roster: list[RosterEn
     if col.fallbacks:
         first = col.fallbacks[0]
         log.warning("高速読み取りで扱えない %d 件は openpyxl で読み込みました（例: %s: %s）",
-                    len(col.fallbacks), first.file, first.fallback)
+                    len(col.fallbacks), shown_path(first.file), readable(first.fallback))
     return col

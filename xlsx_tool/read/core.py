@@ -9,9 +9,12 @@ util/problems.py.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 from xlsx_tool.catalog.answers import answer_id_set, answer_slots
 from xlsx_tool.catalog.loading import CatalogError, load_catalog_file, load_shipped_catalog
@@ -55,6 +58,28 @@ def check_book_file(path: Path) -> None:
         check_container(path)
     except FileRejected as rej:
         raise BookError(path, rej.code, **rej.problem.fields) from None
+
+
+_CORE_XML = "docProps/core.xml"
+_CORE_XML_LIMIT = 1 << 16  # a core.xml is well under 2 KB
+
+
+def saved_time(path: str | Path) -> datetime | None:
+    """The book's own last-saved time (dcterms:modified of docProps/core.xml) as an aware time, its UTC
+    offset kept (openpyxl drops it: 10:00+09:00 would read as 10:00); a time without an offset is UTC,
+    as Excel writes it. None when the book has none or it cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open(_CORE_XML) as part:
+            data = part.read(_CORE_XML_LIMIT)
+        root = ET.fromstring(data)
+    except (OSError, KeyError, zipfile.BadZipFile, ET.ParseError, RuntimeError, ValueError):
+        return None
+    text = next((el.text for el in root if el.tag.rsplit("}", 1)[-1] == "modified" and el.text), None)
+    try:
+        when = datetime.fromisoformat(text.strip()) if text else None
+    except ValueError:
+        return None
+    return when if when is None or when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def meta_pairs(rows: Iterable[Sequence[object]]) -> dict[str, object]:
