@@ -23,6 +23,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from xlsx_tool.catalog.answers import problem_lines
 from xlsx_tool.catalog.entity import code_key
 from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
 from xlsx_tool.catalog.model import Catalog
@@ -31,6 +32,7 @@ from xlsx_tool.collect.tamper import catalog_hash, check_tampering, check_tamper
 from xlsx_tool.read.core import BookContents, BookError, meta_pairs
 from xlsx_tool.read.file_checks import FastPathUnsupported, FileRejected, check_container
 from xlsx_tool.read.openpyxl_engine import read_answers
+from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import score
 from xlsx_tool.util.problems import message
 from xlsx_tool.workbook.meta import COVER_SHEET, META_SHEET, TOOL_ID
@@ -106,6 +108,17 @@ def _identify(wb) -> tuple[dict[str, object], str]:
     if cover.get("year") and cover.get("kind"):
         return cover, message("collect.from_cover")
     return {}, ""
+
+
+MAX_LISTED = 8  # answer problems listed in a rejection; the rest are counted
+
+
+def _answer_reasons(cat: Catalog, contents: BookContents, problems: list) -> list[str]:
+    """The reasons of a book with answers it cannot take: the count, then each problem as `score` words it
+    (sheet, cell, label, the value quoted, the fix)."""
+    lines = problem_lines(problems[:MAX_LISTED], answer_labels(cat), contents.cells)
+    more = [message("collect.more_problems", count=len(problems) - MAX_LISTED)] if len(problems) > MAX_LISTED else []
+    return [message("collect.invalid_answers", count=len(problems)), *lines, *more]
 
 
 def _code(value: object) -> str:
@@ -195,8 +208,7 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
         return _rejected(path, err.problem.message, **base)
     res = score(cat, contents.answers)  # res.problems: answers.validate_answers
     if res.problems:
-        listed = "、".join(f"{p.answer_id}「{p.value}」" for p in res.problems[:8])
-        return _rejected(path, message("collect.invalid_answers", count=len(res.problems), listed=listed), **base)
+        return FileResult(str(path), REJECTED, _answer_reasons(cat, contents, res.problems), **base)
     notes = [n for n in [id_note] if n]
     if res.unanswered:
         notes.append(message("collect.unanswered", count=len(res.unanswered)))

@@ -262,12 +262,15 @@ _CATALOGUE = {
     "catalog.unreadable": Template('ファイルを読めません / cannot read: {detail}'),
     "catalog.yaml": Template('YAML の書式誤り / YAML syntax error: {detail}'),
     "catalog.not_shipped": Template('この年度・区分の同梱カタログはありません（同梱: {names}）', '独自のカタログは --catalog PATH で指定してください'),
-    # -- one answer (catalog/answers.py)
+    # -- one answer (catalog/answers.py); {value} is the cell's value as quoted (catalog/answers.quoted)
     "answer.not_a_choice": Template("回答「{value}」は選択肢にありません", "「{choices}」のいずれかをリストから選んでください"),
     "answer.choice_spelling": Template("回答「{value}」は選択肢にありません",
                                        "「{normalised}」に直してください（全角・半角や空白の違い）"),
-    "answer.number_as_text": Template("「{value}」が文字列として入力されています", "{allowed}を数値で入力してください"),
+    "answer.number_as_text": Template("「{value}」が数値ではなく文字列として入力されています",
+                                      "半角の数値 {number} を入力し直してください（全角の数字・空白・先頭の ' は使えません）"),
     "answer.not_allowed": Template("「{value}」は入力できません", "{allowed}を入力してください"),
+    "answer.out_of_range": Template("「{value}」は入力できる範囲外です", "{allowed}を入力してください"),
+    "answer.at": Template("シート「{sheet}」のセル {cell}（{label}）"),
     # -- a returned book in a collection (collect/batch.py)
     "collect.path_missing": Template("「{path}」が見つかりません",
                                      "提出されたブックのフォルダ（またはファイル）の名前を確かめてください"),
@@ -280,8 +283,8 @@ _CATALOGUE = {
                                       "最新の様式で提出してください"),
     "collect.no_code": Template("団体コードが記入されていないため、どの団体のブックか特定できません"),
     "collect.not_in_roster": Template("団体コード {code} は名簿にありません"),
-    "collect.invalid_answers": Template("選択肢にない回答があります（{count} 件: {listed}）",
-                                        "プルダウンから選び直してください"),
+    "collect.invalid_answers": Template("入力できない回答が {count} 件あります", "次の回答欄を直して提出し直してください"),
+    "collect.more_problems": Template("ほか {count} 件"),
 }
 CATALOGUE: Mapping[str, Template] = MappingProxyType(_CATALOGUE)
 

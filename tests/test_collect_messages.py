@@ -1,0 +1,117 @@
+"""What collect says about a returned book, generated here and spoiled with openpyxl as staff would:
+answer problems at the sheet, cell and label staff see, with the value shortened and the fix, worded as
+`score` words them (issue 17, item 6)."""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+from catalog_fixtures import rules_catalog
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from xlsx_tool.catalog.answers import answer_slots
+from xlsx_tool.catalog.entity import Entity
+from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog
+from xlsx_tool.cli import main
+from xlsx_tool.collect.batch import REJECTED, Expectation, inspect_file
+from xlsx_tool.workbook.filler import fill_workbook, random_answers
+from xlsx_tool.workbook.writer import write_workbook
+
+R8 = load_shipped_catalog("R8", "municipality")
+RULES_DATA = rules_catalog()
+RULES = parse_catalog(RULES_DATA, "rules_catalog")
+LONG = "長い説明文を貼り付けた" * 50  # 550 characters pasted into one answer cell
+
+# answer id -> (value typed, label staff see on the sheet, what the fix must say); the rules catalog
+# (tests/catalog_fixtures.py) asks sub-items a-d of 推進 目標Ⅰ 1, a figure (%) and two direct entries
+SPOILED = {
+    "P1-p1-a": (LONG, "推進 目標Ⅰ 体制・取組指標群 1 a", "「該当」「非該当」のいずれかをリストから選んでください"),
+    "P1-p3-b": ("はい", "推進 目標Ⅰ 体制・取組指標群 3 b", "「該当」「非該当」のいずれかをリストから選んでください"),
+    "S1-p1": ("１２", "支援 目標Ⅰ 体制・取組指標群 1", "半角の数値 12 を入力し直してください"),
+    "P1-a1": (" 3 ", "推進 目標Ⅰ 活動指標群 1", "半角の数値 3 を入力し直してください"),
+    "P1-a2": (13, "推進 目標Ⅰ 活動指標群 2", "範囲外です。0～12 点（3 点刻み）を入力してください"),
+}
+
+
+def _answer_cells(path: Path) -> dict[str, tuple[str, str]]:
+    """answer id -> (sheet, cell) as staff find it: the 回答 column of the row whose hidden id is the answer's."""
+    wb = load_workbook(path)
+    cells = {}
+    for ws in wb.worksheets:
+        header = {c.value: c.column_letter for c in ws[3] if c.value}
+        if "回答" not in header or "id" not in header:
+            continue
+        for row in range(4, ws.max_row + 1):
+            ident = ws[f"{header['id']}{row}"].value
+            if ident:
+                cells[ident] = (ws.title, f"{header['回答']}{row}")
+    return cells
+
+
+def _spoil(path: Path, values: dict[str, object], out: Path) -> Path:
+    cells = _answer_cells(path)
+    wb = load_workbook(path)
+    for aid, value in values.items():
+        sheet, cell = cells[aid]
+        wb[sheet][cell] = value
+    wb.save(out)
+    return out
+
+
+def _filled(tmp: Path, catalog, code="141003", seed=1, **kw) -> Path:
+    template = write_workbook(catalog, Entity(name="テスト町", code=code, prefecture="テスト県"),
+                              tmp / f"template_{code}.xlsx", **kw)
+    answers = random_answers(catalog, random.Random(seed), blank_rate=0.0)
+    return fill_workbook(template, answers, tmp / f"filled_{code}.xlsx", catalog)
+
+
+@pytest.fixture(scope="module")
+def spoiled(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("spoiled")
+    catalog_file = tmp / "rules.yaml"
+    catalog_file.write_text(yaml.safe_dump(RULES_DATA, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    filled = _filled(tmp, RULES)
+    book = _spoil(filled, {aid: v for aid, (v, _, _) in SPOILED.items()}, tmp / "spoiled.xlsx")
+    return book, catalog_file, _answer_cells(book)
+
+
+@pytest.mark.parametrize("reader", ["fast", "openpyxl"])
+def test_answer_problems_name_sheet_cell_label_short_value_and_fix(spoiled, reader):
+    book, _, cells = spoiled
+    result = inspect_file(book, Expectation(RULES), reader)
+    assert result.status == REJECTED
+    head, *lines = result.reasons
+    assert f"{len(SPOILED)} 件" in head
+    assert len(lines) == len(SPOILED)
+    for aid, (value, label, fix) in SPOILED.items():
+        sheet, cell = cells[aid]
+        line = next((x for x in lines if f"シート「{sheet}」のセル {cell}（" in x), None)
+        assert line is not None, (aid, cells[aid], lines)
+        assert f"（{label}）" in line and fix in line, line
+        assert aid not in line  # hidden ids are not what staff see
+    long_line = next(x for x in lines if "体制・取組指標群 1 a）" in x)
+    assert "「" + LONG[:30] + "…」" in long_line and LONG[:31] not in long_line
+    assert "「１２」" in result.reason and "「 3 」" in result.reason and "「13」" in result.reason
+
+
+def test_score_words_each_answer_problem_as_collect_does(spoiled):
+    book, catalog_file, _ = spoiled
+    collected = inspect_file(book, Expectation(RULES)).reasons[1:]
+    shown = CliRunner().invoke(main, ["score", str(book), "--catalog", str(catalog_file)])
+    assert shown.exit_code == 0, shown.output
+    for line in collected:
+        assert f"不正な回答: {line}\n" in shown.output, (line, shown.output)
+    as_json = CliRunner().invoke(main, ["score", str(book), "--catalog", str(catalog_file), "--json"])
+    assert sorted(p["text"] for p in json.loads(as_json.output)["problems"]) == sorted(collected)
+
+
+def test_more_than_eight_problems_are_counted_not_dropped(tmp_path):
+    subs = [aid for aid, _, is_sub in answer_slots(R8) if is_sub][:11]
+    book = _spoil(_filled(tmp_path, R8), {aid: "○" for aid in subs}, tmp_path / "many.xlsx")
+    result = inspect_file(book, Expectation(R8))
+    assert result.status == REJECTED
+    assert "11 件" in result.reasons[0] and result.reasons[-1] == "ほか 3 件"
+    assert sum("「○」" in r for r in result.reasons) == 8
