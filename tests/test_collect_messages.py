@@ -1,7 +1,8 @@
 """What collect says about a returned book, generated here and spoiled with openpyxl as staff would:
 answer problems at the sheet, cell and label staff see, with the value shortened and the fix, worded as
-`score` words them (issue 17, item 6)."""
+`score` words them (issue 17, item 6); a book with no answer at all rejected and not ranked (item 9)."""
 
+import csv
 import json
 import random
 from pathlib import Path
@@ -16,7 +17,7 @@ from xlsx_tool.catalog.answers import answer_slots
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog
 from xlsx_tool.cli import main
-from xlsx_tool.collect.batch import REJECTED, Expectation, inspect_file
+from xlsx_tool.collect.batch import REJECTED, WARNING, Expectation, inspect_file
 from xlsx_tool.workbook.filler import fill_workbook, random_answers
 from xlsx_tool.workbook.writer import write_workbook
 
@@ -115,3 +116,33 @@ def test_more_than_eight_problems_are_counted_not_dropped(tmp_path):
     assert result.status == REJECTED
     assert "11 件" in result.reasons[0] and result.reasons[-1] == "ほか 3 件"
     assert sum("「○」" in r for r in result.reasons) == 8
+
+
+def test_an_unfilled_template_is_rejected_and_a_partly_filled_book_kept(tmp_path):
+    template = write_workbook(R8, Entity(name="白紙町", code="141003"), tmp_path / "blank.xlsx")
+    blank = inspect_file(template, Expectation(R8))
+    assert blank.status == REJECTED and blank.total is None
+    assert "回答が 1 件も入力されていません" in blank.reason and "記入" in blank.reason
+    one = fill_workbook(template, {R8.answer_ids()[0]: "該当"}, tmp_path / "one.xlsx", R8)
+    partly = inspect_file(one, Expectation(R8))
+    assert partly.status == WARNING and f"未回答が {len(R8.answer_ids()) - 1} 項目" in partly.reason
+
+
+def test_an_unfilled_template_is_not_ranked(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_workbook(R8, Entity(name="白紙町", code="141003"), inbox / "blank.xlsx")
+    filled = _filled(tmp_path, R8, code="141011")
+    (inbox / "filled.xlsx").write_bytes(filled.read_bytes())
+    roster = tmp_path / "roster.csv"
+    roster.write_text("団体コード,団体名\n141003,白紙町\n141011,記入町\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["collect", str(inbox), "--roster", str(roster), "--year", "R8",
+                                    "--out", str(out), "--workers", "1"])
+    assert run.exit_code == 0, run.output
+    with (out / "一覧.csv").open(encoding="utf-8-sig") as fh:
+        rows = {r["団体コード"]: r for r in csv.DictReader(fh)}
+    assert rows["141011"]["順位"] == "1" and rows["141011"]["状態"] == "受理"
+    assert rows["141003"]["順位"] == "" and rows["141003"]["合計"] == "" and rows["141003"]["状態"] == "未提出"
+    status = {Path(r["file"]).name: r for r in json.loads((out / "collect.json").read_text(encoding="utf-8"))}
+    assert status["blank.xlsx"]["status"] == REJECTED and "回答が 1 件も入力されていません" in status["blank.xlsx"]["reason"]

@@ -209,6 +209,8 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
     res = score(cat, contents.answers)  # res.problems: answers.validate_answers
     if res.problems:
         return FileResult(str(path), REJECTED, _answer_reasons(cat, contents, res.problems), **base)
+    if not res.answered:
+        return _rejected(path, message("collect.no_answers"), **base)
     notes = [n for n in [id_note] if n]
     if res.unanswered:
         notes.append(message("collect.unanswered", count=len(res.unanswered)))

@@ -285,6 +285,8 @@ _CATALOGUE = {
     "collect.not_in_roster": Template("団体コード {code} は名簿にありません"),
     "collect.invalid_answers": Template("入力できない回答が {count} 件あります", "次の回答欄を直して提出し直してください"),
     "collect.more_problems": Template("ほか {count} 件"),
+    "collect.no_answers": Template("回答が 1 件も入力されていません（記入前の様式のままです）",
+                                   "回答欄に記入してから提出し直してください"),
 }
 CATALOGUE: Mapping[str, Template] = MappingProxyType(_CATALOGUE)
 
