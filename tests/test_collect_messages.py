@@ -1,6 +1,7 @@
 """What collect says about a returned book, generated here and spoiled with openpyxl as staff would:
 answer problems at the sheet, cell and label staff see, with the value shortened and the fix, worded as
-`score` words them (issue 17, item 6); a book with no answer at all rejected and not ranked (item 9)."""
+`score` words them (issue 17, item 6); a book with no answer at all rejected and not ranked (item 9);
+a book made from another catalog named, with what to pass to collect (item 11)."""
 
 import csv
 import json
@@ -11,13 +12,14 @@ import pytest
 import yaml
 from catalog_fixtures import rules_catalog
 from click.testing import CliRunner
+from conftest import EXAMPLE_TAG, EXAMPLE_THRESHOLDS
 from openpyxl import load_workbook
 
 from xlsx_tool.catalog.answers import answer_slots
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog
 from xlsx_tool.cli import main
-from xlsx_tool.collect.batch import REJECTED, WARNING, Expectation, inspect_file
+from xlsx_tool.collect.batch import ACCEPTED, REJECTED, WARNING, Expectation, inspect_file
 from xlsx_tool.workbook.filler import fill_workbook, random_answers
 from xlsx_tool.workbook.writer import write_workbook
 
@@ -146,3 +148,73 @@ def test_an_unfilled_template_is_not_ranked(tmp_path):
     assert rows["141003"]["順位"] == "" and rows["141003"]["合計"] == "" and rows["141003"]["状態"] == "未提出"
     status = {Path(r["file"]).name: r for r in json.loads((out / "collect.json").read_text(encoding="utf-8"))}
     assert status["blank.xlsx"]["status"] == REJECTED and "回答が 1 件も入力されていません" in status["blank.xlsx"]["reason"]
+
+
+def _own_catalog(**changes):
+    data = R8.model_dump(mode="json", exclude_none=True)
+    data.update(changes)
+    return data
+
+
+OWN_REASON = "このブックは独自カタログ『{name}』から作られています。collect に --catalog でそのカタログを指定してください"
+
+
+def test_a_book_from_an_own_catalog_names_it_and_asks_for_catalog(tmp_path):
+    own_data = _own_catalog(id="R8-municipality-kanagawa", title="神奈川県版 評価指標")
+    own_file = tmp_path / "kanagawa.yaml"
+    own_file.write_text(yaml.safe_dump(own_data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    run = CliRunner().invoke(main, ["generate", "--catalog", str(own_file), "--code", "141003", "--name", "横浜町",
+                                    "--out", str(tmp_path / "made")])
+    assert run.exit_code == 0, run.output
+    (template,) = (tmp_path / "made").glob("*.xlsx")
+    own = parse_catalog(own_data, str(own_file))
+    book = fill_workbook(template, random_answers(own, random.Random(3), blank_rate=0.0), tmp_path / "b.xlsx", own)
+    result = inspect_file(book, Expectation(R8))
+    assert result.status == REJECTED
+    assert result.reason == OWN_REASON.format(name="神奈川県版 評価指標（R8-municipality-kanagawa）")
+    assert "最新の様式" not in result.reason
+    assert inspect_file(book, Expectation(own)).status == ACCEPTED  # what the message asks for works
+
+
+def test_a_book_from_an_own_catalog_that_kept_the_shipped_id_is_not_told_to_resubmit(tmp_path):
+    data = _own_catalog(title="独自に直した評価指標")
+    data["grants"][0]["goals"][0]["groups"][0]["indicators"][0]["text"] = "県が書き直した設問"
+    book = _filled(tmp_path, parse_catalog(data, "edited"))
+    result = inspect_file(book, Expectation(R8))
+    assert result.reason == OWN_REASON.format(name="独自に直した評価指標（R8-municipality）")
+    # a form of an earlier release (another generator version) with the shipped id: the latest form is asked for
+    wb = load_workbook(book)
+    meta = wb["_meta"]
+    row = next(r for r in range(1, meta.max_row + 1) if meta[f"A{r}"].value == "generator_version")
+    meta[f"B{row}"] = "0.0.1"
+    wb.save(tmp_path / "earlier.xlsx")
+    earlier = inspect_file(tmp_path / "earlier.xlsx", Expectation(R8))
+    assert earlier.status == REJECTED and "最新の様式で提出してください" in earlier.reason
+
+
+def test_an_older_book_without_a_catalog_title_is_named_by_its_catalog_id(tmp_path):
+    own = parse_catalog(_own_catalog(id="R8-municipality-own", title="独自"), "own")
+    book = _filled(tmp_path, own)
+    wb = load_workbook(book)
+    meta = wb["_meta"]
+    row = next(r for r in range(1, meta.max_row + 1) if meta[f"A{r}"].value == "catalog_title")
+    meta.delete_rows(row)
+    wb.save(tmp_path / "older.xlsx")
+    result = inspect_file(tmp_path / "older.xlsx", Expectation(R8))
+    assert result.reason == OWN_REASON.format(name="R8-municipality-own")
+
+
+def test_a_shipped_book_collected_with_an_own_catalog_says_so(tmp_path):
+    own = parse_catalog(_own_catalog(id="R8-municipality-kanagawa", title="神奈川県版"), "own")
+    result = inspect_file(_filled(tmp_path, R8), Expectation(own))
+    assert result.status == REJECTED
+    assert f"同梱のカタログ『{R8.title}（R8-municipality）』から作られています" in result.reason
+    assert "--catalog" in result.reason and "最新の様式" not in result.reason
+
+
+def test_a_book_made_with_a_thresholds_file_asks_for_it(tmp_path):
+    book = _filled(tmp_path, EXAMPLE_THRESHOLDS, thresholds=EXAMPLE_TAG)
+    result = inspect_file(book, Expectation(R8))
+    assert result.status == REJECTED
+    assert f"採点基準ファイル（{EXAMPLE_TAG}）" in result.reason and "--thresholds" in result.reason
+    assert inspect_file(book, Expectation(EXAMPLE_THRESHOLDS)).status == ACCEPTED

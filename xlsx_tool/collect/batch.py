@@ -11,6 +11,7 @@ openpyxl, and the result says so (FileResult.fallback; Collection.fallbacks; a w
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -35,6 +36,7 @@ from xlsx_tool.read.openpyxl_engine import read_answers
 from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import score
 from xlsx_tool.util.problems import message
+from xlsx_tool.util.version import __version__
 from xlsx_tool.workbook.meta import COVER_SHEET, META_SHEET, TOOL_ID
 
 ACCEPTED, WARNING, REJECTED = "accepted", "warning", "rejected"
@@ -108,6 +110,36 @@ def _identify(wb) -> tuple[dict[str, object], str]:
     if cover.get("year") and cover.get("kind"):
         return cover, message("collect.from_cover")
     return {}, ""
+
+
+def _other_catalog(meta: dict[str, object], cat: Catalog) -> str:
+    """Why a book of the collection's year and kind was made from another catalog than the collection's:
+    its own catalog (another id, or the shipped id without the shipped content from this tool version),
+    the shipped catalog while the collection was given another, a thresholds file, or an earlier version."""
+    book_id = str(meta.get("catalog_id") or "")
+    title = str(meta.get("catalog_title") or "")
+    name = f"{title}（{book_id}）" if title and title != book_id else book_id
+    shipped = _shipped_hash(cat.year, cat.kind.value)
+    if shipped is not None and meta.get("catalog_hash") == shipped:
+        return message("collect.shipped_catalog", name=name, given=f"{cat.title}（{cat.id}）")
+    if book_id != cat.id:
+        return message("collect.own_catalog", name=name)
+    if meta.get("thresholds"):
+        return message("collect.thresholds_needed", tag=meta["thresholds"])
+    if catalog_hash(cat) != shipped:
+        return message("collect.catalog_edited", name=name)
+    if meta.get("generator_version") != __version__:  # the form of an earlier release
+        return message("collect.other_version")
+    return message("collect.own_catalog", name=name)  # made now with the shipped id but other content
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_hash(year: str, kind: str) -> str | None:
+    """The content hash of the shipped catalog of a year and kind (None when none is shipped), loaded once."""
+    try:
+        return catalog_hash(load_shipped_catalog(year, kind))
+    except CatalogError:
+        return None
 
 
 MAX_LISTED = 8  # answer problems listed in a rejection; the rest are counted
@@ -193,7 +225,7 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
             other = f"{meta.get('year')} {meta.get('kind')}"
         return _rejected(path, message("collect.other_year", other=other, expected=cat.year_label), **base)
     if meta.get("catalog_hash") not in (None, catalog_hash(cat)):
-        return _rejected(path, message("collect.other_version"), **base)
+        return _rejected(path, _other_catalog(meta, cat), **base)
     if not code:
         return _rejected(path, message("collect.no_code"), **base)
     if expect.roster_codes and code_key(code) not in expect.roster_codes:

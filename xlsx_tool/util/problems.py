@@ -281,6 +281,14 @@ _CATALOGUE = {
     "collect.other_year": Template("年度または区分が異なります（{other} の様式です。{expected}の様式で提出してください）"),
     "collect.other_version": Template("様式の版が異なります（別の版のカタログから作成されています）",
                                       "最新の様式で提出してください"),
+    "collect.own_catalog": Template("このブックは独自カタログ『{name}』から作られています",
+                                    "collect に --catalog でそのカタログを指定してください"),
+    "collect.shipped_catalog": Template("このブックは同梱のカタログ『{name}』から作られています（集計に指定したカタログは"
+                                        "『{given}』）", "同梱のカタログで集計するには --catalog・--thresholds を付けずに実行してください"),
+    "collect.catalog_edited": Template("このブックはカタログ『{name}』の別の版から作られています（集計に指定したカタログと"
+                                       "内容が異なります）", "ブックを作成したときのカタログを --catalog で指定してください"),
+    "collect.thresholds_needed": Template("このブックは採点基準ファイル（{tag}）を使って作成されています",
+                                          "collect に --thresholds でそのファイルを指定してください"),
     "collect.no_code": Template("団体コードが記入されていないため、どの団体のブックか特定できません"),
     "collect.not_in_roster": Template("団体コード {code} は名簿にありません"),
     "collect.invalid_answers": Template("入力できない回答が {count} 件あります", "次の回答欄を直して提出し直してください"),
