@@ -38,7 +38,7 @@ EXPECTED = {
     "05_libreoffice.xlsx": ("accepted", ""),
     "06_old.xlsx": ("rejected", "より新しく保存された 06_new.xlsx を採用"),
     "06_new.xlsx": ("accepted", ""),
-    "09_pasted.xlsx": ("rejected", "選択肢にない回答"),
+    "09_pasted.xlsx": ("rejected", "入力できない回答が 1 件"),
     "10_renamed_sheet.xlsx": ("rejected", "シート「推進交付金」がありません"),
     "11_last_year.xlsx": ("rejected", "年度または区分が異なります"),
     "12_old_format.xls": ("rejected", "旧形式の Excel ブック (.xls)"),

@@ -7,8 +7,9 @@ number typed as text, so that the message can say exactly how to fix the cell.
 
 from __future__ import annotations
 
+import math
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from xlsx_tool.catalog.model import (
@@ -36,6 +37,32 @@ class AnswerProblem:
     def to_json(self) -> dict:
         value = self.value if isinstance(self.value, (int, float, str)) or self.value is None else str(self.value)
         return {"id": self.answer_id, "value": value, "message": self.message}
+
+
+QUOTE_CHARS = 30  # a value longer than this is quoted to this length, with …
+
+
+def quoted(value: object) -> str:
+    """A cell's value as a message quotes it: a whole number without ".0", control characters (line breaks)
+    as spaces, cut at QUOTE_CHARS characters with … (a pasted paragraph must not fill the message)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in str(value))
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "…"
+
+
+def problem_lines(problems: Iterable[AnswerProblem], labels: Mapping[str, str],
+                  cells: Mapping[str, tuple[str, str]]) -> list[str]:
+    """The one wording of answer problems for staff (score and collect): the sheet and cell where the answer
+    is typed and the label staff see (labels: scoring.gap.answer_labels; cells: BookContents.cells), then
+    what is wrong with the value as quoted and how to fix it."""
+    lines = []
+    for p in problems:
+        label = labels.get(p.answer_id, p.answer_id)
+        sheet, cell = cells.get(p.answer_id, ("", ""))
+        where = message("answer.at", sheet=sheet, cell=cell, label=label) if sheet else label
+        lines.append(f"{where}: {p.message}")
+    return lines
 
 
 def is_blank(value: object) -> bool:
@@ -92,32 +119,40 @@ def _choice_problem(aid: str, value: object, choices: tuple[str, ...]) -> Answer
     # a near miss: full-width or half-width forms, spaces, or 1 for ① (NFKC folds ① to 1)
     near = {nfkc(c): c for c in choices}.get(nfkc(value))
     if near is not None:
-        return AnswerProblem(aid, value, message("answer.choice_spelling", value=value, normalised=near),
-                             "answer.choice_spelling")
-    return AnswerProblem(aid, value, message("answer.not_a_choice", value=value, choices="」「".join(choices)),
-                         "answer.not_a_choice")
+        return _problem(aid, value, "answer.choice_spelling", normalised=near)
+    return _problem(aid, value, "answer.not_a_choice", choices="」「".join(choices))
 
 
 def _points_problem(aid: str, ind: Indicator, value: object, allowed: frozenset | None) -> AnswerProblem | None:
+    """A number that is not allowed: typed as text (full-width digits, spaces, a leading '), out of range or
+    off the step, or not a number at all; the fix names what the cell accepts."""
     if isinstance(ind.rule, DirectRule):
-        if is_number(value) and value in allowed:
-            return None
+        accepts = lambda n: n in allowed  # noqa: E731
         what = f"0～{ind.points} 点（{ind.rule.step} 点刻み）"
     else:
         assert isinstance(ind.rule, ThresholdsRule)
-        if is_number(value) and value >= 0:
-            return None
+        accepts = lambda n: n >= 0  # noqa: E731
         what = "0 以上の数値"
-    code = "answer.number_as_text" if isinstance(value, str) and is_number(_as_number(nfkc(value))) else \
-        "answer.not_allowed"
-    return AnswerProblem(aid, value, message(code, value=value, allowed=what), code)
+    number = value if is_number(value) else _as_number(nfkc(value)) if isinstance(value, str) else None
+    if number is None:
+        return _problem(aid, value, "answer.not_allowed", allowed=what)
+    if not accepts(number):
+        return _problem(aid, value, "answer.out_of_range", allowed=what)
+    if is_number(value):
+        return None
+    return _problem(aid, value, "answer.number_as_text", number=quoted(number))
 
 
-def _as_number(text: object) -> object:
+def _problem(aid: str, value: object, code: str, **fields) -> AnswerProblem:
+    return AnswerProblem(aid, value, message(code, value=quoted(value), **fields), code)
+
+
+def _as_number(text: object) -> float | None:
     try:
-        return float(text)  # type: ignore[arg-type]
+        number = float(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None  # "nan" and "inf" are words, not figures
 
 
 def validate_answers(catalog: Catalog, answers: Mapping[str, object]) -> list[AnswerProblem]:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from xlsx_tool.catalog.answers import problem_lines
 from xlsx_tool.catalog.entity import Entity, code_key
 from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
 from xlsx_tool.catalog.model import GROUP_LABELS, Catalog
@@ -157,8 +159,11 @@ def score_cmd(book, catalog_path, thresholds, as_json) -> None:
         fail(str(err))
     result = score(catalog, contents.answers)
     labels = answer_labels(catalog)
+    problems = problem_lines(result.problems, labels, contents.cells)  # the wording collect uses
     if as_json:
         data = result.to_json()
+        for entry, line in zip(data["problems"], problems):
+            entry["text"] = line
         data["file"] = str(book)
         data["entity"] = {k: contents.meta.get(k) for k in ("entity_code", "entity_name", "prefecture")}
         data["missing_rows"] = contents.missing
@@ -175,8 +180,8 @@ def score_cmd(book, catalog_path, thresholds, as_json) -> None:
                       + (" ほか" if len(result.unanswered) > 30 else ""))
     for aid in contents.missing:
         console.print(f"[red]回答欄が見つかりません（行が削除された可能性）:[/] {labels[aid]}")
-    for p in result.problems:
-        console.print(f"[red]不正な回答:[/] {labels[p.answer_id]}: {p.message}")
+    for line in problems:
+        console.print(f"[red]不正な回答:[/] {escape(line)}")
 
 
 @click.command()

@@ -11,6 +11,7 @@ openpyxl, and the result says so (FileResult.fallback; Collection.fallbacks; a w
 
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import logging
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from xlsx_tool.catalog.answers import problem_lines
 from xlsx_tool.catalog.entity import code_key
 from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
 from xlsx_tool.catalog.model import Catalog
@@ -36,9 +38,11 @@ from xlsx_tool.collect.tamper import catalog_hash, check_tampering, check_tamper
 from xlsx_tool.read.core import BookContents, BookError, meta_pairs, saved_time
 from xlsx_tool.read.file_checks import FastPathUnsupported, FileRejected, check_container
 from xlsx_tool.read.openpyxl_engine import read_answers
+from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import score
 from xlsx_tool.util.names import readable, shown_name, shown_path
 from xlsx_tool.util.problems import message
+from xlsx_tool.util.version import __version__
 from xlsx_tool.workbook.meta import COVER_SHEET, META_SHEET, TOOL_ID
 
 ACCEPTED, WARNING, REJECTED = "accepted", "warning", "rejected"
@@ -114,6 +118,47 @@ def _identify(wb) -> tuple[dict[str, object], str]:
     return {}, ""
 
 
+def _other_catalog(meta: dict[str, object], cat: Catalog) -> str:
+    """Why a book of the collection's year and kind was made from another catalog than the collection's:
+    its own catalog (another id, or the shipped id without the shipped content from this tool version),
+    the shipped catalog while the collection was given another, a thresholds file, or an earlier version."""
+    book_id = str(meta.get("catalog_id") or "")
+    title = str(meta.get("catalog_title") or "")
+    name = f"{title}（{book_id}）" if title and title != book_id else book_id
+    shipped = _shipped_hash(cat.year, cat.kind.value)
+    if shipped is not None and meta.get("catalog_hash") == shipped:
+        return message("collect.shipped_catalog", name=name, given=f"{cat.title}（{cat.id}）")
+    if book_id != cat.id:
+        return message("collect.own_catalog", name=name)
+    if meta.get("thresholds"):
+        return message("collect.thresholds_needed", tag=meta["thresholds"])
+    if catalog_hash(cat) != shipped:
+        return message("collect.catalog_edited", name=name)
+    if meta.get("generator_version") != __version__:  # the form of an earlier release
+        return message("collect.other_version")
+    return message("collect.own_catalog", name=name)  # made now with the shipped id but other content
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_hash(year: str, kind: str) -> str | None:
+    """The content hash of the shipped catalog of a year and kind (None when none is shipped), loaded once."""
+    try:
+        return catalog_hash(load_shipped_catalog(year, kind))
+    except CatalogError:
+        return None
+
+
+MAX_LISTED = 8  # answer problems listed in a rejection; the rest are counted
+
+
+def _answer_reasons(cat: Catalog, contents: BookContents, problems: list) -> list[str]:
+    """The reasons of a book with answers it cannot take: the count, then each problem as `score` words it
+    (sheet, cell, label, the value quoted, the fix)."""
+    lines = problem_lines(problems[:MAX_LISTED], answer_labels(cat), contents.cells)
+    more = [message("collect.more_problems", count=len(problems) - MAX_LISTED)] if len(problems) > MAX_LISTED else []
+    return [message("collect.invalid_answers", count=len(problems)), *lines, *more]
+
+
 def _code(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -186,7 +231,7 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
             other = f"{meta.get('year')} {meta.get('kind')}"
         return _rejected(path, message("collect.other_year", other=other, expected=cat.year_label), **base)
     if meta.get("catalog_hash") not in (None, catalog_hash(cat)):
-        return _rejected(path, message("collect.other_version"), **base)
+        return _rejected(path, _other_catalog(meta, cat), **base)
     if not code:
         return _rejected(path, message("collect.no_code"), **base)
     if expect.roster_codes and code_key(code) not in expect.roster_codes:
@@ -201,8 +246,9 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
         return _rejected(path, err.problem.message, **base)
     res = score(cat, contents.answers)  # res.problems: answers.validate_answers
     if res.problems:
-        listed = "、".join(f"{p.answer_id}「{p.value}」" for p in res.problems[:8])
-        return _rejected(path, message("collect.invalid_answers", count=len(res.problems), listed=listed), **base)
+        return FileResult(str(path), REJECTED, _answer_reasons(cat, contents, res.problems), **base)
+    if not res.answered:
+        return _rejected(path, message("collect.no_answers"), **base)
     notes = [n for n in [id_note] if n]
     if res.unanswered:
         notes.append(message("collect.unanswered", count=len(res.unanswered)))

@@ -21,7 +21,7 @@ from xlsx_tool.catalog.loading import CatalogError, load_catalog_file, load_ship
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.read.file_checks import FileRejected, check_container
 from xlsx_tool.util.problems import ToolError
-from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, COL_REMARKS, TOOL_ID, input_sheet_names
+from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, TOOL_ID, input_sheet_names
 
 # the answer cells of a row, in the order an engine gives them: columns COL_ANSWER..COL_ID
 ROW_COLUMNS = sorted((COL_ANSWER, COL_REMARKS, COL_ID))
@@ -48,6 +48,7 @@ class BookContents:
     answers: dict[str, object] = field(default_factory=dict)
     remarks: dict[str, object] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # answer ids without a row in the book
+    cells: dict[str, tuple[str, str]] = field(default_factory=dict)  # answer id -> (sheet, cell) it was read from
 
 
 def check_book_file(path: Path) -> None:
@@ -137,19 +138,20 @@ def _with_thresholds(catalog: Catalog, tag: object, path: Path, thresholds_path)
 def read_answers(catalog: Catalog, contents: BookContents,
                  sheet_rows: Callable[[str], Iterable[Sequence[object]] | None]) -> None:
     """Fill contents.answers/remarks/missing; `sheet_rows(name)` gives an input sheet's rows of
-    (COL_ANSWER..COL_ID) cells from the first data row on, or None when the book has no such sheet.
-    Rows are found by the hidden id column, wherever they are."""
+    (COL_ANSWER..COL_ID) cells from the first data row on, one per sheet row, or None when the book has no such sheet.
+    Rows are found by the hidden id column, wherever they are; contents.cells records where."""
     wanted = answer_id_set(catalog)
     answer, remarks, ident = _AT[COL_ANSWER], _AT[COL_REMARKS], _AT[COL_ID]
     for sheet in input_sheet_names(catalog).values():
         rows = sheet_rows(sheet)
         if rows is None:
             raise BookError(contents.path, "book.no_input_sheet", sheet=sheet)
-        for row in rows:
+        for number, row in enumerate(rows, start=FIRST_DATA_ROW):
             key = row[ident] if len(row) > ident else None
             if isinstance(key, str) and key in wanted:
                 contents.answers[key] = row[answer]
                 contents.remarks[key] = row[remarks]
+                contents.cells[key] = (sheet, f"{COL_ANSWER}{number}")
     contents.missing = [aid for aid, _, _ in answer_slots(catalog) if aid not in contents.answers]
 
 

@@ -19,7 +19,8 @@ HEADER_ROW = 3
 FIRST_DATA_ROW = 4
 
 META_KEYS = ("tool", "generator_version", "catalog_id", "catalog_hash", "year", "kind",
-             "entity_code", "entity_name", "prefecture", "insured", "generated_at", "thresholds")
+             "entity_code", "entity_name", "prefecture", "insured", "generated_at", "thresholds",
+             "catalog_title")  # added last: books made before it lack only this row
 
 
 ELIGIBILITY_SHEET = "交付要件"

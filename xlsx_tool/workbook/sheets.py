@@ -212,6 +212,7 @@ def write_meta(wb, catalog: Catalog, entity: Entity, generated_at: str, threshol
         "catalog_hash": catalog.content_hash(), "year": catalog.year, "kind": catalog.kind.value,
         "entity_code": entity.code, "entity_name": entity.name, "prefecture": entity.prefecture,
         "insured": entity.insured, "generated_at": generated_at, "thresholds": thresholds,
+        "catalog_title": catalog.title,  # the name staff know the catalog by (collect names it)
     }
     for r, (k, v) in enumerate(values.items(), start=1):
         ws[f"A{r}"] = k
