@@ -14,7 +14,7 @@ from rich.table import Table
 from xlsx_tool.catalog.entity import Entity, code_key
 from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
 from xlsx_tool.catalog.model import GROUP_LABELS, Catalog
-from xlsx_tool.cli.common import THRESHOLDS_HELP, catalog_and_tag, console, err_console, fail
+from xlsx_tool.cli.common import THRESHOLDS_HELP, catalog_and_tag, code_option, console, err_console, fail
 from xlsx_tool.read.core import BookError
 from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.scoring.gap import answer_labels
@@ -33,7 +33,8 @@ from xlsx_tool.workbook.writer import write_workbook
               help="独自のカタログ (YAML)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
 @click.option("--name", default="", help="団体名")
-@click.option("--code", default="", help="団体コード")
+@click.option("--code", default="", callback=code_option,
+              help="団体コード（6 桁の全国地方公共団体コード。検査数字を除いた 5 桁も可）")
 @click.option("--prefecture", default="", help="都道府県名")
 @click.option("--insured", type=click.IntRange(min=0), default=None, help="第1号被保険者数")
 @click.option("--password", default=None, help="シート保護のパスワード（既定: なし）")
