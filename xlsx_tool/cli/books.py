@@ -151,21 +151,24 @@ def score_table(result: ScoreResult) -> Table:
 @click.option("--thresholds", default=None, help="ブック作成時の採点基準ファイル（example で同梱の例示）")
 @click.option("--json", "as_json", is_flag=True, help="結果を JSON で出力")
 def score_cmd(book, catalog_path, thresholds, as_json) -> None:
-    """記入済みのブックを採点します（ブックは変更しません）。"""
+    """記入済みのブックを採点します（ブックは変更しません）。様式が変更されていれば警告し、終了コード 1。"""
+    refuse_text_file(book, "score")
     try:
         catalog, contents = read_book(book, catalog_path, thresholds)
     except (BookError, CatalogError) as err:
         fail(str(err))
     result = score(catalog, contents.answers)
     labels = answer_labels(catalog)
+    tampering = tamper_reasons(book, catalog)
     if as_json:
         data = result.to_json()
         data["file"] = str(book)
         data["entity"] = {k: contents.meta.get(k) for k in ("entity_code", "entity_name", "prefecture")}
         data["missing_rows"] = contents.missing
         data["unanswered_detail"] = [{"id": a, "label": labels[a]} for a in result.unanswered]
+        data["tampering"] = tampering
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-        return
+        sys.exit(1 if tampering else 0)
     who = " ".join(str(contents.meta.get(k) or "") for k in ("prefecture", "entity_name")).strip()
     console.print(f"ファイル: {book}  団体: {who or '（未記入）'}")
     console.print(score_table(result))
@@ -178,6 +181,28 @@ def score_cmd(book, catalog_path, thresholds, as_json) -> None:
         console.print(f"[red]回答欄が見つかりません（行が削除された可能性）:[/] {labels[aid]}")
     for p in result.problems:
         console.print(f"[red]不正な回答:[/] {labels[p.answer_id]}: {p.message}")
+    if tampering:
+        err_console.print("[bold red]警告:[/] " + message("cli.tampered", reasons=" ".join(tampering)))
+        sys.exit(1)
+
+
+def tamper_reasons(book: str, catalog: Catalog) -> list[str]:
+    """What collect would reject the book for (cells or rows changed outside the answer cells)."""
+    from openpyxl import load_workbook
+
+    from xlsx_tool.collect.tamper import check_tampering
+
+    findings = check_tampering(load_workbook(book, data_only=False), catalog)
+    return findings.reasons() if findings.tampered else []
+
+
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+def refuse_text_file(book: str, command: str) -> None:
+    """A CSV or text file given where a workbook belongs: say so before the reader calls it a renamed file."""
+    if Path(book).suffix.lower() in TEXT_SUFFIXES and Path(book).is_file():
+        fail(message("cli.text_not_book", file=book, command=command))
 
 
 @click.command()
@@ -230,6 +255,7 @@ def report(book, previous, previous_catalog, compare_files, mapping, catalog_pat
     from xlsx_tool.report.html import render_html, render_markdown
     from xlsx_tool.report.sheet import write_report_sheet
 
+    refuse_text_file(book, "report")
     try:
         rep = report_for_book(book, catalog_path, thresholds, compare_files=compare_files, previous=previous,
                               previous_catalog=previous_catalog, mapping_file=mapping)

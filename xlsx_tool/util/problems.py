@@ -265,7 +265,6 @@ _CATALOGUE = {
     "cli.eligibility_missing": Template("判定に必要な入力がありません: {missing}", "{fix}"),
     "cli.tampered": Template("このブックは様式が変更されているため、取りまとめ（collect）では受け付けられません: {reasons}",
                              "配布された様式に回答を記入し直してください（回答欄以外のセルや行は変更しないでください）"),
-    "cli.scripts_need_licence": Template("{help}"),
     # -- a returned book changed outside its input cells (collect/tamper.py)
     "tamper.missing_sheet": Template('シート「{sheet}」がありません（名前の変更または削除）'),
     "tamper.moved_rows": Template('入力欄の行が挿入または削除されています（{rows}）'),
