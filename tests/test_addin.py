@@ -166,7 +166,7 @@ def test_cli_builds_the_add_in_and_the_vba_module(tmp_path):
 def _run_action_commands(code: str, tags) -> dict[str, str]:
     """The Python command RibbonMyAddin.RunAction passes to RunPython for each button tag, evaluated as the
     VBA string expression is: "..." & control.Tag & "..."."""
-    sub = re.search(r"Sub RunAction\(control As IRibbonControl\)(.*?)End Sub", code, re.S).group(1)
+    sub = re.search(r"Sub RunAction\(control As IRibbonControl\)(.*?)End Sub", code, re.DOTALL).group(1)
     (expression,) = re.findall(r'RunPython (".*")', sub)
     parts = [p.strip() for p in expression.split("&")]
     assert parts[1] == "control.Tag" and len(parts) == 3
@@ -199,8 +199,8 @@ def test_each_buttons_command_runs_its_action_without_asking(tmp_path, monkeypat
     monkeypatch.setattr(actions, "_ask_action", lambda book: pytest.fail("asked for an action number"))
     monkeypatch.setattr(actions, "_ask_path", lambda book: str(tmp_path / "last_year.xlsx"))
     monkeypatch.setattr(actions, "run", lambda book, action, path=None, **kw: ran.append((book, action, path)))
-    for tag, command in _run_action_commands(_vba(out)["RibbonMyAddin"], tags).items():
-        exec(command, {})  # what RunPython runs
+    for command in _run_action_commands(_vba(out)["RibbonMyAddin"], tags).values():
+        exec(command, {})  # noqa: S102 - what RunPython runs
     assert ran == [(caller, "score", None), (caller, "gap", None),
                    (caller, "import_previous", str(tmp_path / "last_year.xlsx"))]
 

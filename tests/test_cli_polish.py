@@ -26,7 +26,7 @@ def _run(*args, env=None, cwd=None):
     """The installed command in a real process: what a user sees on the terminal."""
     command = Path(sys.executable).with_name("xlsx-tool")  # the console script installed beside this Python
     return subprocess.run([str(command), *args], capture_output=True, text=True,
-                          encoding="utf-8", env=env, cwd=cwd, timeout=120)
+                          encoding="utf-8", env=env, cwd=cwd, timeout=120, check=False)
 
 
 def _flat(text: str) -> str:
@@ -112,7 +112,7 @@ def test_xlwings_scripts_without_a_licence_key_print_the_message_only(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "XLWINGS_LICENSE_KEY"}
     env["HOME"] = str(tmp_path)  # no licence file from a user's home
     done = subprocess.run([sys.executable, "-m", "xlsx_tool.bridge.scripts"], capture_output=True, text=True,
-                          encoding="utf-8", env=env, cwd=tmp_path, timeout=120)
+                          encoding="utf-8", env=env, cwd=tmp_path, timeout=120, check=False)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr and "LicenseError" not in done.stderr
     assert "XLWINGS_LICENSE_KEY=noncommercial" in done.stderr

@@ -78,10 +78,9 @@ def test_roster_wrong_check_digit_names_the_row_counting_blank_lines(tmp_path):
                          ["code,name", "", "131016,千代田区", "", "", "142035,平塚市", "13101,千代田区"])
     with pytest.raises(RosterError) as exc:
         read_roster(roster)
-    assert exc.value.problems == [
-        "6 行目 列「code」: 団体コード「142035」の検査数字（6 桁目）が正しくありません（14203 の検査数字は 4）"
-        " → 団体コードを確かめてください（142034 ではありませんか）",
-        "7 行目 列「code」: 団体コード 131016 が 3 行目と重複しています"]
+    wrong_digit = ("6 行目 列「code」: 団体コード「142035」の検査数字（6 桁目）が正しくありません（14203 の検査数字は 4）"
+                   " → 団体コードを確かめてください（142034 ではありませんか）")
+    assert exc.value.problems == [wrong_digit, "7 行目 列「code」: 団体コード 131016 が 3 行目と重複しています"]
 
 
 def test_xlsx_roster_rows_are_the_rows_excel_shows(tmp_path):

@@ -70,10 +70,8 @@ def column_codes(codes: list[object]) -> list[str | ToolError]:
         if not (text.isdigit() and 4 <= len(text) <= 6):
             out.append(text)
             continue
-        if len(text) == 4:
-            text = "0" + text
-        elif sixes and _lost_zero(text):
-            text = "0" + text
+        if len(text) == 4 or (sixes and _lost_zero(text)):
+            text = "0" + text  # the leading zero a number lost
         try:
             out.append(entity_code(text))
         except ToolError as err:

@@ -8,6 +8,6 @@ from xlsx_tool.cli import click_ja
 
 click_ja.install()  # before any command is declared: Click translates some texts then (file, version)
 
-from xlsx_tool.cli.app import main  # noqa: E402
+from xlsx_tool.cli.app import main
 
 __all__ = ["main"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from xlsx_tool.bridge.actions import ACTION_LABELS
 from xlsx_tool.bridge.addin import (
     BAS_NAME,
     CALLBACKS,
@@ -16,7 +17,6 @@ from xlsx_tool.bridge.addin import (
     build_addin,
     write_bas,
 )
-from xlsx_tool.bridge.actions import ACTION_LABELS
 from xlsx_tool.cli.common import console, fail
 
 

@@ -18,7 +18,7 @@ _WORDS = {"integer": "整数", "integer range": "整数", "float": "数値", "fl
 class _Words(str):
     """A translation whose fields may be Click's English type names ({number_type}: integer, float)."""
 
-    def format(self, *args, **fields) -> str:  # noqa: A003 - str.format, as Click calls it
+    def format(self, *args, **fields) -> str:
         return super().format(*args, **{k: _WORDS.get(v, v) if isinstance(v, str) else v for k, v in fields.items()})
 
 

@@ -8,8 +8,8 @@ import sys
 import click
 from rich.console import Console
 
-from xlsx_tool.catalog.loading import CatalogError, load_catalog_file, load_shipped_catalog
 from xlsx_tool.catalog.entity import entity_code
+from xlsx_tool.catalog.loading import CatalogError, load_catalog_file, load_shipped_catalog
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.util.problems import ToolError, message
 
