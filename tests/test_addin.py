@@ -55,7 +55,7 @@ def _run_main_command(code: str, addin_file: str) -> str:
 
 
 def test_built_addin_has_the_japanese_ribbon_calling_xlsx_tool_main(tmp_path):
-    out = addin.build_addin(tmp_path / "xlsx_tool.xlam")
+    out = addin.build_addin(tmp_path / "xlsx_tool.xlam", callback="shipped")
     tab = _ribbon(out).find("ui:ribbon/ui:tabs/ui:tab", NS)
     assert tab.get("label") == "交付金自己評価"
     buttons = tab.findall("ui:group/ui:button", NS)
@@ -88,7 +88,7 @@ def test_the_add_in_file_name_decides_the_module(tmp_path):
     module = importlib.import_module("xlsx_tool.bridge")
     assert callable(module.main)
     with pytest.raises(addin.AddinError, match="xlsx_tool.xlam"):
-        addin.build_addin(tmp_path / "myaddin.xlam")
+        addin.build_addin(tmp_path / "myaddin.xlam", callback="shipped")
     with pytest.raises(addin.AddinError, match=".xlam"):
         addin.build_addin(tmp_path / "xlsx_tool.xlsm")
 
@@ -153,9 +153,91 @@ def test_cli_builds_the_add_in_and_the_vba_module(tmp_path):
     result = CliRunner().invoke(main, ["addin", "build", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.is_file() and (tmp_path / "macros" / addin.BAS_NAME).read_bytes() == addin.BAS_TEXT.encode("ascii")
-    assert "xlsx_tool.main()" in result.output
+    assert "ボタンごとにその処理（採点・ギャップ報告・前年度回答の取込）を実行します" in result.output
     again = out.read_bytes()
     CliRunner().invoke(main, ["addin", "build", "--out", str(out)])
     assert out.read_bytes() == again  # reproducible
-    bad = CliRunner().invoke(main, ["addin", "build", "--out", str(tmp_path / "other.xlam")])
+    bad = CliRunner().invoke(main, ["addin", "build", "--callback", "shipped", "--out", str(tmp_path / "other.xlam")])
     assert bad.exit_code == 2 and "xlsx_tool.xlam" in bad.output
+
+
+# -- issue 17, item 14: each ribbon button runs its own action (no question for a number) ---------------
+
+def _run_action_commands(code: str, tags) -> dict[str, str]:
+    """The Python command RibbonMyAddin.RunAction passes to RunPython for each button tag, evaluated as the
+    VBA string expression is: "..." & control.Tag & "..."."""
+    sub = re.search(r"Sub RunAction\(control As IRibbonControl\)(.*?)End Sub", code, re.DOTALL).group(1)
+    (expression,) = re.findall(r'RunPython (".*")', sub)
+    parts = [p.strip() for p in expression.split("&")]
+    assert parts[1] == "control.Tag" and len(parts) == 3
+    return {tag: parts[0][1:-1] + tag + parts[2][1:-1] for tag in tags}
+
+
+def test_default_add_in_buttons_call_a_callback_that_passes_their_tag(tmp_path):
+    out = addin.build_addin(tmp_path / "any_name.xlam")  # the file name no longer matters
+    buttons = _ribbon(out).findall("ui:ribbon/ui:tabs/ui:tab/ui:group/ui:button", NS)
+    assert {b.get("onAction") for b in buttons} == {"RibbonMyAddin.RunAction"}
+    tags = [b.get("tag") for b in buttons]
+    assert tags == ["score", "gap", "import_previous"]
+    modules = _vba(out)  # olevba, an independent reader of the compound file and its compression
+    commands = _run_action_commands(modules["RibbonMyAddin"], tags)
+    assert commands == {t: f"import xlsx_tool.bridge;xlsx_tool.bridge.main('{t}')" for t in tags}
+    assert _run_main_command(modules["RibbonMyAddin"], "xlsx_tool.xlam") == "import xlsx_tool;xlsx_tool.main()"
+    assert "Public Function RunPython(PythonCommand As String)" in modules["xlwings"]
+
+
+def test_each_buttons_command_runs_its_action_without_asking(tmp_path, monkeypatch):
+    import xlwings as xw
+
+    from xlsx_tool.bridge import actions
+
+    out = addin.build_addin(tmp_path / "xlsx_tool.xlam")
+    tags = [b.get("tag") for b in _ribbon(out).findall("ui:ribbon/ui:tabs/ui:tab/ui:group/ui:button", NS)]
+    ran = []
+    caller = object()
+    monkeypatch.setattr(xw.Book, "caller", staticmethod(lambda: caller))
+    monkeypatch.setattr(actions, "_ask_action", lambda book: pytest.fail("asked for an action number"))
+    monkeypatch.setattr(actions, "_ask_path", lambda book: str(tmp_path / "last_year.xlsx"))
+    monkeypatch.setattr(actions, "run", lambda book, action, path=None, **kw: ran.append((book, action, path)))
+    for command in _run_action_commands(_vba(out)["RibbonMyAddin"], tags).values():
+        exec(command, {})  # noqa: S102 - what RunPython runs
+    assert ran == [(caller, "score", None), (caller, "gap", None),
+                   (caller, "import_previous", str(tmp_path / "last_year.xlsx"))]
+
+
+def test_the_vba_project_changes_only_in_the_ribbon_module(tmp_path):
+    import io
+    import struct
+
+    import olefile
+
+    out = addin.build_addin(tmp_path / "xlsx_tool.xlam")
+    with zipfile.ZipFile(out) as built, zipfile.ZipFile(addin.template_path()) as shipped:
+        new, old = (olefile.OleFileIO(io.BytesIO(z.read("xl/vbaProject.bin"))) for z in (built, shipped))
+        assert built.namelist() == shipped.namelist()
+    streams = {"/".join(p) for p in old.listdir()}
+    assert {"/".join(p) for p in new.listdir()} == streams
+    changed = {s for s in streams if new.openstream(s).read() != old.openstream(s).read()}
+    assert changed == {"VBA/RibbonMyAddin"}
+    assert new.get_size("VBA/RibbonMyAddin") > old.get_size("VBA/RibbonMyAddin")
+    # version 0xFFFF: Excel compiles the modules from their source instead of cached code (MS-OVBA 2.3.4.1)
+    assert struct.unpack_from("<HH", new.openstream("VBA/_VBA_PROJECT").read()) == (0x61CC, 0xFFFF)
+
+
+def test_vba_compression_round_trips_through_olevba(tmp_path):
+    import random
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from oletools.olevba import decompress_stream
+
+    from xlsx_tool.bridge.vba import compress, decompress
+
+    rng = random.Random(17)
+    samples = [b"", b"a", addin.BAS_TEXT.encode("ascii") * 3, bytes(rng.randrange(256) for _ in range(5000)),
+               bytes(rng.choice(b"ab") for _ in range(9000))]
+    for data in samples:
+        packed = compress(data)
+        theirs = bytes(decompress_stream(bytearray(packed)))
+        assert theirs[:len(data)] == data and not theirs[len(data):].strip(b"\0")  # a raw chunk is padded
+        assert decompress(packed) == theirs

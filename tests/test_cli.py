@@ -35,8 +35,8 @@ def test_generate_refuses_unknown_year_with_a_message(tmp_path):
 
 def _filled_r8(tmp_path):
     cat = load_shipped_catalog("R8", "municipality")
-    CliRunner().invoke(main, ["generate", "--year", "R8", "--out", str(tmp_path), "--code", "1"])
-    template = tmp_path / "R8_municipality_1.xlsx"
+    CliRunner().invoke(main, ["generate", "--year", "R8", "--out", str(tmp_path), "--code", "142034"])
+    template = tmp_path / "R8_municipality_142034.xlsx"
     ids = cat.answer_ids()
     answers = {ids[0]: "該当", ids[1]: "非該当", ids[2]: "該当"}
     ladder = next(s for *_, i in cat.indicators() for s in i.subitems if s.bands)  # 推進Ⅰ 活動 1: its top level
@@ -98,11 +98,11 @@ def test_rates_are_rounded_as_the_sheet_rounds_them(tmp_path):
     """20 of 64 is 31.25 %: the sheet (format 0.0%, Excel and LibreOffice round half away from zero) shows
     31.3 %, and so must the command line and the report (Python's format would say 31.2 %)."""
     cat = load_shipped_catalog("R8", "municipality")
-    CliRunner().invoke(main, ["generate", "--year", "R8", "--out", str(tmp_path), "--code", "1"])
+    CliRunner().invoke(main, ["generate", "--year", "R8", "--out", str(tmp_path), "--code", "142034"])
     p1 = next(i for *_, i in cat.indicators() if i.id == "P1-p1")  # ア–エ 4 points each
     p2 = next(i for *_, i in cat.indicators() if i.id == "P1-p2")
     answers = {s.id: "該当" for s in p1.subitems} | {p2.subitems[0].id: "該当"}  # 16 + 4 = 20 of 64
-    book = fill_workbook(tmp_path / "R8_municipality_1.xlsx", answers, tmp_path / "filled.xlsx", cat)
+    book = fill_workbook(tmp_path / "R8_municipality_142034.xlsx", answers, tmp_path / "filled.xlsx", cat)
     assert f"{20 / 64:.1%}" == "31.2%"  # what Python's own rounding gives
     table = CliRunner().invoke(main, ["score", str(book)]).output
     assert "31.3%" in table and "31.2%" not in table

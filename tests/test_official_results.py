@@ -91,7 +91,7 @@ def test_results_fill_books_whose_formulas_scorer_and_given_points_agree(tmp_pat
     books, expected = [], []
     for i, year in enumerate(("R6", "R7", "R8", "R8")):
         rows, groups = official_result(year, seed=i)
-        code = f"14203{i}"
+        code = ("142034", "142042", "142051", "142069")[i]  # 平塚, 鎌倉, 藤沢, 小田原: valid check digits
         path = _write(tmp_path / f"results{i}.csv", rows, code=code, year=f"令和{year[1:]}年度" if i % 2 else year)
         result = CliRunner().invoke(main, ["generate", "--year", year, "--code", code, "--name", "平塚市",
                                            "--results", str(path), "--out", str(tmp_path / f"out{i}")])

@@ -50,7 +50,7 @@ def test_roster_xlsx_with_japanese_headers_and_numeric_codes(tmp_path):
     wb.active.append([41009, "仙台市", "宮城県", 264123])
     wb.save(tmp_path / "roster.xlsx")
     (entry,) = read_roster(tmp_path / "roster.xlsx")
-    assert entry.entity == Entity(name="仙台市", code="41009", prefecture="宮城県", insured=264123)
+    assert entry.entity == Entity(name="仙台市", code="041009", prefecture="宮城県", insured=264123)  # zero restored
 
 
 def test_generate_from_roster_with_last_years_answers(tmp_path):

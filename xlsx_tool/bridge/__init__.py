@@ -1,5 +1,6 @@
 """The xlwings bridge (the Excel room): the actions run on a book open in Excel (actions), the report
-sheets they write (sheets), the add-in build (addin) and the xlwings Server/Lite scripts (scripts).
+sheets they write (sheets), the add-in build (addin; vba adds the ribbon's procedure to its VBA project)
+and the xlwings Server/Lite scripts (scripts).
 
 May import read, scoring, report, catalog, workbook and util; only cli imports it. Add-ins in the field
 call ``xlsx_tool.bridge.main``: this package keeps that name and the bridge's public API.

@@ -351,8 +351,9 @@ def _ask_path(book) -> str | None:
 def main(action: str | None = None, path: str | None = None, *, book=None, **kwargs) -> Outcome | None:
     """Entry point of the Excel add-in and the VBA module: run `action` on the calling workbook.
 
-    The add-in's shipped xlwings callback (RibbonMyAddin.RunMain) calls main() without an action: it
-    then asks which one. macros/XlsxTool.bas passes the button's tag (score, gap, import_previous).
+    The add-in's ribbon callback RunAction (bridge/addin.py) and macros/XlsxTool.bas pass the button's
+    tag (score, gap, import_previous); xlwings' shipped callback (RibbonMyAddin.RunMain, `addin build
+    --callback shipped`) calls main() without an action: it then asks which one.
     """
     if book is None:
         import xlwings as xw

@@ -10,25 +10,30 @@ ribbon callback, ``RibbonMyAddin.RunMain``::
     End Sub
 
 So an add-in saved as ``xlsx_tool.xlam`` runs ``import xlsx_tool;xlsx_tool.main()`` (and one saved as
-``xlsx_tool.bridge.xlam`` runs ``xlsx_tool.bridge.main()``). The VBA cannot be recompiled here, so the
-build only replaces the ribbon XML; the VBA project is copied byte for byte.
+``xlsx_tool.bridge.xlam`` runs ``xlsx_tool.bridge.main()``). RunMain does not pass the button (its
+``control`` is unused).
 
 Callbacks:
 
-- ``shipped`` (default): all three buttons call the shipped ``RibbonMyAddin.RunMain``. It does not
-  pass the button (its ``control`` is unused), so ``main()`` asks which action to run.
-- ``module``: the buttons call ``XlsxTool.RibbonAction``, which passes the button's tag
-  (score / gap / import_previous). That procedure is in macros/XlsxTool.bas (``BAS_TEXT``); import it
-  once into the add-in's VBA project (VBE: File > Import File) and save the add-in.
+- ``button`` (default): the build appends ``RunAction`` to that module (bridge/vba.py; Excel compiles
+  the project's source when it opens the add-in) and every button calls it; it passes the button's
+  tag (score / gap / import_previous) to ``xlsx_tool.bridge.main``: each button runs its own action.
+- ``shipped``: the VBA project is copied byte for byte and all buttons call ``RibbonMyAddin.RunMain``,
+  so ``main()`` asks which action to run.
+- ``module``: the buttons call ``XlsxTool.RibbonAction``, which passes the button's tag. That procedure
+  is in macros/XlsxTool.bas (``BAS_TEXT``); import it once into the add-in's VBA project (VBE: File >
+  Import File) and save the add-in.
 """
 
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from xlsx_tool.bridge.vba import append_to_module
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.problems import message
 
@@ -36,8 +41,9 @@ TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
 CUSTOM_UI = "customUI/customUI.xml"
 CUSTOM_UI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
 SHIPPED_CALLBACK = "RibbonMyAddin.RunMain"
+BUTTON_CALLBACK = "RibbonMyAddin.RunAction"  # appended to xlwings' ribbon module by the build
 MODULE_CALLBACK = "XlsxTool.RibbonAction"
-CALLBACKS = {"shipped": SHIPPED_CALLBACK, "module": MODULE_CALLBACK}
+CALLBACKS = {"button": BUTTON_CALLBACK, "shipped": SHIPPED_CALLBACK, "module": MODULE_CALLBACK}
 SHIPPED_MODULES = ("xlsx_tool", "xlsx_tool.bridge")  # file names RunMain turns into a working import
 DEFAULT_OUT = Path("macros") / "xlsx_tool.xlam"
 TAB_ID, TAB_LABEL, GROUP_LABEL = "xlsxToolTab", "交付金自己評価", "自己評価ワークブック"
@@ -51,6 +57,14 @@ BUTTONS = (  # id, tag (the bridge's action), label, built-in icon, tip
 )
 CONF_SHEET, CONF_SHEET_ACTIVE = "_myaddin.conf", "myaddin.conf"  # xlwings reads PROJECT_NAME & ".conf"
 
+RUN_TAG = "    RunPython \"import xlsx_tool.bridge;xlsx_tool.bridge.main('\" & control.Tag & \"')\""  # the button's action
+BUTTON_SOURCE = "\r\n".join([
+    "' xlsx_tool: each button of the ribbon tab runs its own action (its tag: score, gap, import_previous).",
+    f"Sub {BUTTON_CALLBACK.split('.')[1]}(control As IRibbonControl)",
+    RUN_TAG,
+    "End Sub",
+    "",
+])
 BAS_NAME = "XlsxTool.bas"
 BAS_TEXT = "\r\n".join([
     'Attribute VB_Name = "XlsxTool"',
@@ -64,7 +78,7 @@ BAS_TEXT = "\r\n".join([
     "",
     "' Ribbon callback for 'xlsx-tool addin build --callback module': the button's tag is the action.",
     "Public Sub RibbonAction(control As IRibbonControl)",
-    "    RunPython \"import xlsx_tool.bridge;xlsx_tool.bridge.main('\" & control.Tag & \"')\"",
+    RUN_TAG,
     "End Sub",
     "",
     "' Macros to assign to buttons on a sheet or to run from the Macros dialog (Alt+F8).",
@@ -99,7 +113,7 @@ def addin_module(path: str | Path) -> str:
     return name[:name.rfind(".")] if "." in name else name
 
 
-def ribbon_xml(callback: str = "shipped") -> str:
+def ribbon_xml(callback: str = "button") -> str:
     on_action = CALLBACKS[callback]
     buttons = "\n".join(
         f'          <button id="{bid}" tag="{tag}" label={quoteattr(label)} size="large" imageMso="{icon}"'
@@ -148,7 +162,7 @@ def _set_config(parts: dict[str, bytes], values: dict[str, str]) -> None:
                 .replace(f">{CONF_SHEET}<".encode(), f">{CONF_SHEET_ACTIVE}<".encode())
 
 
-def build_addin(out: str | Path = DEFAULT_OUT, *, callback: str = "shipped", template: str | Path | None = None,
+def build_addin(out: str | Path = DEFAULT_OUT, *, callback: str = "button", template: str | Path | None = None,
                 interpreter_win: str | None = None, interpreter_mac: str | None = None) -> Path:
     """Write the add-in: xlwings' ribbon add-in with our ribbon tab (and, optionally, its Python)."""
     out = Path(out)
@@ -168,6 +182,8 @@ def build_addin(out: str | Path = DEFAULT_OUT, *, callback: str = "shipped", tem
     if CUSTOM_UI not in parts or SHIPPED_CALLBACK.encode() not in parts[CUSTOM_UI] or "xl/vbaProject.bin" not in parts:
         raise AddinError(message("addin.no_callback", source=source.name, callback=SHIPPED_CALLBACK))
     parts[CUSTOM_UI] = ribbon_xml(callback).encode("utf-8")
+    if callback == "button":
+        parts["xl/vbaProject.bin"] = _with_button_callback(parts["xl/vbaProject.bin"], source.name)
     config = {k: v for k, v in (("Interpreter_Win", interpreter_win), ("Interpreter_Mac", interpreter_mac)) if v}
     if config:
         _set_config(parts, config)
@@ -178,6 +194,14 @@ def build_addin(out: str | Path = DEFAULT_OUT, *, callback: str = "shipped", tem
                 zout.writestr(info, parts[info.filename], compress_type=zipfile.ZIP_DEFLATED)
 
     return write_atomically(out, write)
+
+
+def _with_button_callback(project: bytes, source: str) -> bytes:
+    module = BUTTON_CALLBACK.split(".")[0]
+    try:
+        return append_to_module(project, module, BUTTON_SOURCE)
+    except (KeyError, ValueError, OSError, struct.error):  # not the VBA project xlwings ships
+        raise AddinError(message("addin.no_callback", source=source, callback=SHIPPED_CALLBACK)) from None
 
 
 def write_bas(directory: str | Path) -> Path:

@@ -36,6 +36,8 @@ from xlsx_tool import bridge
 try:
     from xlwings.server import custom_scripts_call, custom_scripts_meta, script
 except xw.LicenseError as err:  # xlwings.server is part of xlwings PRO (PolyForm Noncommercial)
+    if __name__ == "__main__":  # python -m xlsx_tool.bridge.scripts: the message alone, exit code 1
+        sys.exit(bridge.LICENSE_HELP)
     raise bridge.EngineUnavailable(bridge.LICENSE_HELP) from err
 
 PREVIOUS_DIR_ENV = "XLSX_TOOL_PREVIOUS_DIR"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from xlsx_tool.util.problems import ToolError
+
 SIZE_CLASSES = [  # 第1号被保険者規模, as MHLW groups its rankings [001]
     (100_000, "10万人以上"), (50_000, "5万人以上10万人未満"), (10_000, "1万人以上5万人未満"),
     (3_000, "3千人以上1万人未満"), (0, "3千人未満"),
@@ -17,12 +19,73 @@ def size_class(insured: int | None) -> str | None:
     return next(label for floor, label in SIZE_CLASSES if insured >= floor)
 
 
-def code_key(code: object) -> str:
-    """団体コード for matching: full-width digits folded, spaces trimmed, and leading zeros ignored
-    (a code typed as a number in Excel or a CSV loses them: 011002 → 11002)."""
+def _folded(code: object) -> str:
+    """The text of a code: full-width digits folded, spaces trimmed, a whole float (a code typed as a
+    number in Excel) without its .0."""
     if isinstance(code, float) and code.is_integer():
         code = int(code)
-    text = unicodedata.normalize("NFKC", "" if code is None else str(code)).strip()
+    return unicodedata.normalize("NFKC", "" if code is None else str(code)).strip()
+
+
+def check_digit(body: str) -> str:
+    """The 検査数字 of a 5-digit 全国地方公共団体コード (総務省): the digits weighted 6, 5, 4, 3, 2,
+    summed; 11 minus the sum's remainder by 11, its last digit."""
+    return str((11 - sum(int(d) * w for d, w in zip(body, (6, 5, 4, 3, 2))) % 11) % 10)
+
+
+def _six(text: str) -> bool:
+    return len(text) == 6 and text.isdigit() and text[5] == check_digit(text[:5])
+
+
+def _lost_zero(text: str) -> bool:
+    """A 6-digit code typed as a number: 011002 → 11002 (a prefecture 01–09 code whose check digit fits)."""
+    return len(text) == 5 and text.isdigit() and text[0] != "0" and _six("0" + text)
+
+
+def entity_code(code: object) -> str:
+    """The 6-digit 全国地方公共団体コード of `code`: 6 digits with a valid check digit as they are, 5 digits
+    (the code without its check digit) with the check digit added. Anything else: ToolError naming it."""
+    text = _folded(code)
+    if not (text.isdigit() and len(text) in (5, 6)):
+        raise ToolError("code.format", value=text)
+    if len(text) == 5:
+        return text + check_digit(text)
+    if not _six(text):
+        raise ToolError("code.check_digit", value=text, body=text[:5], digit=check_digit(text[:5]))
+    return text
+
+
+def column_codes(codes: list[object]) -> list[str | ToolError]:
+    """The codes of a table's column (a roster), each as entity_code reads it or the ToolError why not.
+
+    A number in Excel or a CSV loses its leading zeros: 4 digits are a 5-digit code (01100 → 1100), and
+    5 digits are a 6-digit code (011002 → 11002) when the column has 6-digit codes or every 5-digit value
+    reads so (a check digit fits each) and that reading's check digit fits; otherwise 5 digits are the
+    code without its check digit. Codes of other forms (an own numbering) are kept as written."""
+    texts = [_folded(c) for c in codes]
+    fives = [t for t in texts if len(t) == 5 and t.isdigit()]
+    sixes = any(len(t) == 6 and t.isdigit() for t in texts) or (bool(fives) and all(map(_lost_zero, fives)))
+    out: list[str | ToolError] = []
+    for text in texts:
+        if not (text.isdigit() and 4 <= len(text) <= 6):
+            out.append(text)
+            continue
+        if len(text) == 4 or (sixes and _lost_zero(text)):
+            text = "0" + text  # the leading zero a number lost
+        try:
+            out.append(entity_code(text))
+        except ToolError as err:
+            out.append(err)
+    return out
+
+
+def code_key(code: object) -> str:
+    """団体コード for matching: full-width digits folded, spaces trimmed, leading zeros ignored (a code
+    typed as a number in Excel or a CSV loses them: 011002 → 11002), and a 5-digit code without its
+    check digit matched to the 6-digit one (13101 → 131016, 01100 → 011002)."""
+    text = _folded(code)
+    if text.isdigit() and len(text) in (4, 5) and not _lost_zero(text):
+        text = entity_code(text.zfill(5))
     return (text.lstrip("0") or "0") if text.isdigit() else text
 
 

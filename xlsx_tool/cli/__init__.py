@@ -4,6 +4,10 @@ May import every other room; nothing outside cli imports it. The installed comma
 ``xlsx_tool.cli:main``.
 """
 
+from xlsx_tool.cli import click_ja
+
+click_ja.install()  # before any command is declared: Click translates some texts then (file, version)
+
 from xlsx_tool.cli.app import main
 
 __all__ = ["main"]

@@ -2,6 +2,7 @@
 
 Each command lives in the module of its concern (books, collect, money, catalog, addin, bench) and
 imports what it shares from cli/common.py; nothing imports this module but the package's __init__.
+Click's own texts (usage errors, help headings) are Japanese: cli/click_ja.py, installed by cli/__init__.py.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import click
 
 from xlsx_tool.cli import addin, bench, books, catalog, collect, money
+from xlsx_tool.cli.click_ja import japanese_usage
 from xlsx_tool.cli.common import fail
 from xlsx_tool.util.atomic import OutputError
 from xlsx_tool.util.version import __version__
@@ -31,3 +33,4 @@ def main() -> None:
 for command in (books.generate, books.score_cmd, books.report, books.demo, catalog.catalog, collect.collect_cmd,
                 money.eligibility, money.estimate, addin.addin, bench.bench):
     main.add_command(command)
+japanese_usage(main)

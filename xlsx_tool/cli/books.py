@@ -16,7 +16,7 @@ from xlsx_tool.catalog.answers import problem_lines
 from xlsx_tool.catalog.entity import Entity, code_key
 from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
 from xlsx_tool.catalog.model import GROUP_LABELS, Catalog
-from xlsx_tool.cli.common import THRESHOLDS_HELP, catalog_and_tag, console, err_console, fail
+from xlsx_tool.cli.common import THRESHOLDS_HELP, catalog_and_tag, code_option, console, err_console, fail
 from xlsx_tool.read.core import BookError
 from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.scoring.gap import answer_labels
@@ -35,7 +35,8 @@ from xlsx_tool.workbook.writer import write_workbook
               help="独自のカタログ (YAML)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
 @click.option("--name", default="", help="団体名")
-@click.option("--code", default="", help="団体コード")
+@click.option("--code", default="", callback=code_option,
+              help="団体コード（6 桁の全国地方公共団体コード。検査数字を除いた 5 桁も可）")
 @click.option("--prefecture", default="", help="都道府県名")
 @click.option("--insured", type=click.IntRange(min=0), default=None, help="第1号被保険者数")
 @click.option("--password", default=None, help="シート保護のパスワード（既定: なし）")
@@ -152,7 +153,8 @@ def score_table(result: ScoreResult) -> Table:
 @click.option("--thresholds", default=None, help="ブック作成時の採点基準ファイル（example で同梱の例示）")
 @click.option("--json", "as_json", is_flag=True, help="結果を JSON で出力")
 def score_cmd(book, catalog_path, thresholds, as_json) -> None:
-    """記入済みのブックを採点します（ブックは変更しません）。"""
+    """記入済みのブックを採点します（ブックは変更しません）。様式が変更されていれば警告し、終了コード 1。"""
+    refuse_text_file(book, "score")
     try:
         catalog, contents = read_book(book, catalog_path, thresholds)
     except (BookError, CatalogError) as err:
@@ -160,6 +162,7 @@ def score_cmd(book, catalog_path, thresholds, as_json) -> None:
     result = score(catalog, contents.answers)
     labels = answer_labels(catalog)
     problems = problem_lines(result.problems, labels, contents.cells)  # the wording collect uses
+    tampering = tamper_reasons(book, catalog)
     if as_json:
         data = result.to_json()
         for entry, line in zip(data["problems"], problems):
@@ -168,8 +171,9 @@ def score_cmd(book, catalog_path, thresholds, as_json) -> None:
         data["entity"] = {k: contents.meta.get(k) for k in ("entity_code", "entity_name", "prefecture")}
         data["missing_rows"] = contents.missing
         data["unanswered_detail"] = [{"id": a, "label": labels[a]} for a in result.unanswered]
+        data["tampering"] = tampering
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-        return
+        sys.exit(1 if tampering else 0)
     who = " ".join(str(contents.meta.get(k) or "") for k in ("prefecture", "entity_name")).strip()
     console.print(f"ファイル: {book}  団体: {who or '（未記入）'}")
     console.print(score_table(result))
@@ -182,6 +186,28 @@ def score_cmd(book, catalog_path, thresholds, as_json) -> None:
         console.print(f"[red]回答欄が見つかりません（行が削除された可能性）:[/] {labels[aid]}")
     for line in problems:
         console.print(f"[red]不正な回答:[/] {escape(line)}")
+    if tampering:
+        err_console.print("[bold red]警告:[/] " + message("cli.tampered", reasons=" ".join(tampering)))
+        sys.exit(1)
+
+
+def tamper_reasons(book: str, catalog: Catalog) -> list[str]:
+    """What collect would reject the book for (cells or rows changed outside the answer cells)."""
+    from openpyxl import load_workbook
+
+    from xlsx_tool.collect.tamper import check_tampering
+
+    findings = check_tampering(load_workbook(book, data_only=False), catalog)
+    return findings.reasons() if findings.tampered else []
+
+
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+def refuse_text_file(book: str, command: str) -> None:
+    """A CSV or text file given where a workbook belongs: say so before the reader calls it a renamed file."""
+    if Path(book).suffix.lower() in TEXT_SUFFIXES and Path(book).is_file():
+        fail(message("cli.text_not_book", file=book, command=command))
 
 
 @click.command()
@@ -234,6 +260,7 @@ def report(book, previous, previous_catalog, compare_files, mapping, catalog_pat
     from xlsx_tool.report.html import render_html, render_markdown
     from xlsx_tool.report.sheet import write_report_sheet
 
+    refuse_text_file(book, "report")
     try:
         rep = report_for_book(book, catalog_path, thresholds, compare_files=compare_files, previous=previous,
                               previous_catalog=previous_catalog, mapping_file=mapping)

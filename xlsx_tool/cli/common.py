@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import sys
 
+import click
 from rich.console import Console
 
+from xlsx_tool.catalog.entity import entity_code
 from xlsx_tool.catalog.loading import CatalogError, load_catalog_file, load_shipped_catalog
 from xlsx_tool.catalog.model import Catalog
+from xlsx_tool.util.problems import ToolError, message
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -20,6 +23,19 @@ KIND_CHOICE = ["municipality", "prefecture"]
 def fail(message: str, code: int = 2) -> None:
     err_console.print(f"[bold red]エラー:[/] {message}")
     sys.exit(code)
+
+
+def code_option(ctx, param, value: str) -> str:
+    """--code: the 6-digit 全国地方公共団体コード (5 digits get their check digit, with a note)."""
+    if not value:
+        return value
+    try:
+        code = entity_code(value)
+    except ToolError as err:
+        raise click.BadParameter(err.problem.message, ctx, param) from None
+    if len(value.strip()) == 5:
+        err_console.print("[yellow]注意[/] " + message("code.completed", value=value.strip(), code=code))
+    return code
 
 
 def catalog_for(year: str | None, kind: str, catalog_path: str | None, thresholds: str | None = None) -> Catalog:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -11,6 +12,8 @@ from xlsx_tool.catalog.entity import code_key
 from xlsx_tool.catalog.loading import CatalogError
 from xlsx_tool.cli.common import console, fail
 from xlsx_tool.read.core import BookError
+from xlsx_tool.util.problems import message
+from xlsx_tool.workbook.meta import ELIGIBILITY_SHEET
 
 
 @click.command()
@@ -28,7 +31,8 @@ from xlsx_tool.read.core import BookError
 @click.option("--new-or-expanded", is_flag=True, help="（4）新規事業の実施・既存事業の拡充がある")
 @click.option("--json", "as_json", is_flag=True)
 def eligibility(book, as_json, **fields) -> None:
-    """介護保険保険者努力支援交付金の交付要件（1）～（4）を判定します（BOOK を指定するとその「交付要件」シートから）。"""
+    """介護保険保険者努力支援交付金の交付要件（1）～（4）を判定します（BOOK を指定するとその「交付要件」シートから）。
+    判定に必要な入力が足りなければ、足りない項目を示して終了コード 1。"""
     from xlsx_tool.catalog.eligibility import EligibilityInputs, check
     from xlsx_tool.read.openpyxl_engine import read_eligibility_inputs
 
@@ -37,14 +41,34 @@ def eligibility(book, as_json, **fields) -> None:
     except BookError as err:
         fail(str(err))
     result = check(inputs)
+    missing = _missing_inputs(inputs, book) if result.eligible is None else []
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
-        return
+        click.echo(json.dumps({**result.to_json(), "missing": missing}, ensure_ascii=False, indent=2))
+        sys.exit(1 if missing else 0)
     verdict = {True: "交付対象", False: "交付対象外", None: "入力不足"}[result.eligible]
     console.print(f"判定: [bold]{verdict}[/] {result.decided_by}")
     if result.current is not None:
         console.print(f"① 当該年度 {result.current:,.0f} 円 ／ ② 前年度決算見込み等 {result.baseline:,.0f} 円")
+    if missing:
+        fix = f"ブックの「{ELIGIBILITY_SHEET}」シートに入力してください" if book else "金額（円）をオプションで指定してください"
+        fail(message("cli.eligibility_missing", missing="、".join(missing), fix=fix), code=1)
     console.print(result.message)
+
+
+NEEDED = ("budget_this_year", "settlement_last_year", "amended_application", "budget_last_year")  # check() needs ① and ②
+
+
+def _missing_inputs(inputs, book: str | None) -> list[str]:
+    """Each input the check needs and lacks: its label with the book's cell or the option to give it."""
+    from xlsx_tool.catalog.eligibility import INPUT_ROWS
+    from xlsx_tool.workbook.meta import eligibility_cells
+
+    labels = {name: label for name, label, _ in INPUT_ROWS}
+    if book:
+        where = {name: f"{ELIGIBILITY_SHEET}!{ref}" for name, ref in eligibility_cells().items()}
+    else:
+        where = {p.name: p.opts[0] for p in eligibility.params}
+    return [f"{where[name]} {labels[name]}" for name in NEEDED if getattr(inputs, name) is None]
 
 
 @click.command()

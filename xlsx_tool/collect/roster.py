@@ -2,7 +2,9 @@
 
 Columns (English or Japanese headers): code 団体コード (required), name 団体名 (required),
 prefecture 都道府県, insured 第1号被保険者数, previous 前年度ブック (path of last year's returned
-workbook, relative to the roster file).
+workbook, relative to the roster file). Codes become 6-digit 全国地方公共団体コード (catalog/entity.py
+column_codes: a 5-digit code gets its check digit, a wrong check digit is a problem). Problems name the
+row as Excel or the CSV file numbers it, blank rows counted.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlsx_tool.catalog.entity import Entity, code_key
-from xlsx_tool.read.tables import ComparisonError, read_table
-from xlsx_tool.util.problems import located, message
+from xlsx_tool.catalog.entity import Entity, code_key, column_codes
+from xlsx_tool.read.tables import ALIASES, ComparisonError, table_values
+from xlsx_tool.util.problems import ToolError, located, message
 
 ROSTER_ALIASES = {"前年度ブック": "previous", "前年度": "previous", "previous_book": "previous"}
 KNOWN_COLUMNS = ("code", "name", "prefecture", "insured", "previous")
@@ -39,19 +41,27 @@ def _text(value) -> str:
     return str(value).strip()
 
 
+def _numbered_rows(path: Path) -> list[tuple[int, dict[str, object]]]:
+    """(row number as Excel or the CSV file shows it, {column: value}) of every non-blank row after the header."""
+    values = table_values(path)
+    header = [str(h).strip() if h is not None else "" for h in values[0]]
+    header = [ROSTER_ALIASES.get(h, ALIASES.get(h, h)) for h in header]
+    return [(number, dict(zip(header, row))) for number, row in enumerate(values[1:], start=2)
+            if any(v not in (None, "") for v in row)]
+
+
 def read_roster(path: str | Path) -> list[RosterEntry]:
     path = Path(path)
     if not path.is_file():
         raise RosterError(str(path), [message("roster.missing")])
     try:
-        rows = read_table(path)
+        rows = _numbered_rows(path)
     except ComparisonError as err:
         raise RosterError(str(path), err.problems) from None
     except Exception as exc:  # a damaged xlsx
         raise RosterError(str(path), [message("roster.unreadable", detail=exc)]) from None
-    rows = [{ROSTER_ALIASES.get(k, k): v for k, v in r.items()} for r in rows]
     problems: list[str] = []
-    header = set().union(*(r.keys() for r in rows)) if rows else set()
+    header = set().union(*(r.keys() for _, r in rows)) if rows else set()
     for col in ("code", "name"):
         if col not in header:
             problems.append(located("roster.no_column", "1 行目", column=col))
@@ -62,9 +72,13 @@ def read_roster(path: str | Path) -> list[RosterEntry]:
     if problems:
         raise RosterError(str(path), problems)
     entries, seen = [], {}
-    for i, r in enumerate(rows, start=2):
-        code, name = _text(r.get("code")), _text(r.get("name"))
-        if not code:
+    codes = column_codes([_text(r.get("code")) for _, r in rows])
+    for (i, r), code in zip(rows, codes):
+        name = _text(r.get("name"))
+        if isinstance(code, ToolError):
+            problems.append(located(code.code, f"{i} 行目 列「code」", **code.problem.fields))
+            code = ""
+        elif not code:
             problems.append(located("roster.no_code", f"{i} 行目 列「code」"))
         elif code_key(code) in seen:
             problems.append(located("roster.duplicate_code", f"{i} 行目 列「code」", code=code,

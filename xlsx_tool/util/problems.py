@@ -252,6 +252,19 @@ _CATALOGUE = {
     "roster.insured": Template('第1号被保険者数「{value}」は 0 以上の整数ではありません'),
     "roster.no_previous": Template('前年度ブック {previous} が見つかりません'),
     "roster.empty": Template('名簿に団体の行がありません'),
+    # -- codes, roster, command line (catalog/entity.py, collect/roster.py, cli/)
+    "code.format": Template("団体コード「{value}」は 6 桁（または検査数字を除いた 5 桁）の数字ではありません",
+                            "全国地方公共団体コード（例: 千代田区 131016）を半角数字で指定してください"),
+    "code.check_digit": Template("団体コード「{value}」の検査数字（6 桁目）が正しくありません（{body} の検査数字は {digit}）",
+                                 "団体コードを確かめてください（{body}{digit} ではありませんか）"),
+    "code.completed": Template("団体コード {value} は検査数字のない 5 桁のため、検査数字を補って {code} としました"),
+    "cli.text_not_book": Template("「{file}」は CSV などのテキストファイルで、Excel ブックではありません",
+                                  "{command} には記入済みの自己評価ワークブック (.xlsx) を指定してください。"
+                                  "公表された結果の CSV は generate --results（回答欄に入れる）または "
+                                  "report --compare（比較）で使います"),
+    "cli.eligibility_missing": Template("判定に必要な入力がありません: {missing}", "{fix}"),
+    "cli.tampered": Template("このブックは様式が変更されているため、取りまとめ（collect）では受け付けられません: {reasons}",
+                             "配布された様式に回答を記入し直してください（回答欄以外のセルや行は変更しないでください）"),
     # -- a returned book changed outside its input cells (collect/tamper.py)
     "tamper.missing_sheet": Template('シート「{sheet}」がありません（名前の変更または削除）'),
     "tamper.moved_rows": Template('入力欄の行が挿入または削除されています（{rows}）'),
