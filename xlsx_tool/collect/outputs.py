@@ -12,6 +12,7 @@ import json
 import math
 import re
 import zipfile
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
@@ -52,8 +53,9 @@ def _score_columns(catalog: Catalog) -> list[tuple[str, str]]:
 
 
 def _ranks(results: list[FileResult]) -> dict[str, int]:
-    totals = [r.total for r in results if r.total is not None]
-    return {code_key(r.code): 1 + sum(t > r.total for t in totals) for r in results if r.total is not None}
+    """Rank by total: 1 + the number of strictly higher totals (ties share a rank)."""
+    totals = sorted(r.total for r in results if r.total is not None)
+    return {code_key(r.code): 1 + len(totals) - bisect_right(totals, r.total) for r in results if r.total is not None}
 
 
 def overview_table(col: Collection) -> Table:
@@ -109,25 +111,33 @@ def _item_value(ind, sub, answers) -> float:
 
 def implementation_rates(catalog: Catalog, answer_sets: list[dict[str, object]]) -> dict[str, float]:
     """Per item: share of books meeting a sub-item, or mean points / max of an indicator without sub-items."""
-    n = len(answer_sets)
-    if not n:
+    if not answer_sets:
         return {}
-    return {aid: sum(_item_value(ind, sub, a) for a in answer_sets) / n / (1 if sub else ind.points or 1)
-            for aid, ind, sub in _rate_items(catalog)}
+    return {aid: rate for aid, (_, rate) in _item_totals(catalog, answer_sets).items()}
+
+
+def _item_totals(catalog: Catalog, answer_sets: list[dict[str, object]]) -> dict[str, tuple[float, float | None]]:
+    """Per item: (books meeting it, or the sum of points; the rate as implementation_rates gives it)."""
+    n = len(answer_sets)
+    out = {}
+    for aid, ind, sub in _rate_items(catalog):
+        total = sum(_item_value(ind, sub, a) for a in answer_sets)
+        out[aid] = (total, total / n / (1 if sub else ind.points or 1) if n else None)
+    return out
 
 
 def rates_table(col: Collection) -> Table:
     cat = col.catalog
     labels = answer_labels(cat)
     answers = [r.answers for r in col.kept]
-    rates = implementation_rates(cat, answers)
+    totals = _item_totals(cat, answers)
     texts = _answer_texts(cat)
     header = ["項目", "内容", "該当数（小項目のない指標は平均点）", "提出数", "実施率", "前年度実施率", "増減"]
     rows = []
     for aid, ind, sub in _rate_items(cat):
-        total = sum(_item_value(ind, sub, a) for a in answers)
+        total, now = totals[aid]
         count = total if sub is not None else (round(total / len(answers), 2) if answers else None)
-        prev, now = col.previous_rates.get(aid), rates.get(aid)
+        prev = col.previous_rates.get(aid)
         rows.append([labels[aid], texts[aid], count, len(answers), now, prev,
                      None if prev is None or now is None else now - prev])
     return Table("実施率", header, rows)
