@@ -36,6 +36,7 @@ from pathlib import Path
 
 import click
 
+from xlsx_tool.catalog.entity import check_digit
 from xlsx_tool.cli.common import catalog_for
 from xlsx_tool.util.problems import message
 
@@ -239,7 +240,8 @@ def write_roster(path: Path, n: int, seed: int) -> None:
         w.writerow(["code", "name", "prefecture", "insured"])
         for i in range(n):
             pref = PREFECTURES[i % len(PREFECTURES)]
-            w.writerow([f"{(i % 47 + 1):02d}{i // 47 + 1:03d}0", f"試験町{i + 1:04d}", pref,
+            body = f"{(i % 47 + 1):02d}{i // 47 + 1:03d}"
+            w.writerow([body + check_digit(body), f"試験町{i + 1:04d}", pref,
                         int(10 ** rng.uniform(2.5, 6))])
 
 

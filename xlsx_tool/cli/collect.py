@@ -57,7 +57,8 @@ def collect_cmd(paths, roster, out_dir, year, kind, catalog_path, encoding, stri
     try:
         lost = write_outputs(col, out, encoding)
     except OutputError as err:
-        fail(f"{err}（{message('output.kept_previous', folder=out)}）", 1)
+        kept = message("output.kept_previous", folder=out)
+        fail(f"{err}（{kept}）", 1)
     if col.fallbacks:
         first = col.fallbacks[0]
         err_console.print(f"[yellow]注意[/] 高速読み取りで扱えない {len(col.fallbacks)} 件は openpyxl で読み込みました"
