@@ -35,6 +35,8 @@ _CATALOGUE = {
     "file.too_many_parts": Template("zip の部品数が多すぎます（{count}）", "不正なファイルの可能性があります"),
     "file.too_large": Template("展開後のサイズが大きすぎます（{megabytes} MB）", "不正なファイル（zip 爆弾）の可能性があります"),
     "file.ratio": Template("圧縮率が異常です（{part}: {ratio} 倍）", "不正なファイル（zip 爆弾）の可能性があります"),
+    "file.size_lie": Template("zip の部品 {part} が、記録された大きさ（{declared} バイト）を超えて展開されます",
+                              "不正なファイル（zip 爆弾）か壊れたファイルのため読み込みません。元のブックを提出し直してください"),
     "file.xml_entity": Template("XML に DOCTYPE/ENTITY 宣言があります（{part}）",
                                 "不正なファイル（XML エンティティ攻撃）の可能性があるため読み込みません"),
     # -- a catalog's structure (catalog/checks.py): "path: text / English → fix"
