@@ -163,3 +163,113 @@ def test_memory_stays_flat_whatever_the_headers_say(book, tmp_path):
         peak, status = _child_peak_mb(bomb, reader)
         assert peak < good + 150, (reader, good, peak)
         assert (good_status, status) == ("accepted", "rejected"), reader
+
+
+# -- item 9: files that are not books, or books this tool cannot read -----------------------------
+
+def _ods(tmp: Path) -> Path:
+    return _zip_of(tmp / "回答.ods", {
+        b"mimetype": b"application/vnd.oasis.opendocument.spreadsheet",
+        b"content.xml": b'<?xml version="1.0"?><office:document-content '
+                        b'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"/>',
+        b"META-INF/manifest.xml": b'<?xml version="1.0"?><manifest:manifest '
+                                  b'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>'})
+
+
+def _xlsb(tmp: Path) -> Path:
+    return _zip_of(tmp / "回答.xlsb", {
+        b"[Content_Types].xml": b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                                b'content-types"><Override PartName="/xl/workbook.bin" ContentType="application/'
+                                b'vnd.ms-excel.sheet.binary.macroEnabled.main"/></Types>',
+        b"_rels/.rels": b'<?xml version="1.0"?><Relationships/>',
+        b"xl/workbook.bin": b"\x83\x01\x00\x84\x01\x00"})
+
+
+def _strict(src: Path, dst: Path) -> Path:
+    """What Excel's 'Strict Open XML Spreadsheet' writes: the same parts in the purl.oclc.org namespaces."""
+    names = {b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+             b"http://schemas.openxmlformats.org/officeDocument/2006/relationships":
+             b"http://purl.oclc.org/ooxml/officeDocument/relationships"}
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            for old, new in names.items():
+                data = data.replace(old, new)
+            if info.filename == "xl/workbook.xml":
+                data = data.replace(b"<workbook ", b'<workbook conformance="strict" ', 1)
+            zout.writestr(info, data)
+    return dst
+
+
+def _cases(tmp: Path, src: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (file, the whole message it must get)."""
+    inside = "2024年度/札幌市_回答.xlsx"
+    with zipfile.ZipFile(tmp / "提出.zip", "w") as z:
+        z.write(src, inside)
+    renamed = tmp / "提出（拡張子だけ xlsx）.xlsx"
+    renamed.write_bytes((tmp / "提出.zip").read_bytes())
+    # a name in cp932 without the UTF-8 flag, as a zip made on Japanese Windows stores it
+    japanese_windows = _zip_of(tmp / "windows.zip", {"提出/回答.xlsx".encode("cp932"): src.read_bytes()})
+    other = _zip_of(tmp / "写真.zip", {b"a.jpg": b"\xff\xd8", b"b.pdf": b"%PDF", b"c.txt": b"x", b"d.txt": b"y"})
+    return {
+        "ods": (_ods(tmp), message("file.ods")),
+        "xlsb": (_xlsb(tmp), message("file.xlsb")),
+        "zip": (tmp / "提出.zip", message("file.zip", books=inside)),
+        "zip_named_xlsx": (renamed, message("file.zip", books=inside)),
+        "zip_from_japanese_windows": (japanese_windows, message("file.zip", books="提出/回答.xlsx")),
+        "zip_without_books": (other, message("file.zip_no_book", names="a.jpg、b.pdf、c.txt ほか 1 件")),
+        "strict": (_strict(src, tmp / "strict.xlsx"), message("file.strict")),
+    }
+
+
+def test_foreign_files_say_what_they_are_and_what_to_do(book, tmp_path):
+    cases = _cases(tmp_path, book[0])
+    wanted = {"ods": ["OpenDocument", "『Excel ブック (*.xlsx)』", "保存し直してください"],
+              "xlsb": [".xlsb", "『Excel ブック (*.xlsx)』"], "strict": ["Strict Open XML", "『Excel ブック (*.xlsx)』"],
+              "zip": ["zip", "展開", "札幌市_回答.xlsx"], "zip_from_japanese_windows": ["提出/回答.xlsx"],
+              "zip_without_books": ["a.jpg", "ほか 1 件"]}
+    expect = Expectation(CAT)
+    for name, (path, text) in cases.items():
+        for phrase in wanted.get(name, []):
+            assert phrase in text, (name, phrase)
+        for reader in READERS:
+            result = inspect_file(path, expect, reader)
+            assert (result.status, result.reasons) == ("rejected", [text]), (name, reader, result.reasons)
+            assert not result.fallback, (name, result.fallback)
+
+
+def test_score_gives_the_same_cause(book, tmp_path):
+    for name, (path, text) in _cases(tmp_path, book[0]).items():
+        code, output = _score_output(path)
+        assert code != 0 and text in output.replace("\n", ""), (name, output)
+
+
+def test_collect_accounts_for_every_foreign_file(book, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    cases = _cases(inbox, book[0])
+    (inbox / "メモ.txt").write_text("x", encoding="utf-8")
+    col = collect([inbox], CAT, [], workers=1)
+    reasons = {Path(r.file).name: r.reason for r in col.files}
+    assert reasons == {**{path.name: text for path, text in cases.values()},
+                       "メモ.txt": message("file.not_a_book", suffix=".txt")}
+
+
+def test_a_book_cleaned_by_the_document_inspector_is_identified_from_its_cover(book, tmp_path):
+    """Excel's ドキュメント検査 removes hidden sheets (_meta, _lists: the lists' validations become #REF!)
+    and the author names. The cover still says who and which year: collected with a note, same total."""
+    path, answers = book
+    wb = load_workbook(path)
+    for name in ("_meta", "_lists"):
+        del wb[name]
+    for ws in wb.worksheets:
+        for dv in ws.data_validations.dataValidation:
+            if dv.formula1 and "_lists" in dv.formula1:
+                dv.formula1 = "#REF!"
+    wb.properties.creator = wb.properties.lastModifiedBy = None
+    cleaned = tmp_path / "cleaned.xlsx"
+    wb.save(cleaned)
+    for reader in READERS:
+        result = inspect_file(cleaned, Expectation(CAT, frozenset({"012345"})), reader)
+        assert result.status == "warning" and result.reasons == [message("collect.from_cover")], (reader, result)
+        assert (result.code, result.total) == ("012345", score(CAT, answers).total)

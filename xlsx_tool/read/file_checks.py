@@ -2,7 +2,9 @@
 
 Each problem gets its own Japanese reason: empty file, encrypted workbook, old .xls, text (CSV)
 renamed .xlsx, damaged zip, zip bomb (declared sizes and ratios, and members whose data inflates to
-more than their headers declare), XML entity declarations.
+more than their headers declare), XML entity declarations; and what a zip that is not a workbook is
+instead, with what to do: an OpenDocument spreadsheet (.ods), an Excel binary workbook (.xlsb), a
+Strict Open XML workbook, a zip of books (named) or of other files.
 
 Memory and time per file do not depend on what the headers say: no member is ever inflated past its
 declared size (plus one byte, which is how a lie is found), and declared sizes are bounded by
@@ -30,6 +32,8 @@ MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a self-assessment book is well under 5 M
 MAX_RATIO = 200  # deflate rarely exceeds ~100:1 on real sheets
 MAX_MEMBERS = 2000
 XML_SNIFF = 4096  # DOCTYPE/ENTITY must appear in the prolog
+BOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"  # the main namespace of Strict Open XML
 
 
 class FileRejected(ToolError):
@@ -78,9 +82,7 @@ def check_container(path: Path) -> None:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
             _check_bomb(infos)
-            names = {i.filename for i in infos}
-            if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-                raise FileRejected("file.missing_parts")
+            _check_parts(infos)
             _check_entities(z, infos)
         with path.open("rb") as fh:
             _check_sizes(fh, infos)
@@ -100,6 +102,40 @@ def _check_bomb(infos) -> None:
         if i.file_size > 1024 * 1024 and i.file_size > MAX_RATIO * max(i.compress_size, 1):
             raise FileRejected("file.ratio", part=i.filename,
                                ratio=i.file_size // max(i.compress_size, 1))
+
+
+def _check_parts(infos) -> None:
+    """FileRejected unless the zip holds a workbook's required parts, saying what it holds instead."""
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" in names and "xl/workbook.xml" in names:
+        return
+    if {"mimetype", "content.xml"} <= names:
+        raise FileRejected("file.ods")
+    if "xl/workbook.bin" in names:
+        raise FileRejected("file.xlsb")
+    if "[Content_Types].xml" not in names and not any(n.startswith("xl/") for n in names):
+        books = [_shown(i) for i in infos if i.filename.lower().endswith(BOOK_SUFFIXES)]
+        if books:
+            raise FileRejected("file.zip", books=_listed(books))
+        files = [_shown(i) for i in infos if not i.filename.endswith("/")]
+        raise FileRejected("file.zip_no_book", names=_listed(files))
+    raise FileRejected("file.missing_parts")
+
+
+def _shown(info) -> str:
+    """A member's name as whoever made the zip saw it: a name stored without the UTF-8 flag is read
+    as cp437 (zipfile's reading), which garbles the cp932 names of a zip made on Japanese Windows."""
+    if info.flag_bits & 0x800 or info.filename.isascii():
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("cp932")
+    except UnicodeError:
+        return info.filename
+
+
+def _listed(names: list[str], most: int = 3) -> str:
+    more = f" ほか {len(names) - most} 件" if len(names) > most else ""
+    return "、".join(names[:most]) + more
 
 
 def _check_entities(z: zipfile.ZipFile, infos) -> None:
@@ -165,6 +201,8 @@ def _inflate_within(info: zipfile.ZipInfo, inflater, chunks, keep: bool, produce
 def _check_prolog(filename: str, prolog: bytes) -> None:
     if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
         raise FileRejected("file.xml_entity", part=filename)
+    if filename == "xl/workbook.xml" and STRICT_NS in prolog:
+        raise FileRejected("file.strict")
 
 
 # --- fast path -------------------------------------------------------------------------------------
@@ -463,9 +501,7 @@ def open_checked(path: Path) -> CheckedZip:
             check_container(path)
             raise FastPathUnsupported("a container check_container accepts but this reader cannot open") from None
     _check_bomb(infos)
-    names = {i.filename for i in infos}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise FileRejected("file.missing_parts")
+    _check_parts(infos)
     checked = CheckedZip(data, infos)
     for i in infos:
         if i.filename.endswith(XML_SUFFIXES):
