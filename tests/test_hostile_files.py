@@ -6,6 +6,7 @@ Every file is generated here; the zips are assembled byte by byte, independently
 import json
 import os
 import random
+import re
 import struct
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from openpyxl import load_workbook
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.loading import load_shipped_catalog
 from xlsx_tool.cli import main
+from xlsx_tool.cli.bench import bomb_peaks
 from xlsx_tool.collect.batch import Expectation, collect, inspect_file
 from xlsx_tool.read.file_checks import FileRejected, check_container
 from xlsx_tool.scoring.scorer import score
@@ -163,6 +165,19 @@ def test_memory_stays_flat_whatever_the_headers_say(book, tmp_path):
         peak, status = _child_peak_mb(bomb, reader)
         assert peak < good + 150, (reader, good, peak)
         assert (good_status, status) == ("accepted", "rejected"), reader
+
+
+def test_bench_reports_a_flat_peak_for_lying_zip_bombs(book, tmp_path, capsys):
+    """The bench line: bombs of about 1 MB and 4 MB on disk (1 GB and 4 GB of zeros behind a declared
+    sheet), each inspected in a new process; both rejected, both peaks near the good book's."""
+    bomb_peaks(book[0], SHEET, tmp_path, CAT, None)
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.startswith("lying_zip_peak_mb: ")
+    found = re.findall(r"([\d.]+) MB file (\d+) MB \((\w+)\)", line)
+    good = re.search(r"the good book (\d+) MB \((\w+)\)", line)
+    assert [(round(float(size)), status) for size, _, status in found] == [(1, "rejected"), (4, "rejected")]
+    assert good and good.group(2) == "accepted"
+    assert all(int(peak) < int(good.group(1)) + 150 for _, peak, _ in found), line
 
 
 # -- item 9: files that are not books, or books this tool cannot read -----------------------------
