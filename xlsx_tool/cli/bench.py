@@ -10,7 +10,10 @@ Steps, all on the same files in a work folder:
 4. collect: collect.collect() timed around the call in a new process (every check: container,
    identification, tamper checks, answers, validation, scoring, duplicates), and `xlsx-tool collect`
    end to end in a new process (with 集計結果.xlsx, CSV and collect.json), whose process tree's memory
-   is sampled. The floor and collect_s are the median of REPEATS runs each.
+   is sampled. The floor and collect_s are the median of REPEATS runs each;
+5. hostile input: the peak memory of a new process inspecting one book, and the same book made a lying
+   zip bomb (an input sheet whose headers declare its real size but whose data inflates on to 1 GB and
+   4 GB of zeros: 1 MB and 4 MB on disk). Flat means the same peak as the good book.
 
 Printed: `key: value` lines (generate_s, collect_s, collect_peak_mb, ratio_vs_pandas, ratio_vs_floor and
 others) and `#` lines saying what each measures. No figure is asserted anywhere.
@@ -25,12 +28,14 @@ import platform
 import random
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import zipfile
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -191,6 +196,78 @@ def run(catalog, n: int, work: Path, workers: int, seed: int, baselines: bool, c
         out("ratio_vs_pandas", pandas_s / collect_s, "pandas_s / collect_s (how many times faster than pandas)")
     if floor_s is not None:
         out("ratio_vs_floor", collect_s / floor_s, "collect_s / floor_s (how many times the floor)")
+    bomb_peaks(books[0], input_members(books[0], sheets)[0], work, catalog, catalog_path)
+
+
+BOMB_SIZES_MB = (1, 4)  # on disk; each MB of repeated zero blocks inflates to about 1 GB
+
+
+def bomb_peaks(book: Path, part: str, work: Path, catalog, catalog_path) -> None:
+    """Peak memory of inspecting `book` and lying-zip-bomb copies of it, each in a new process."""
+    good, status = inspect_peak_mb(book, catalog, catalog_path)
+    peaks = []
+    for mb in BOMB_SIZES_MB:
+        bomb = lying_zip(book, work / f"bomb-{mb}mb.xlsx", part, mb << 20)
+        peak, bomb_status = inspect_peak_mb(bomb, catalog, catalog_path)
+        peaks.append(f"{bomb.stat().st_size / 2**20:.1f} MB file {peak:.0f} MB ({bomb_status})")
+    out("lying_zip_peak_mb", f"{' / '.join(peaks)}; the good book {good:.0f} MB ({status})",
+        f"peak RSS of a new process inspecting one book (collect.batch.inspect_file) and the book made a lying "
+        f"zip bomb: {part} declares its size but its data inflates on to about 1 GB per MB of file; "
+        "flat = as the good book")
+
+
+def lying_zip(src: Path, dst: Path, part: str, size: int) -> Path:
+    """`src` rewritten with `part`'s deflate data followed by blocks of zeros up to about `size` bytes
+    of file, its headers still declaring the original size and CRC (what a crafted zip bomb does)."""
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros = squeeze.compress(bytes(1 << 20)) + squeeze.flush(zlib.Z_FULL_FLUSH)  # a block that repeats
+    body, central = bytearray(), bytearray()
+    with zipfile.ZipFile(src) as z:
+        infos = z.infolist()
+        for info in infos:
+            data = z.read(info)
+            deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+            if info.filename == part:  # not the last block, the zeros, an empty last block
+                raw = deflate.compress(data) + deflate.flush(zlib.Z_FULL_FLUSH)
+                raw += zeros * (size // len(zeros)) + b"\x03\x00"
+            else:
+                raw = deflate.compress(data) + deflate.flush()
+            name, crc, offset = info.filename.encode(), zlib.crc32(data), len(body)
+            body += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(raw), len(data), len(name), 0)
+            body += name + raw
+            central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, len(raw), len(data),
+                                   len(name), 0, 0, 0, 0, 0, offset) + name
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(infos), len(infos), len(central), len(body), 0)
+    dst.write_bytes(bytes(body + central + end))
+    return dst
+
+
+_INSPECT_PEAK = """
+import json, sys
+from pathlib import Path
+from xlsx_tool.cli.common import catalog_for
+from xlsx_tool.collect.batch import Expectation, inspect_file
+args = json.loads(sys.argv[1])
+result = inspect_file(Path(args["book"]), Expectation(catalog_for(args["year"], args["kind"], args["catalog"])))
+try:
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+except ImportError:  # Windows
+    import psutil
+    peak = psutil.Process().memory_info().peak_wset
+print(json.dumps({"peak": peak, "status": result.status}))
+"""
+
+
+def inspect_peak_mb(book: Path, catalog, catalog_path) -> tuple[float, str]:
+    """Peak RSS (MB) of a new process that inspects `book`, and the book's status."""
+    args = {"book": str(book), "catalog": catalog_path, "year": None if catalog_path else catalog.year,
+            "kind": catalog.kind.value}
+    proc = subprocess.run([sys.executable, "-P", "-c", _INSPECT_PEAK, json.dumps(args)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise click.ClickException(f"inspect failed ({proc.returncode}): {proc.stderr}")
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    return got["peak"] / 2**20, got["status"]
 
 
 REPEATS = 3  # floor and collect: the median of this many runs (the machine's load varies from second to second)

@@ -174,7 +174,7 @@ def inspect_file(path: Path, expect: Expectation, reader: str = "fast") -> FileR
 
 
 def _unreadable(path: Path, exc: Exception) -> FileResult:
-    result = _rejected(path, f"ブックを読み込めません（ファイルが壊れている可能性があります）: {type(exc).__name__}: {exc}")
+    result = _rejected(path, message("book.cannot_load", detail=f"{type(exc).__name__}: {exc}"))
     result.reader = "openpyxl"
     return result
 
@@ -183,9 +183,10 @@ def _inspect(path: Path, expect: Expectation, reader: str = "fast") -> FileResul
     if reader not in READERS:
         raise ValueError(f"reader must be one of {READERS}")
     if path.name.startswith("~$"):
-        return _rejected(path, "Excel の作業中の一時ファイルです（提出ファイルではありません）")
-    if path.suffix.lower() not in (".xlsx", ".xlsm", ".xls"):
-        return _rejected(path, f"Excel ブックではありません（拡張子 {path.suffix or 'なし'}）")
+        return _rejected(path, message("file.lock_file"))
+    # .ods, .xlsb and .zip are read: the container checks say what they are and what to do
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".zip"):
+        return _rejected(path, message("file.not_a_book", suffix=path.suffix or "なし"))
     fallback = ""
     if reader == "fast":
         from xlsx_tool.read.fast_engine import load_book

@@ -1,7 +1,14 @@
 """Checks on a file before any parser sees it: bounded time and memory for hostile input.
 
 Each problem gets its own Japanese reason: empty file, encrypted workbook, old .xls, text (CSV)
-renamed .xlsx, damaged zip, zip bomb, XML entity declarations.
+renamed .xlsx, damaged zip, zip bomb (declared sizes and ratios, and members whose data inflates to
+more than their headers declare), XML entity declarations; and what a zip that is not a workbook is
+instead, with what to do: an OpenDocument spreadsheet (.ods), an Excel binary workbook (.xlsb), a
+Strict Open XML workbook, a zip of books (named) or of other files.
+
+Memory and time per file do not depend on what the headers say: no member is ever inflated past its
+declared size (plus one byte, which is how a lie is found), and declared sizes are bounded by
+MAX_UNCOMPRESSED and MAX_RATIO.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a self-assessment book is well under 5 M
 MAX_RATIO = 200  # deflate rarely exceeds ~100:1 on real sheets
 MAX_MEMBERS = 2000
 XML_SNIFF = 4096  # DOCTYPE/ENTITY must appear in the prolog
+BOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"  # the main namespace of Strict Open XML
 
 
 class FileRejected(ToolError):
@@ -73,10 +82,10 @@ def check_container(path: Path) -> None:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
             _check_bomb(infos)
-            names = {i.filename for i in infos}
-            if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-                raise FileRejected("file.missing_parts")
+            _check_parts(infos)
             _check_entities(z, infos)
+        with path.open("rb") as fh:
+            _check_sizes(fh, infos)
     except zipfile.BadZipFile:
         raise FileRejected("file.not_zip") from None
     except (zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as exc:
@@ -95,6 +104,40 @@ def _check_bomb(infos) -> None:
                                ratio=i.file_size // max(i.compress_size, 1))
 
 
+def _check_parts(infos) -> None:
+    """FileRejected unless the zip holds a workbook's required parts, saying what it holds instead."""
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" in names and "xl/workbook.xml" in names:
+        return
+    if {"mimetype", "content.xml"} <= names:
+        raise FileRejected("file.ods")
+    if "xl/workbook.bin" in names:
+        raise FileRejected("file.xlsb")
+    if "[Content_Types].xml" not in names and not any(n.startswith("xl/") for n in names):
+        books = [_shown(i) for i in infos if i.filename.lower().endswith(BOOK_SUFFIXES)]
+        if books:
+            raise FileRejected("file.zip", books=_listed(books))
+        files = [_shown(i) for i in infos if not i.filename.endswith("/")]
+        raise FileRejected("file.zip_no_book", names=_listed(files))
+    raise FileRejected("file.missing_parts")
+
+
+def _shown(info) -> str:
+    """A member's name as whoever made the zip saw it: a name stored without the UTF-8 flag is read
+    as cp437 (zipfile's reading), which garbles the cp932 names of a zip made on Japanese Windows."""
+    if info.flag_bits & 0x800 or info.filename.isascii():
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("cp932")
+    except UnicodeError:
+        return info.filename
+
+
+def _listed(names: list[str], most: int = 3) -> str:
+    more = f" ほか {len(names) - most} 件" if len(names) > most else ""
+    return "、".join(names[:most]) + more
+
+
 def _check_entities(z: zipfile.ZipFile, infos) -> None:
     for i in infos:
         if i.filename.endswith(XML_SUFFIXES):
@@ -104,11 +147,62 @@ def _check_entities(z: zipfile.ZipFile, infos) -> None:
 
 
 XML_SUFFIXES = (".xml", ".rels", ".vml")
+_READ_CHUNK = 1 << 20  # compressed bytes read at a time by _check_sizes
+_STEP = 1 << 20  # most bytes inflated by one call
+
+
+def _check_sizes(fh, infos) -> None:
+    """FileRejected (file.size_lie) for the first deflated member whose data inflates to more than its
+    declared size: zipfile stops at the declared size, so openpyxl would read a truncated member
+    without noticing. Each member is streamed from the file and inflated one byte past its declared
+    size at most. A member that cannot be located or inflated is left to zipfile, which says what
+    is wrong when it reads it."""
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & _MASK_UNSUPPORTED:
+            continue
+        fh.seek(info.header_offset)
+        head = fh.read(_LOCAL_HEADER.size)
+        if len(head) < _LOCAL_HEADER.size or not head.startswith(b"PK\x03\x04"):
+            continue
+        name_len, extra_len = struct.unpack_from("<2H", head, _LOCAL_HEADER.size - 4)
+        fh.seek(name_len + extra_len, os.SEEK_CUR)
+        try:
+            _inflate_within(info, fast_zlib.decompressobj(-15), _file_chunks(fh, info.compress_size), keep=False)
+        except fast_zlib.error:
+            continue
+
+
+def _file_chunks(fh, size: int):
+    while size > 0 and (chunk := fh.read(min(_READ_CHUNK, size))):
+        size -= len(chunk)
+        yield chunk
+
+
+def _inflate_within(info: zipfile.ZipInfo, inflater, chunks, keep: bool, produced: int = 0) -> bytes:
+    """Inflate the compressed `chunks` with `inflater` (which already gave `produced` bytes) until the
+    stream ends, at most _STEP bytes at a time and never more than one byte past the declared size:
+    FileRejected (file.size_lie) when that byte comes. The content when `keep`, else b"" (counted)."""
+    parts = []
+    for chunk in chunks:
+        while not inflater.eof:
+            want = min(info.file_size - produced + 1, _STEP)
+            out = inflater.decompress(chunk, want)
+            produced += len(out)
+            if produced > info.file_size:
+                raise FileRejected("file.size_lie", part=info.filename, declared=info.file_size)
+            if keep:
+                parts.append(out)
+            chunk = inflater.unconsumed_tail
+            if not chunk and len(out) < want:
+                break  # this chunk is used up and nothing is pending
+    return b"".join(parts)
 
 
 def _check_prolog(filename: str, prolog: bytes) -> None:
     if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
         raise FileRejected("file.xml_entity", part=filename)
+    if filename == "xl/workbook.xml" and STRICT_NS in prolog:
+        raise FileRejected("file.strict")
 
 
 # --- fast path -------------------------------------------------------------------------------------
@@ -197,11 +291,21 @@ class CheckedZip:
         self.infos = infos
         self.by_name = {i.filename: i for i in infos}  # as ZipFile.getinfo: the last of a duplicate name
         self._started: dict = {}  # member -> its content, or (inflater, first bytes), from `prefix`
+        self._kept = 0  # bytes of content kept by check_size
+        self._spans: dict = {}  # member -> (start, end) of its compressed data
+        self._ended: set = set()  # deflated members `prefix` inflated to their end within their size
 
     def __contains__(self, name: str) -> bool:
         return name in self.by_name
 
     def _span(self, info: zipfile.ZipInfo) -> tuple[int, int]:
+        """Where the member's compressed data lies (found once per member)."""
+        span = self._spans.get(info)
+        if span is None:
+            span = self._spans[info] = self._find_span(info)
+        return span
+
+    def _find_span(self, info: zipfile.ZipInfo) -> tuple[int, int]:
         data, off = self.data, info.header_offset
         if info.flag_bits & _MASK_UNSUPPORTED or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise FastPathUnsupported(f"zip member {info.filename}: flags {info.flag_bits:#x}, method {info.compress_type}")
@@ -237,7 +341,7 @@ class CheckedZip:
         start, end = span or self._span(info)
         raw = memoryview(self.data)[start:end]
         inflater = None if info.compress_type == zipfile.ZIP_STORED else fast_zlib.decompressobj(-15)
-        compress_left, left, pos, wanted, eof = end - start, info.file_size, 0, size, False
+        compress_left, left, pos, wanted, eof, cut = end - start, info.file_size, 0, size, False, False
         produced = []
         try:
             while wanted > 0 and not eof:  # ZipExtFile.read, _read1 and _read2
@@ -256,7 +360,7 @@ class CheckedZip:
                     if eof:
                         data += inflater.flush()
                 if len(data) > left:
-                    data = data[:left]
+                    data, cut = data[:left], True
                 left -= len(data)
                 eof = eof or left <= 0
                 produced.append(data)
@@ -266,6 +370,8 @@ class CheckedZip:
         out = produced[0] if len(produced) == 1 and isinstance(produced[0], bytes) else b"".join(produced)
         if eof:  # zipfile checks the CRC of what it read as soon as it reaches the end
             self._started[info] = _checked(info, out)
+            if inflater is not None and inflater.eof and not cut:
+                self._ended.add(info)
         else:
             self._started[info] = (inflater, out, pos, start, end)
         return out[:size], pos
@@ -313,11 +419,40 @@ class CheckedZip:
         if read <= _REMEMBERED_PREFIX:
             _remember(known, self.data[start:start + read])
 
+    def check_size(self, info: zipfile.ZipInfo) -> None:
+        """_check_sizes on one member: FileRejected (file.size_lie) when its data inflates past its
+        declared size. What the prolog sniff started is inflated to the end and kept for `read` (up to
+        FAST_MAX_PART bytes a book), other members only counted; a member whose compressed bytes were
+        found within their size before is not inflated again. Damage is left to `read`, as zipfile
+        finds it only when it reads the member."""
+        if info.compress_type != zipfile.ZIP_DEFLATED or info in self._ended:
+            return
+        start, end = self._span(info)
+        known = _WITHIN.setdefault((info.file_size, info.CRC, end - start), [])
+        for compressed in known:
+            if self.data.startswith(compressed, start):
+                return
+        started = self._started.get(info)
+        keep = isinstance(started, tuple) and self._kept + info.file_size <= FAST_MAX_PART
+        try:
+            if keep:
+                self._kept += info.file_size
+                self._started[info] = self._rest(info, *started)
+            else:
+                _inflate_within(info, fast_zlib.decompressobj(-15), (memoryview(self.data)[start:end],), keep=False)
+        except (FastPathUnsupported, fast_zlib.error):
+            if keep:  # its inflater is used up: `read` starts again and finds the damage
+                del self._started[info]
+            return
+        if end - start <= _REMEMBERED_PREFIX:
+            _remember(known, self.data[start:end])
+
 
 def _inflated(info: zipfile.ZipInfo, inflater, head: bytes, data) -> bytes:
-    """`head` and the rest of the member from `data` to its end, checked as ZipFile checks a read."""
+    """`head` and the rest of the member from `data` to its end, checked as ZipFile checks a read;
+    never inflated past the declared size (FileRejected file.size_lie)."""
     try:
-        out = head + inflater.decompress(data) + inflater.flush()
+        out = head + _inflate_within(info, inflater, (data,), keep=True, produced=len(head))
     except fast_zlib.error:
         raise FastPathUnsupported(f"zip member {info.filename}: damaged data") from None
     if not inflater.eof:
@@ -366,13 +501,13 @@ def open_checked(path: Path) -> CheckedZip:
             check_container(path)
             raise FastPathUnsupported("a container check_container accepts but this reader cannot open") from None
     _check_bomb(infos)
-    names = {i.filename for i in infos}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise FileRejected("file.missing_parts")
+    _check_parts(infos)
     checked = CheckedZip(data, infos)
     for i in infos:
         if i.filename.endswith(XML_SUFFIXES):
             checked.prolog_clean(i)
+    for i in infos:
+        checked.check_size(i)
     return checked
 
 
@@ -385,14 +520,16 @@ _REMEMBERED_PART = 64 * 1024  # ... when it inflates to at most this much
 _REMEMBERED_PREFIX = 16 * 1024  # compressed bytes a remembered clean prolog may take
 _INFLATED: dict[tuple, list[tuple[bytes, bytes]]] = {}  # (method, size, CRC) -> [(compressed, content)]
 _CLEAN: dict[tuple, list[bytes]] = {}  # (method, size, CRC, compressed size) -> [compressed bytes read]
-_REMEMBERED = [0]  # entries in both tables
+_WITHIN: dict[tuple, list[bytes]] = {}  # (size, CRC, compressed size) -> [members found to inflate within size]
+_REMEMBERED = [0]  # entries in the three tables
 
 
 def _remember(bucket: list, entry) -> None:
-    """Add to a bucket of _INFLATED or _CLEAN; both are emptied when they hold 4096 entries."""
+    """Add to a bucket of _INFLATED, _CLEAN or _WITHIN; all are emptied when they hold 4096 entries."""
     if _REMEMBERED[0] >= 4096:
         _INFLATED.clear()
         _CLEAN.clear()
+        _WITHIN.clear()
         _REMEMBERED[0] = 0
     bucket.append(entry)
     _REMEMBERED[0] += 1

@@ -21,9 +21,21 @@ class Template:
     fix: str = ""  # what to do about it (Japanese), with {fields}
 
 
+_SAVE_AS_XLSX = "Excel で開き、［名前を付けて保存］の［ファイルの種類］で『Excel ブック (*.xlsx)』を選んで保存し直してください"
+
 _CATALOGUE = {
-    # -- the file, before it is opened as a workbook (read/file_checks.py)
+    # -- the file, before it is opened as a workbook (read/file_checks.py, collect/batch.py)
     "file.missing": Template("ファイルが見つかりません"),
+    "file.lock_file": Template("Excel の作業中の一時ファイルです（提出ファイルではありません）"),
+    "file.not_a_book": Template("Excel ブックではありません（拡張子 {suffix}）"),
+    "file.ods": Template("OpenDocument 形式（.ods、LibreOffice Calc などの形式）のファイルです。このツールでは読めません",
+                         _SAVE_AS_XLSX + "（LibreOffice Calc では『Excel 2007-365 (.xlsx)』）"),
+    "file.xlsb": Template("Excel バイナリ ブック (.xlsb) です。このツールでは読めません", _SAVE_AS_XLSX),
+    "file.strict": Template("Strict Open XML 形式で保存されたブックです。このツールでは読めません", _SAVE_AS_XLSX),
+    "file.zip": Template("Excel ブックではなく zip 圧縮ファイルです（中のブック: {books}）",
+                         "zip を展開し、中のブックをそのまま提出してください"),
+    "file.zip_no_book": Template("Excel ブックではなく zip 圧縮ファイルで、中に Excel ブックがありません（{names}）",
+                                 "記入したブック (.xlsx) を提出してください"),
     "file.encrypted": Template("パスワードで暗号化されたブックです", "パスワードを解除して保存し直してください"),
     "file.xls": Template("旧形式の Excel ブック (.xls) です", "Excel で .xlsx 形式で保存し直してください"),
     "file.empty": Template("空のファイルです（ダウンロードや保存が途中で失敗した可能性があります）"),
@@ -35,6 +47,8 @@ _CATALOGUE = {
     "file.too_many_parts": Template("zip の部品数が多すぎます（{count}）", "不正なファイルの可能性があります"),
     "file.too_large": Template("展開後のサイズが大きすぎます（{megabytes} MB）", "不正なファイル（zip 爆弾）の可能性があります"),
     "file.ratio": Template("圧縮率が異常です（{part}: {ratio} 倍）", "不正なファイル（zip 爆弾）の可能性があります"),
+    "file.size_lie": Template("zip の部品 {part} が、記録された大きさ（{declared} バイト）を超えて展開されます",
+                              "不正なファイル（zip 爆弾）か壊れたファイルのため読み込みません。元のブックを提出し直してください"),
     "file.xml_entity": Template("XML に DOCTYPE/ENTITY 宣言があります（{part}）",
                                 "不正なファイル（XML エンティティ攻撃）の可能性があるため読み込みません"),
     # -- a catalog's structure (catalog/checks.py): "path: text / English → fix"
