@@ -65,7 +65,6 @@ class FileResult:
     groups: dict[str, float] = field(default_factory=dict)  # "P1.process" -> points, grants, goals
     answers: dict[str, object] = field(default_factory=dict)
     answered: int = 0
-    saved_at: str = ""  # the workbook's own last-saved time (docProps), for duplicate resolution
     reader: str = field(default="", compare=False)  # "fast" or "openpyxl": which reader decided
     fallback: str = field(default="", compare=False)  # why the fast reader handed the file to openpyxl
 
@@ -258,10 +257,8 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
     groups = {f"{g}.{k}": v for (g, k), v in res.groups.items()}
     groups.update(res.goals)
     groups.update(res.grants)
-    saved = wb.properties.modified
     return FileResult(str(path), WARNING if notes else ACCEPTED, notes, total=res.total, groups=groups,
-                      answers=dict(contents.answers), answered=res.answered,
-                      saved_at=saved.isoformat() if saved else "", **base)
+                      answers=dict(contents.answers), answered=res.answered, **base)
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
