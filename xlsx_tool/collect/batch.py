@@ -1,7 +1,8 @@
 """Batch collection of returned workbooks: inspect every file, never lose one, pick one per entity.
 
 inspect_file runs in worker processes (one file each); collect() orchestrates, resolves
-duplicates and roster gaps. Outputs are written by collect.outputs.
+duplicates and roster gaps. The files come from collect.discovery, each result is a
+collect.results.FileResult; outputs are written by collect.outputs.
 
 Two readers make the same decisions: "fast" (the default: read.fast_engine parses only the parts the
 checks need, with the C XML parser) and "openpyxl" (load_workbook of the whole book). When the fast
@@ -17,7 +18,6 @@ import multiprocessing
 import logging
 import os
 import re
-import stat
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -36,45 +36,23 @@ from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.collect.roster import RosterEntry
 from xlsx_tool.collect.tamper import catalog_hash, check_tampering, check_tampering_fast, fast_template_print
 from xlsx_tool.read.core import BookContents, BookError, meta_pairs, saved_time
-from xlsx_tool.read.file_checks import FastPathUnsupported, FileRejected, check_container
+from xlsx_tool.read.checked_zip import FastPathUnsupported
+from xlsx_tool.read.file_checks import FileRejected, check_container
 from xlsx_tool.read.openpyxl_engine import read_answers
 from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import score
+from xlsx_tool.collect.discovery import discover, not_a_file
+from xlsx_tool.collect.results import ACCEPTED, REJECTED, WARNING, FileResult
+from xlsx_tool.collect.results import rejected as _rejected
 from xlsx_tool.util.names import readable, shown_name, shown_path
 from xlsx_tool.util.problems import message
 from xlsx_tool.util.version import __version__
 from xlsx_tool.workbook.meta import COVER_SHEET, META_SHEET, TOOL_ID
 
-ACCEPTED, WARNING, REJECTED = "accepted", "warning", "rejected"
-STATUS_LABELS = {ACCEPTED: "受理", WARNING: "受理（注意あり）", REJECTED: "不受理"}
 PER_FILE_SECONDS = 60  # generous: a checked book opens in well under a second
 POOL_GRACE_SECONDS = 30  # added once to the time limit of a run of the worker pool
 READERS = ("fast", "openpyxl")
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class FileResult:
-    file: str
-    status: str
-    reasons: list[str] = field(default_factory=list)
-    code: str = ""
-    name: str = ""
-    year: str = ""
-    total: float | None = None
-    groups: dict[str, float] = field(default_factory=dict)  # "P1.process" -> points, grants, goals
-    answers: dict[str, object] = field(default_factory=dict)
-    answered: int = 0
-    reader: str = field(default="", compare=False)  # "fast" or "openpyxl": which reader decided
-    fallback: str = field(default="", compare=False)  # why the fast reader handed the file to openpyxl
-
-    @property
-    def reason(self) -> str:
-        return "／".join(self.reasons)
-
-    def to_json(self) -> dict:
-        return {"file": shown_path(self.file), "status": self.status, "reason": readable(self.reason),
-                "code": self.code or None, "total": self.total}
 
 
 @dataclass(frozen=True)
@@ -84,10 +62,6 @@ class Expectation:
 
     def __post_init__(self):
         object.__setattr__(self, "roster_codes", frozenset(code_key(c) for c in self.roster_codes))
-
-
-def _rejected(path: Path, reason: str, **kw) -> FileResult:
-    return FileResult(str(path), REJECTED, [reason], **kw)
 
 
 def _cover_identity(wb) -> dict[str, object]:
@@ -261,63 +235,6 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
                       answers=dict(contents.answers), answered=res.answered, **base)
 
 
-def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """Every entry named or found below the named folders, in a stable order: regular files, and also
-    what is not one (a dangling link, a pipe, a folder that cannot be listed), so that each is
-    reported (`_not_a_file`) rather than dropped. Linked folders are entered, each folder once."""
-    found: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found.extend(_files_below(p))
-        else:
-            found.append(p)  # a missing path is reported, not skipped
-    return found
-
-
-def _files_below(root: Path) -> list[Path]:
-    entries, folders, seen = [], [str(root)], set()
-    while folders:
-        folder = folders.pop()
-        try:
-            st = os.stat(folder)
-            if (st.st_dev, st.st_ino) in seen:
-                continue  # a link back to a folder already walked (a loop or a second route)
-            seen.add((st.st_dev, st.st_ino))
-            with os.scandir(folder) as listing:
-                for entry in listing:
-                    if _is_folder(entry):
-                        folders.append(entry.path)
-                    else:
-                        entries.append(entry.path)
-        except OSError:
-            entries.append(folder)  # cannot be listed: reported as such
-    return [Path(f) for f in sorted(entries, key=lambda f: f.split(os.sep))]  # Path order: part by part
-
-
-def _is_folder(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir()  # follows a link
-    except OSError:
-        return False
-
-
-def _not_a_file(path: Path) -> FileResult | None:
-    """A rejected result for an entry that is not a readable regular file (checked without opening it:
-    opening a named pipe would wait forever); None for a regular file."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        code = "collect.dangling_link" if path.is_symlink() else "file.missing"
-        return _rejected(path, message(code))
-    except OSError as exc:
-        return _rejected(path, message("collect.cannot_access", detail=exc.strerror or type(exc).__name__))
-    if stat.S_ISREG(st.st_mode):
-        return None
-    if stat.S_ISDIR(st.st_mode):
-        return _rejected(path, message("collect.folder_unreadable"))
-    return _rejected(path, message("collect.not_regular"))
-
-
 _WORKER: tuple[Expectation, str, object] | None = None  # set in each worker process by _init_worker
 UNSEEN, STARTED, DONE = 0, 1, 2  # per file, in the array the workers share with the parent
 
@@ -375,7 +292,7 @@ def inspect_all(files: list[Path], expect: Expectation, workers: int | None = No
     results: dict[int, FileResult] = {}
     todo = []
     for i, f in enumerate(files):
-        if (miss := _not_a_file(f)) is not None:
+        if (miss := not_a_file(f)) is not None:
             results[i] = miss
             advance()
         else:

@@ -24,7 +24,8 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsx_tool.catalog.entity import code_key
 from xlsx_tool.catalog.model import GROUP_LABELS, Catalog
 from xlsx_tool.catalog.rules import is_met, level_reached, score_indicator
-from xlsx_tool.collect.batch import REJECTED, STATUS_LABELS, WARNING, Collection, FileResult
+from xlsx_tool.collect.batch import Collection
+from xlsx_tool.collect.results import REJECTED, STATUS_LABELS, WARNING, FileResult
 from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import rate
 from xlsx_tool.util.atomic import write_set_atomically

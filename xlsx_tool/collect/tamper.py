@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from xlsx_tool.catalog.answers import answer_id_set
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.model import Catalog, catalog_hash
-from xlsx_tool.read.file_checks import FastPathUnsupported
+from xlsx_tool.read.checked_zip import FastPathUnsupported
 from xlsx_tool.util.memo import remember
 from xlsx_tool.util.problems import message
 from xlsx_tool.workbook.meta import (

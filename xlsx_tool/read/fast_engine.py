@@ -45,7 +45,7 @@ from openpyxl.worksheet.merge import MergeCells
 from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.xml.functions import fromstring as openpyxl_fromstring
 
-from xlsx_tool.read.file_checks import CheckedZip, FastPathUnsupported, open_checked
+from xlsx_tool.read.checked_zip import CheckedZip, FastPathUnsupported, open_checked
 from xlsx_tool.read.row_cache import RowRecord, split_rows
 from xlsx_tool.read.rows import NUMBER_KIND, SHARED_KIND, raw_cells, row_number, text_content
 from xlsx_tool.util.memo import remember

@@ -14,7 +14,7 @@ from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.utils.datetime import from_ISO8601
 from openpyxl.worksheet._reader import _cast_number
 
-from xlsx_tool.read.file_checks import FastPathUnsupported
+from xlsx_tool.read.checked_zip import FastPathUnsupported
 from xlsx_tool.util.memo import remember
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
