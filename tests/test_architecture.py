@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "xlsx_tool"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-ROOMS = ("bridge", "catalog", "cli", "collect", "money", "read", "report", "scoring", "util", "workbook")
+ROOMS = ("analysis", "bridge", "catalog", "cli", "collect", "money", "read", "report", "scoring", "util", "workbook")
 MAX_LINES = 500
 
 

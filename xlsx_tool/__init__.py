@@ -2,7 +2,7 @@
 
 The rooms, bottom to top (each may import only the rooms below it; lint-imports checks the
 contracts in pyproject.toml):
-util → catalog → workbook | scoring → read → collect | report | money → bridge → cli.
+util → catalog → workbook | scoring → read → collect | report | money | analysis → bridge → cli.
 """
 
 from xlsx_tool.util.version import __version__

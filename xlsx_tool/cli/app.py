@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from xlsx_tool.cli import addin, bench, books, catalog, collect, money
+from xlsx_tool.cli import addin, analyze, bench, books, catalog, collect, money
 from xlsx_tool.cli.click_ja import japanese_usage
 from xlsx_tool.cli.common import fail
 from xlsx_tool.util.atomic import OutputError
@@ -31,6 +31,6 @@ def main() -> None:
 
 
 for command in (books.generate, books.score_cmd, books.report, books.demo, catalog.catalog, collect.collect_cmd,
-                money.eligibility, money.estimate, addin.addin, bench.bench):
+                analyze.analyze_cmd, money.eligibility, money.estimate, addin.addin, bench.bench):
     main.add_command(command)
 japanese_usage(main)

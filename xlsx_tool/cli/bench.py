@@ -13,7 +13,9 @@ Steps, all on the same files in a work folder:
    is sampled. The floor and collect_s are the median of REPEATS runs each;
 5. hostile input: the peak memory of a new process inspecting one book, and the same book made a lying
    zip bomb (an input sheet whose headers declare its real size but whose data inflates on to 1 GB and
-   4 GB of zeros: 1 MB and 4 MB on disk). Flat means the same peak as the good book.
+   4 GB of zeros: 1 MB and 4 MB on disk). Flat means the same peak as the good book;
+6. analyze: the prefecture analysis of 179 municipalities (北海道) from answers in memory: the model's
+   time, the time with its outputs, and the size of 分析結果.xlsx.
 
 Printed: `key: value` lines (generate_s, collect_s, collect_peak_mb, ratio_vs_pandas, ratio_vs_floor and
 others) and `#` lines saying what each measures. No figure is asserted anywhere.
@@ -197,6 +199,30 @@ def run(catalog, n: int, work: Path, workers: int, seed: int, baselines: bool, c
     if floor_s is not None:
         out("ratio_vs_floor", collect_s / floor_s, "collect_s / floor_s (how many times the floor)")
     bomb_peaks(books[0], input_members(books[0], sheets)[0], work, catalog, catalog_path)
+    analysis_bench(catalog, work / "analysis", seed)
+
+
+ANALYSIS_N = 179  # 北海道's municipalities: the largest prefecture
+
+
+def analysis_bench(catalog, out_dir: Path, seed: int, n: int = ANALYSIS_N) -> None:
+    """`analyze` for the largest prefecture from answers in memory: the model, then the set of outputs."""
+    from xlsx_tool.analysis.model import Dataset, Member, analyse
+    from xlsx_tool.analysis.outputs import BOOK, write_analysis
+    from xlsx_tool.workbook.filler import random_answers
+
+    rng = random.Random(seed)
+    members = [Member(f"{i:06d}", f"市町村{i:03d}", random_answers(catalog, rng)) for i in range(n)]
+    t = time.perf_counter()
+    model = analyse(Dataset(catalog, members, [], "bench"))
+    model_s = time.perf_counter() - t
+    write_analysis(model, out_dir)
+    total_s = time.perf_counter() - t
+    out("analysis_model_s", model_s, f"analyze: analysis.model.analyse() of {n} municipalities (北海道's count), "
+        f"{len(model.items)} items each, answers in memory")
+    out("analysis_build_s", total_s, "analyze: the model and the output set (分析結果.xlsx with the "
+        f"{n} × {len(model.items)} matrix, 分析結果.html, 小項目別実施率.csv), 1 process")
+    out("analysis_xlsx_kb", (out_dir / BOOK).stat().st_size / 1024, f"size of {BOOK} for {n} municipalities")
 
 
 BOMB_SIZES_MB = (1, 4)  # on disk; each MB of repeated zero blocks inflates to about 1 GB

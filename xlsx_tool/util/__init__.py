@@ -1,5 +1,5 @@
 """Helpers with no knowledge of the grants: atomic writes, bounded caches, the house style of our sheets,
-putting values into cells safely, the jinja2 environment, the version, and the one message catalogue with
+putting values into cells safely, tables written fast as xlsx sheets and CSV (sheets), the jinja2 environment, the version, and the one message catalogue with
 its error type (problems).
 
 May import only the standard library and third-party packages; every room may import it.

@@ -335,6 +335,16 @@ _CATALOGUE = {
     "collect.duplicate": Template("同じ団体（{code}）のブックが複数あります。より新しく保存された {kept} を採用しました"),
     "collect.other_rejected": Template("同じ団体の別のブック（{files}）は不受理のため、このブックを集計しました",
                                        "不受理のブックが新しい再提出なら、その理由を確認して再提出を依頼してください"),
+    # -- the prefecture analysis (cli/analyze.py)
+    "analyze.unknown_source": Template("「{path}」は分析できる入力ではありません",
+                                       "返送されたブックのフォルダかブック (.xlsx/.xlsm)、または集計表の形式"
+                                       "（団体コード,年度,列番号,得点）の CSV を指定してください"),
+    "analyze.no_rows": Template("{file} にこの団体の行がありません"),
+    "analyze.rows_refused": Template("この団体の行を使えません: {problems}", "該当する行を直して、もう一度実行してください"),
+    "analyze.no_members": Template("分析できる団体が 1 つもありません（理由は上の一覧のとおりです）",
+                                   "入力と名簿（--roster）を確認してください"),
+    "analyze.previous_catalog": Template("前年度（{year}）のカタログを読み込めません: {detail}",
+                                         "--previous-year で前年度を指定してください"),
     # -- writing outputs (util/atomic.py): {file} is the output the user asked for
     "output.permission": Template("{file} に書き込めません（{detail}）",
                                   "Excel などで開いている場合は閉じてから、または書き込めるフォルダを --out に指定して、"
