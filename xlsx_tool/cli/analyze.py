@@ -99,7 +99,8 @@ def _dataset(source: str, catalog: Catalog, entries, workers, tag: str) -> Datas
 def _from_books(path: Path, catalog: Catalog, entries, workers, tag: str) -> Dataset:
     from rich.progress import Progress
 
-    from xlsx_tool.collect.batch import STATUS_LABELS, collect
+    from xlsx_tool.collect.batch import collect
+    from xlsx_tool.collect.results import STATUS_LABELS
 
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task(f"{tag}ブックを検査中", total=None)
