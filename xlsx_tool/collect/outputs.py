@@ -1,7 +1,9 @@
-"""Outputs of a collection: summary workbook, CSV exports and collect.json (all written atomically).
+"""Outputs of a collection: the tables (one per sheet of 集計結果.xlsx and per CSV) and collect.json,
+written as one set (util.atomic) by util.sheets' table writer.
 
-Text copied from returned books (names, answers, remarks) may start with =, +, -, @, tab or CR;
-every such text is prefixed with an apostrophe so that no output cell can act as a formula.
+Text copied from returned books (names, answers, remarks) may start with =, +, -, @, tab or CR: in
+the CSVs such text is prefixed with an apostrophe, in the workbook it is stored with Excel's
+quotePrefix, so that no output cell can act as a formula.
 """
 
 from __future__ import annotations
