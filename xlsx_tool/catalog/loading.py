@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from xlsx_tool.catalog.checks import structural_problems
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.util.problems import CATALOGUE, located, message
+from xlsx_tool.util.yamlio import safe_load
 
 
 class CatalogError(Exception):
@@ -71,7 +72,7 @@ def load_catalog_file(path: str | Path) -> Catalog:
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(str(path), [message("catalog.unreadable", detail=exc)]) from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         raise CatalogError(str(path), [message("catalog.yaml", detail=exc)]) from None
     return parse_catalog(data, str(path))

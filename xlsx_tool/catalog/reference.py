@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from xlsx_tool.catalog.loading import CatalogError, pydantic_problems
 from xlsx_tool.catalog.model import Kind
 from xlsx_tool.util.problems import message
+from xlsx_tool.util.yamlio import safe_load
 
 
 class _Strict(BaseModel):
@@ -69,7 +70,7 @@ def group_key(goal_id: str, kind: str) -> str:
 def load_reference_file(path: str | Path) -> list[Reference]:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
         return list(ReferenceSet.model_validate(data).references)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ReferenceDataError(str(path), [message("data.unreadable_yaml", detail=exc)]) from None

@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError
 from xlsx_tool.catalog.loading import CatalogError, parse_catalog, pydantic_problems
 from xlsx_tool.catalog.model import Catalog, Strict, ThresholdsRule
 from xlsx_tool.util.problems import located, message
+from xlsx_tool.util.yamlio import safe_load
 
 EXAMPLE = "example"
 
@@ -38,7 +39,7 @@ class ThresholdsFile(Strict):
 
 def _parse(text: str, source: str) -> ThresholdsFile:
     try:
-        return ThresholdsFile.model_validate(yaml.safe_load(text))
+        return ThresholdsFile.model_validate(safe_load(text))
     except yaml.YAMLError as exc:
         raise ThresholdsError(source, [message("thresholds.yaml", detail=exc)]) from None
     except ValidationError as err:

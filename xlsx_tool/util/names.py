@@ -11,6 +11,7 @@ from pathlib import Path
 
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ANY = re.compile(r"[\ud800-\udfff\x00-\x1f\x7f]")  # one search decides for nearly every text
 _PIECES = re.compile(r"([/\\\s]+)")  # decoded piece by piece: a UTF-8 folder beside a Shift_JIS name
 
 

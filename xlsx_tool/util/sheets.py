@@ -16,7 +16,6 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape as xml_escape
 
 import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
@@ -181,11 +180,16 @@ def _rows_xml(t: Table, prefix_style: int, column_styles: dict[int, int]) -> str
     return "".join(out)
 
 
+def _xml_text(text: str) -> str:
+    """Text as XML character data (xml.sax.saxutils.escape without importing urllib at start-up)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _text_cell_tail(text: str, prefix_style: int) -> str:
     text = _EXCEL_ESCAPE.sub(r"_x005F_\1", text[:MAX_TEXT])
     style = f' s="{prefix_style}"' if text.startswith(INJECTION_PREFIXES) else ""
     space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'{style} t="inlineStr"><is><t{space}>{xml_escape(text)}</t></is></c>'
+    return f'{style} t="inlineStr"><is><t{space}>{_xml_text(text)}</t></is></c>'
 
 
 def holdable(row: list[object]) -> list[object]:
