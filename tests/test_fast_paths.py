@@ -415,7 +415,7 @@ def test_bench_prints_the_figures(tmp_path):
     assert result.exit_code == 0, result.output
     keys = {line.split(":", 1)[0] for line in result.output.splitlines() if not line.startswith("#")}
     assert {"generate_s", "collect_s", "collect_peak_mb", "ratio_vs_floor", "fast_path_fallbacks",
-            "analysis_build_s", "analysis_xlsx_kb"} <= keys
+            "analysis_build_s", "analysis_xlsx_kb", "ratio_end_to_end"} <= keys
     try:
         import pandas  # noqa: F401
         assert "ratio_vs_pandas" in keys
