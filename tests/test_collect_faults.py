@@ -340,11 +340,12 @@ def test_leftovers_of_older_interrupted_runs_are_removed(tmp_path, books):
     _copy(books["142034"], inbox / "a.xlsx")
     (out / ".xlsx-tool-staging-abc123").mkdir()
     (out / ".xlsx-tool-staging-abc123" / "集計結果.xlsx").write_bytes(b"half")
-    (out / ".集計結果.k2j3h4.xlsx").write_bytes(b"half")  # write_atomically's temporary name
+    (out / ".集計結果.k2j3h4ab.xlsx").write_bytes(b"half")  # write_atomically's temporary name (mkstemp)
     (out / "mine.txt").write_text("the user's own file", encoding="utf-8")
+    (out / ".一覧.backup.csv").write_text("the user's own hidden copy", encoding="utf-8")
     res = CliRunner().invoke(main, ["collect", str(inbox), "--out", str(out), "--workers", "1"])
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, "mine.txt"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, "mine.txt", ".一覧.backup.csv"])
 
 
 def test_a_write_failure_in_any_command_is_a_message(tmp_path, books):

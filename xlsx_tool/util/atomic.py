@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -70,11 +71,16 @@ def write_atomically(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def _temporary_name(name: str) -> str:
+    """The names `_temporary` gives for `name`: tempfile.mkstemp's 8 characters between stem and suffix."""
+    return rf"\.{re.escape(Path(name).stem)}\.[a-z0-9_]{{8}}{re.escape(Path(name).suffix)}"
+
+
 def remove_leftovers(out_dir: Path, names: list[str]) -> list[Path]:
     """Delete what an interrupted earlier run left in `out_dir`: staging folders of a set and the
     temporary files of `write_atomically` for these output names. Returns what was removed."""
     removed = []
-    stems = [(f".{Path(n).stem}.", Path(n).suffix) for n in names]
+    temporary = re.compile("|".join(_temporary_name(n) for n in names))
     try:
         entries = list(os.scandir(out_dir))
     except OSError:
@@ -83,7 +89,7 @@ def remove_leftovers(out_dir: Path, names: list[str]) -> list[Path]:
         name = entry.name
         if name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)
-        elif any(name.startswith(p) and name.endswith(s) for p, s in stems) and entry.is_file(follow_symlinks=False):
+        elif temporary.fullmatch(name) and entry.is_file(follow_symlinks=False):
             Path(entry.path).unlink(missing_ok=True)
         else:
             continue

