@@ -356,3 +356,13 @@ def test_a_write_failure_in_any_command_is_a_message(tmp_path, books):
     assert res.returncode == 1
     assert "Traceback" not in res.stderr
     assert "R8_municipality_sample_report.html" in res.stderr and "書き込めません" in res.stderr
+
+
+def test_a_text_file_is_called_text_with_its_own_extension(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "data.ods").write_text("団体コード,得点\n142034,10\n", encoding="utf-8")
+    col = collect([inbox], CAT, [], workers=1)
+    (r,) = col.files
+    assert r.status == REJECTED and "テキスト（CSV など）" in r.reason and "（.ods）" in r.reason
+    assert ".xlsx に変えられて" not in r.reason  # it was not renamed .xlsx
