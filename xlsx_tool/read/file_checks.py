@@ -77,7 +77,7 @@ def check_container(path: Path) -> None:
         raise _ole_kind(head, path)
     if not head.startswith(b"PK"):
         if _looks_like_text(head):
-            raise FileRejected("file.text", suffix=path.suffix or "なし")
+            raise FileRejected("file.text", suffix=path.suffix or "-")
         raise FileRejected("file.not_xlsx")
     try:
         with zipfile.ZipFile(path) as z:
