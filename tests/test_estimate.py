@@ -147,7 +147,7 @@ def test_cli_estimate_with_entity_detail(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     code = NATION[5].code
     result = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--entity", code,
-                                       "--json", "--out", str(tmp_path / "alloc.csv")])
+                                       "--json", "--out", str(tmp_path / "alloc.csv"), "--share-among-given"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["illustrative"] is True and len(data["entities"]) == 1
@@ -156,7 +156,7 @@ def test_cli_estimate_with_entity_detail(tmp_path):
     assert data["detail"]["marginal_yen_per_point"]["promotion"] == marginal_yen(pop, PARAMS, code, "promotion")
     assert sum(data["budgets"]["promotion"].values()) == PARAMS.grants["promotion"].budget
     assert (tmp_path / "alloc.csv").read_text(encoding="utf-8-sig").count("\n") == 301
-    table = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example"])
+    table = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--share-among-given"])
     assert "例示のパラメータ" in table.output and "交付見込額の上位" in table.output
 
 
@@ -178,7 +178,7 @@ def test_yen_of_each_missed_item_from_the_entitys_book(tmp_path):
                                                               [e.scores[k] for k in header[2:]]) for e in NATION[:400]]),
                     encoding="utf-8")
     result = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--entity", code,
-                                       "--book", str(book), "--json"])
+                                       "--book", str(book), "--json", "--share-among-given"])
     assert result.exit_code == 0, result.output
     missed = {m["id"]: m for m in json.loads(result.output)["detail"]["missed_items"]}
     assert set(missed) == {"P1-p1-i", "S1-p2-i"}
@@ -188,3 +188,63 @@ def test_yen_of_each_missed_item_from_the_entitys_book(tmp_path):
         after = allocate(with_scores(pop, code, **{grant: pts, "total": pts}), PARAMS).for_code(code)
         assert missed[aid]["points"] == pts and missed[aid]["grant"] == grant
         assert missed[aid]["yen"] == after[grant].allocation - base[grant].allocation > 0
+
+
+# -- a partial entity set (issue 18, item 3) ------------------------------------------------------------
+
+THREE = "code,name,insured,total,promotion\n011002,A市,20000,100,100\n012025,B市,20000,200,200\n012033,C市,10000,300,300\n"
+ONE_FRAME = """kind: municipality
+illustrative: true
+grants:
+  promotion: {budget: 1000000, frames: {basic: 1.0}}
+size_classes: {10万人以上: 0.4, 5万人以上10万人未満: 0.2, 1万人以上5万人未満: 0.25, 3千人以上1万人未満: 0.1, 3千人未満: 0.05}
+"""
+
+
+def _three(tmp_path):
+    (tmp_path / "three.csv").write_text(THREE, encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(ONE_FRAME, encoding="utf-8")
+    return ["estimate", "--results", str(tmp_path / "three.csv"), "--params", str(tmp_path / "p.yaml")]
+
+
+def test_a_national_allocation_from_a_partial_set_is_refused(tmp_path):
+    result = CliRunner().invoke(main, _three(tmp_path))
+    assert result.exit_code == 2
+    out = result.output.replace("\n", "")
+    assert "3 団体分" in out and "1,741" in out and "--share-among-given" in out and "three.csv" in out
+    assert "Traceback" not in out
+
+
+def test_share_among_the_given_entities_says_so_on_every_line(tmp_path):
+    result = CliRunner().invoke(main, _three(tmp_path) + ["--share-among-given", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["scope"]["share_among_given"] is True and data["scope"]["entities"] == 3
+    assert "入力した 3 団体の間での按分" in data["scope"]["note"]
+    # All three in 1万人以上5万人未満 (one live class gets the whole 1,000,000 yen); weights score × insured:
+    # 100×20000 = 2,000,000, 200×20000 = 4,000,000, 300×10000 = 3,000,000 of 9,000,000 ->
+    # 222,222.2 / 444,444.4 / 333,333.3: floors 222,222 + 444,444 + 333,333 = 999,999, the 1 left yen to the
+    # largest remainder (B市, .44).
+    got = [e["grants"]["promotion"]["allocation"] for e in data["entities"]]
+    assert got == [222_222, 444_445, 333_333]
+    text = CliRunner().invoke(main, _three(tmp_path) + ["--share-among-given", "--entity", "012025"])
+    assert text.exit_code == 0, text.output
+    lines = text.output.splitlines()
+    scope = "入力した 3 団体の間での按分"
+    for title in ("予算と配分枠", "団体の試算"):  # each table is preceded by the scope
+        at = next(i for i, x in enumerate(lines) if title in x)
+        assert scope in lines[at - 1], text.output
+    per_point = [x for x in lines if "1 点あたり" in x]
+    assert per_point and all(scope in x for x in per_point), text.output
+
+
+def test_the_whole_nation_is_not_refused(tmp_path):
+    path = tmp_path / "nation.csv"
+    path.write_text("code,insured,total,promotion,support\n" + "".join(
+        f"{e.code},{e.insured},{e.scores['total']},{e.scores['promotion']},{e.scores['support']}\n" for e in NATION),
+        encoding="utf-8")
+    result = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["scope"] == {"entities": 1741, "nation": 1741, "share_among_given": False, "note": ""}
+    assert sum(e["grants"]["promotion"]["allocation"] for e in data["entities"]) == PARAMS.grants["promotion"].budget
