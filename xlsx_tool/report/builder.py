@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xlsx_tool.catalog.entity import NATION_ENTITIES
 from xlsx_tool.catalog.reference import Reference, shipped_references
 from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.read.tables import load_compare_file, read_mapping
@@ -16,6 +17,12 @@ from xlsx_tool.scoring.gap import (
     reference_from_results,
 )
 from xlsx_tool.scoring.scorer import score
+from xlsx_tool.util.problems import message
+
+
+def results_scope(count: int, kind) -> str:
+    """全国 only for a file covering the nation's entities; a sample is 比較対象 N 団体."""
+    return "全国" if count >= NATION_ENTITIES[kind] else message("money.sample_scope", count=f"{count:,}")
 
 
 def comparison_for(catalog, meta, compare_files=(), previous=None, previous_catalog=None,
@@ -36,7 +43,7 @@ def comparison_for(catalog, meta, compare_files=(), previous=None, previous_cata
     prefecture = str(meta.get("prefecture") or "")
     if results:
         cmp.results = results
-        cmp.national = reference_from_results(results, catalog, "全国", results_name)
+        cmp.national = reference_from_results(results, catalog, results_scope(len(results), catalog.kind), results_name)
         same_pref = [r for r in results if prefecture and r.prefecture == prefecture]
         if same_pref and cmp.prefecture is None:
             cmp.prefecture = reference_from_results(same_pref, catalog, prefecture, cmp.results_label)

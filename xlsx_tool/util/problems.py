@@ -373,6 +373,7 @@ _CATALOGUE = {
                                   "全国の結果の一覧を指定するか、入力した {count} 団体の間での按分として見るなら "
                                   "--share-among-given を付けてください"),
     "money.share_among_given": Template("入力した {count} 団体の間での按分（全国 {nation} 団体の配分ではありません）"),
+    "money.sample_scope": Template("比較対象 {count} 団体"),
 }
 CATALOGUE: Mapping[str, Template] = MappingProxyType(_CATALOGUE)
 
