@@ -248,3 +248,52 @@ def test_the_whole_nation_is_not_refused(tmp_path):
     data = json.loads(result.output)
     assert data["scope"] == {"entities": 1741, "nation": 1741, "share_among_given": False, "note": ""}
     assert sum(e["grants"]["promotion"]["allocation"] for e in data["entities"]) == PARAMS.grants["promotion"].budget
+
+
+# -- yen per missed sub-item in the gap report (issue 18, item 4) ----------------------------------------
+
+
+def _two_gaps_book(tmp_path):
+    from xlsx_tool.catalog.entity import Entity
+    from xlsx_tool.catalog.loading import load_shipped_catalog
+    from xlsx_tool.workbook.filler import extreme_answers, fill_workbook
+    from xlsx_tool.workbook.writer import write_workbook
+
+    cat = load_shipped_catalog("R8", "municipality")
+    answers = extreme_answers(cat, best=True)
+    answers.update({"P1-p1-i": "非該当", "S1-p2-i": "非該当"})  # 4 points lost in 推進, 2 in 支援 (the tally)
+    return fill_workbook(write_workbook(cat, Entity(code="142034"), tmp_path / "t.xlsx"), answers,
+                         tmp_path / "book.xlsx", cat)
+
+
+def _missed_rows(md: str) -> list[list[str]]:
+    section = md.split("## 得点できなかった項目")[1].split("\n## ")[0]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines()
+            if line.startswith("| ") and line[2:3].isdigit()]
+
+
+def test_gap_report_shows_the_yen_of_each_missed_item_only_when_given(tmp_path):
+    book = _two_gaps_book(tmp_path)
+    out = tmp_path / "r.md"
+    args = ["report", str(book), "--format", "md", "--out", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    plain = out.read_text(encoding="utf-8")
+    assert "概算" not in plain and len(_missed_rows(plain)[0]) == 6  # no money inputs: no money column
+    result = CliRunner().invoke(main, args + ["--yen-per-point", "推進=80,453", "--yen-per-point", "支援=100000"])
+    assert result.exit_code == 0, result.output
+    md = out.read_text(encoding="utf-8")
+    rows = _missed_rows(md)
+    # by hand: 4 points × 80,453 = 321,812 yen (推進); 2 points × 100,000 = 200,000 yen (支援)
+    assert sorted((r[3], r[4]) for r in rows) == [("2", "200,000"), ("4", "321,812")]
+    note = next(x for x in md.splitlines() if x.startswith("概算（円）"))
+    assert "仮定" in note and "推進 1 点 80,453 円" in note and "支援 1 点 100,000 円" in note
+    html = tmp_path / "r.html"
+    assert CliRunner().invoke(main, ["report", str(book), "--out", str(html), "--yen-per-point", "推進=80453"]
+                              ).exit_code == 0
+    text = html.read_text(encoding="utf-8")
+    assert 'data-f="yen">321,812<' in text and 'id="money-note"' in text
+
+
+def test_a_malformed_yen_per_point_is_refused(tmp_path):
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "x.xlsx"), "--yen-per-point", "推進"])
+    assert result.exit_code == 2 and "推進=80453" in result.output and "Traceback" not in result.output

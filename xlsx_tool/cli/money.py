@@ -95,6 +95,17 @@ def _amount(ctx, param, value):
     return number
 
 
+def yen_per_point_option(ctx, param, values) -> dict[str, float]:
+    """report --yen-per-point 推進=80453 (repeatable): grant id -> yen of one point."""
+    out = {}
+    for value in values:
+        grant, _, yen = unicodedata.normalize("NFKC", value).partition("=")
+        number = _number(yen)
+        if grant.strip() not in GRANT_ALIASES or number is None or number < 0:
+            raise click.BadParameter(message("money.yen_per_point", value=value), ctx, param)
+        out[GRANT_ALIASES[grant.strip()]] = number
+    return out
+
 
 def _year(ctx, param, value):
     if value is None:

@@ -61,8 +61,21 @@ def comparison_for(catalog, meta, compare_files=(), previous=None, previous_cata
     return cmp
 
 
-def report_for_book(book, catalog_path=None, thresholds_path=None, **kwargs) -> GapReport:
+def with_yen(report: GapReport, yen_per_point: dict[str, float]) -> GapReport:
+    """Each missed item's points × the yen of one point of its grant (given by the user: 概算)."""
+    grant_of = {aid: grant.id for grant, _, _, ind in report.catalog.indicators()
+                for aid in ([s.id for s in ind.subitems] or [ind.id])}
+    report.missed_yen = {m.answer_id: round(m.lost * yen_per_point[grant_of[m.answer_id]]) for m in report.missed
+                         if grant_of.get(m.answer_id) in yen_per_point}
+    short = {grant.id: grant.short for grant in report.catalog.grants}
+    given = "、".join(f"{short[g]} 1 点 {yen:,.0f} 円" for g, yen in yen_per_point.items() if g in short)
+    report.money_note = message("money.missed_yen_note", given=given)
+    return report
+
+
+def report_for_book(book, catalog_path=None, thresholds_path=None, yen_per_point=None, **kwargs) -> GapReport:
     catalog, contents = read_book(book, catalog_path, thresholds_path)
     result = score(catalog, contents.answers)
     cmp = comparison_for(catalog, contents.meta, **kwargs)
-    return build_report(catalog, contents.answers, result, contents.meta, cmp)
+    report = build_report(catalog, contents.answers, result, contents.meta, cmp)
+    return with_yen(report, yen_per_point) if yen_per_point else report

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from xlsx_tool.scoring.gap import GapReport
 
 PERCENT = "0.0%"
+YEN = "#,##0"
 UNANSWERED = "未回答"
 
 
@@ -99,11 +100,15 @@ def _chart(report: GapReport) -> LayoutTable:
 
 
 def _missed(report: GapReport) -> LayoutTable:
-    rows = [LayoutRow([i, m.label, m.text, m.lost, shown(m.answer), m.national_rate,
+    money = bool(report.missed_yen)  # the 概算 yen column only when the user gave the money inputs
+    rows = [LayoutRow([i, m.label, m.text, m.lost, *([report.missed_yen.get(m.answer_id)] if money else []),
+                       shown(m.answer), m.national_rate,
                        " ".join(t for t in (m.peers or ("多くの団体が得点" if m.high else ""), m.note) if t)],
                       key=f"missed:{m.answer_id}",
-                      formats={5: PERCENT}) for i, m in enumerate(report.missed, 1)]
-    headers = [("順", 5), ("項目", 30), ("内容", 40), ("失点", 6), ("回答", 8), ("全国得点率", 10), ("備考", 16)]
+                      formats={5 + money: PERCENT, **({4: YEN} if money else {})})
+            for i, m in enumerate(report.missed, 1)]
+    headers = [("順", 5), ("項目", 30), ("内容", 40), ("失点", 6), *([("概算（円）", 12)] if money else []),
+               ("回答", 8), ("全国得点率", 10), ("備考", 16)]
     return LayoutTable("missed", "得点できなかった項目（失った点数の大きい順）", headers, rows)
 
 
@@ -134,4 +139,5 @@ def gap_layout(report: GapReport) -> GapLayout:
     if report.previous_label:
         tables.append(_changes(report))
     title = f"{report.catalog.year_label} 評価結果 ギャップ報告 {who(report.entity)}".rstrip()
-    return GapLayout(title, _headline(report), labels, tables, list(report.notes))
+    notes = list(report.notes) + ([report.money_note] if report.money_note else [])
+    return GapLayout(title, _headline(report), labels, tables, notes)

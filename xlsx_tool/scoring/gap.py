@@ -155,6 +155,8 @@ class GapReport:
     previous_label: str
     notes: list[str]
     national_scope: str = "全国"  # what the national figures are: 全国, or 比較対象 N 団体 for a partial results file
+    missed_yen: dict[str, int] = field(default_factory=dict)  # answer id -> 概算 yen, when money inputs are given
+    money_note: str = ""  # the assumption behind missed_yen
 
     @property
     def total_row(self) -> Row:

@@ -374,6 +374,11 @@ _CATALOGUE = {
                                   "--share-among-given を付けてください"),
     "money.share_among_given": Template("入力した {count} 団体の間での按分（全国 {nation} 団体の配分ではありません）"),
     "money.sample_scope": Template("比較対象 {count} 団体"),
+    "money.missed_yen_note": Template("概算（円）は失点 × 1 点あたりの金額（指定値: {given}）。仮定: 1 点あたりの金額は"
+                                      "得点によらず一定（前年度の交付額からの見込み estimate --from-last-year など）。"
+                                      "実際の交付額は全国の得点と予算で決まります"),
+    "money.yen_per_point": Template("--yen-per-point「{value}」は 交付金=1 点あたりの円 の形ではありません",
+                                    "例: --yen-per-point 推進=80453 --yen-per-point 支援=157776"),
 }
 CATALOGUE: Mapping[str, Template] = MappingProxyType(_CATALOGUE)
 
