@@ -147,7 +147,7 @@ def test_cli_estimate_with_entity_detail(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     code = NATION[5].code
     result = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--entity", code,
-                                       "--json", "--out", str(tmp_path / "alloc.csv")])
+                                       "--json", "--out", str(tmp_path / "alloc.csv"), "--share-among-given"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["illustrative"] is True and len(data["entities"]) == 1
@@ -156,7 +156,7 @@ def test_cli_estimate_with_entity_detail(tmp_path):
     assert data["detail"]["marginal_yen_per_point"]["promotion"] == marginal_yen(pop, PARAMS, code, "promotion")
     assert sum(data["budgets"]["promotion"].values()) == PARAMS.grants["promotion"].budget
     assert (tmp_path / "alloc.csv").read_text(encoding="utf-8-sig").count("\n") == 301
-    table = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example"])
+    table = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--share-among-given"])
     assert "例示のパラメータ" in table.output and "交付見込額の上位" in table.output
 
 
@@ -178,7 +178,7 @@ def test_yen_of_each_missed_item_from_the_entitys_book(tmp_path):
                                                               [e.scores[k] for k in header[2:]]) for e in NATION[:400]]),
                     encoding="utf-8")
     result = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--entity", code,
-                                       "--book", str(book), "--json"])
+                                       "--book", str(book), "--json", "--share-among-given"])
     assert result.exit_code == 0, result.output
     missed = {m["id"]: m for m in json.loads(result.output)["detail"]["missed_items"]}
     assert set(missed) == {"P1-p1-i", "S1-p2-i"}
@@ -188,3 +188,112 @@ def test_yen_of_each_missed_item_from_the_entitys_book(tmp_path):
         after = allocate(with_scores(pop, code, **{grant: pts, "total": pts}), PARAMS).for_code(code)
         assert missed[aid]["points"] == pts and missed[aid]["grant"] == grant
         assert missed[aid]["yen"] == after[grant].allocation - base[grant].allocation > 0
+
+
+# -- a partial entity set (issue 18, item 3) ------------------------------------------------------------
+
+THREE = "code,name,insured,total,promotion\n011002,A市,20000,100,100\n012025,B市,20000,200,200\n012033,C市,10000,300,300\n"
+ONE_FRAME = """kind: municipality
+illustrative: true
+grants:
+  promotion: {budget: 1000000, frames: {basic: 1.0}}
+size_classes: {10万人以上: 0.4, 5万人以上10万人未満: 0.2, 1万人以上5万人未満: 0.25, 3千人以上1万人未満: 0.1, 3千人未満: 0.05}
+"""
+
+
+def _three(tmp_path):
+    (tmp_path / "three.csv").write_text(THREE, encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(ONE_FRAME, encoding="utf-8")
+    return ["estimate", "--results", str(tmp_path / "three.csv"), "--params", str(tmp_path / "p.yaml")]
+
+
+def test_a_national_allocation_from_a_partial_set_is_refused(tmp_path):
+    result = CliRunner().invoke(main, _three(tmp_path))
+    assert result.exit_code == 2
+    out = result.output.replace("\n", "")
+    assert "3 団体分" in out and "1,741" in out and "--share-among-given" in out and "three.csv" in out
+    assert "Traceback" not in out
+
+
+def test_share_among_the_given_entities_says_so_on_every_line(tmp_path):
+    result = CliRunner().invoke(main, _three(tmp_path) + ["--share-among-given", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["scope"]["share_among_given"] is True and data["scope"]["entities"] == 3
+    assert "入力した 3 団体の間での按分" in data["scope"]["note"]
+    # All three in 1万人以上5万人未満 (one live class gets the whole 1,000,000 yen); weights score × insured:
+    # 100×20000 = 2,000,000, 200×20000 = 4,000,000, 300×10000 = 3,000,000 of 9,000,000 ->
+    # 222,222.2 / 444,444.4 / 333,333.3: floors 222,222 + 444,444 + 333,333 = 999,999, the 1 left yen to the
+    # largest remainder (B市, .44).
+    got = [e["grants"]["promotion"]["allocation"] for e in data["entities"]]
+    assert got == [222_222, 444_445, 333_333]
+    text = CliRunner().invoke(main, _three(tmp_path) + ["--share-among-given", "--entity", "012025"])
+    assert text.exit_code == 0, text.output
+    lines = text.output.splitlines()
+    scope = "入力した 3 団体の間での按分"
+    for title in ("予算と配分枠", "団体の試算"):  # each table is preceded by the scope
+        at = next(i for i, x in enumerate(lines) if title in x)
+        assert scope in lines[at - 1], text.output
+    per_point = [x for x in lines if "1 点あたり" in x]
+    assert per_point and all(scope in x for x in per_point), text.output
+
+
+def test_the_whole_nation_is_not_refused(tmp_path):
+    path = tmp_path / "nation.csv"
+    path.write_text("code,insured,total,promotion,support\n" + "".join(
+        f"{e.code},{e.insured},{e.scores['total']},{e.scores['promotion']},{e.scores['support']}\n" for e in NATION),
+        encoding="utf-8")
+    result = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["scope"] == {"entities": 1741, "nation": 1741, "share_among_given": False, "note": ""}
+    assert sum(e["grants"]["promotion"]["allocation"] for e in data["entities"]) == PARAMS.grants["promotion"].budget
+
+
+# -- yen per missed sub-item in the gap report (issue 18, item 4) ----------------------------------------
+
+
+def _two_gaps_book(tmp_path):
+    from xlsx_tool.catalog.entity import Entity
+    from xlsx_tool.catalog.loading import load_shipped_catalog
+    from xlsx_tool.workbook.filler import extreme_answers, fill_workbook
+    from xlsx_tool.workbook.writer import write_workbook
+
+    cat = load_shipped_catalog("R8", "municipality")
+    answers = extreme_answers(cat, best=True)
+    answers.update({"P1-p1-i": "非該当", "S1-p2-i": "非該当"})  # 4 points lost in 推進, 2 in 支援 (the tally)
+    return fill_workbook(write_workbook(cat, Entity(code="142034"), tmp_path / "t.xlsx"), answers,
+                         tmp_path / "book.xlsx", cat)
+
+
+def _missed_rows(md: str) -> list[list[str]]:
+    section = md.split("## 得点できなかった項目")[1].split("\n## ")[0]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines()
+            if line.startswith("| ") and line[2:3].isdigit()]
+
+
+def test_gap_report_shows_the_yen_of_each_missed_item_only_when_given(tmp_path):
+    book = _two_gaps_book(tmp_path)
+    out = tmp_path / "r.md"
+    args = ["report", str(book), "--format", "md", "--out", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    plain = out.read_text(encoding="utf-8")
+    assert "概算" not in plain and len(_missed_rows(plain)[0]) == 6  # no money inputs: no money column
+    result = CliRunner().invoke(main, args + ["--yen-per-point", "推進=80,453", "--yen-per-point", "支援=100000"])
+    assert result.exit_code == 0, result.output
+    md = out.read_text(encoding="utf-8")
+    rows = _missed_rows(md)
+    # by hand: 4 points × 80,453 = 321,812 yen (推進); 2 points × 100,000 = 200,000 yen (支援)
+    assert sorted((r[3], r[4]) for r in rows) == [("2", "200,000"), ("4", "321,812")]
+    note = next(x for x in md.splitlines() if x.startswith("概算（円）"))
+    assert "仮定" in note and "推進 1 点 80,453 円" in note and "支援 1 点 100,000 円" in note
+    html = tmp_path / "r.html"
+    assert CliRunner().invoke(main, ["report", str(book), "--out", str(html), "--yen-per-point", "推進=80453"]
+                              ).exit_code == 0
+    text = html.read_text(encoding="utf-8")
+    assert 'data-f="yen">321,812<' in text and 'id="money-note"' in text
+
+
+def test_a_malformed_yen_per_point_is_refused(tmp_path):
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "x.xlsx"), "--yen-per-point", "推進"])
+    assert result.exit_code == 2 and "推進=80453" in result.output and "Traceback" not in result.output

@@ -176,7 +176,13 @@ def test_national_results_file_gives_ranks_and_means(tmp_path):
     text = out.read_text(encoding="utf-8")
     cls = size_class(73333)
     assert cls == "5万人以上10万人未満"
-    assert "全国 4 位 / 6" in text
+    # 6 entities are not the nation (1,741 municipalities): nothing computed from them is labelled 全国
+    assert "比較対象 6 団体 4 位 / 6" in text and "全国 4 位" not in text
+    assert "比較対象 6 団体平均" in text and "全国平均" not in text and "全国比較" not in text
+    md = tmp_path / "report.md"
+    assert CliRunner().invoke(main, ["report", str(book), "--format", "md", "--out", str(md), "--compare",
+                                     str(results)]).exit_code == 0
+    assert "比較対象 6 団体平均" in md.read_text(encoding="utf-8") and "全国平均" not in md.read_text(encoding="utf-8")
     assert "神奈川県 3 位 / 3" in text
     assert f"第1号被保険者 {cls} 3 位 / 3" in text
     rows = {key: cells for (table, key), cells in html.rows.items() if table == "rows"}
@@ -234,3 +240,13 @@ def test_mapping_compares_items_across_a_structure_change(tmp_path):
     assert rows["P1"]["previous"] == "－"  # R5 category Ⅰ (135 points) is not R6 goal Ⅰ (100 points)
     assert not html.order.get("met") and not html.order.get("lost")  # no sub-item id persists R5 → R6
     assert r5.total == 2185
+
+
+def test_only_a_file_covering_the_nation_is_labelled_national():
+    from xlsx_tool.report.builder import results_scope
+
+    # the nation: 1,741 municipalities, 47 prefectures (seed 001 / 002); the label for fewer: issue 18 item 3
+    assert results_scope(1741, "municipality") == "全国"
+    assert results_scope(1740, "municipality") == "比較対象 1,740 団体"
+    assert results_scope(47, "prefecture") == "全国"
+    assert results_scope(3, "prefecture") == "比較対象 3 団体"

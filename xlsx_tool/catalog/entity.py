@@ -12,6 +12,8 @@ SIZE_CLASSES = [  # 第1号被保険者規模, as MHLW groups its rankings [001]
     (3_000, "3千人以上1万人未満"), (0, "3千人未満"),
 ]
 
+NATION_ENTITIES = {"municipality": 1741, "prefecture": 47}  # the nation's count, as evaluated [001][002]
+
 
 def size_class(insured: int | None) -> str | None:
     if insured is None:

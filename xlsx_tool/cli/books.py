@@ -17,6 +17,7 @@ from xlsx_tool.catalog.entity import Entity, code_key
 from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
 from xlsx_tool.catalog.model import GROUP_LABELS, Catalog
 from xlsx_tool.cli.common import THRESHOLDS_HELP, catalog_and_tag, code_option, console, err_console, fail
+from xlsx_tool.cli.money import yen_per_point_option
 from xlsx_tool.read.core import BookError
 from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.scoring.gap import answer_labels
@@ -254,7 +255,10 @@ def demo(out_dir, year, seed) -> None:
 @click.option("--thresholds", default=None, help="ブック作成時の採点基準ファイル（example で同梱の例示）")
 @click.option("--format", "fmt", type=click.Choice(["html", "xlsx", "md"]), default="html", show_default=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="出力ファイル（既定: 入力と同じフォルダ）")
-def report(book, previous, previous_catalog, compare_files, mapping, catalog_path, thresholds, fmt, out_path) -> None:
+@click.option("--yen-per-point", "yen_per_point", multiple=True, callback=yen_per_point_option,
+              help="失点項目ごとの概算金額: 交付金=1 点あたりの円（例: 推進=80453。estimate --from-last-year の結果など）")
+def report(book, previous, previous_catalog, compare_files, mapping, catalog_path, thresholds, fmt, out_path,
+           yen_per_point) -> None:
     """ギャップ報告: どこで失点したかを全国・都道府県平均・前年度と比較して出力します。"""
     from xlsx_tool.report.builder import report_for_book
     from xlsx_tool.report.html import render_html, render_markdown
@@ -263,7 +267,7 @@ def report(book, previous, previous_catalog, compare_files, mapping, catalog_pat
     refuse_text_file(book, "report")
     try:
         rep = report_for_book(book, catalog_path, thresholds, compare_files=compare_files, previous=previous,
-                              previous_catalog=previous_catalog, mapping_file=mapping)
+                              previous_catalog=previous_catalog, mapping_file=mapping, yen_per_point=yen_per_point)
     except (BookError, CatalogError) as err:
         fail(str(err))
     suffix = {"html": ".html", "xlsx": ".xlsx", "md": ".md"}[fmt]

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+from fractions import Fraction
 from pathlib import Path
 
 from rich.table import Table
 
+from xlsx_tool.money.calibrate import ASSUMPTION, GRANT_NAMES, FromLastYear
 from xlsx_tool.money.estimate import FRAME_LABELS, FRAMES, Estimate, allocate, marginal_yen, with_scores
 from xlsx_tool.read.core import BookError
 from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.cells import safe
-
-GRANT_LABELS = {"promotion": "推進交付金", "support": "支援交付金"}
 
 
 def entity_detail(est: Estimate, code: str, book: str | None) -> dict:
@@ -47,7 +47,43 @@ def entity_detail(est: Estimate, code: str, book: str | None) -> dict:
     return detail
 
 
-def print_estimate(console, est: Estimate, code: str | None, detail: dict | None) -> None:
+def _reiwa(year: str) -> str:
+    return f"令和{year[1:]}年度"
+
+
+def _num(x) -> str:
+    """An exact figure as published: 10,000,000,000 or 205.6 (never 1e+10)."""
+    x = Fraction(x)
+    return f"{x.numerator:,}" if x.denominator == 1 else f"{float(x):,.4f}".rstrip("0").rstrip(".")
+
+
+def print_from_last_year(console, est: FromLastYear) -> None:
+    """The estimate with its arithmetic and its assumption on the same line, then where each figure is from."""
+    f = est.figures
+    console.print(f"{GRANT_NAMES[est.grant]} {_reiwa(est.year)}の見込額（概算）: 約 {est.amount:,} 円"
+                  f" ＝ {_reiwa(est.last_year)}の交付額 {_num(est.last_amount)} 円"
+                  f" × 得点 {_num(est.score)}/{_num(est.last_score)}"
+                  f" × 全国予算 {_num(f['budget'].value)}/{_num(f['last_budget'].value)}"
+                  f" × 全国平均点 {_num(f['last_mean'].value)}/{_num(f['mean'].value)}（{ASSUMPTION}）")
+    if est.yen_per_point is not None:
+        console.print(f"1 点あたり（概算）: 約 {est.yen_per_point:,} 円 ＝ 見込額 ÷ {_num(est.score)} 点"
+                      "（同じ仮定。1 点増えると交付額がおよそこれだけ増える）")
+    labels = {"last_budget": (est.last_year, "全国予算", "円"), "budget": (est.year, "全国予算", "円"),
+              "last_mean": (est.last_year, "全国平均点", "点"), "mean": (est.year, "全国平均点", "点")}
+    for key, (year, what, unit) in labels.items():
+        console.print(f"  {_reiwa(year)} {what} {_num(f[key].value)} {unit}: {f[key].source}")
+
+
+def print_estimate(console, est: Estimate, code: str | None, detail: dict | None, scope: str = "") -> None:
+    """The allocation; with `scope` (a share among the given entities only) every table is preceded by it
+    and every line of yen ends with it."""
+    tag = f"（{scope}）" if scope else ""
+
+    def table(t: Table) -> None:  # the scope on its own line: a table title would wrap
+        if scope:
+            console.print(f"[yellow]注意: 次の表は{scope}[/]")
+        console.print(t)
+
     if est.params.illustrative:
         console.print("[yellow]注意: 例示のパラメータによる試算です（国の実際の配分額ではありません）。[/]")
     if est.params.note:
@@ -57,25 +93,25 @@ def print_estimate(console, est: Estimate, code: str | None, detail: dict | None
         budgets.add_column(col, justify="right" if col in ("予算", "未配分") else "left")
     for g, frames in est.budgets.items():
         for f, yen in frames.items():
-            budgets.add_row(GRANT_LABELS[g], FRAME_LABELS[f], f"{yen:,}", "")
-        budgets.add_row(GRANT_LABELS[g], "合計", f"{sum(frames.values()):,}", f"{est.unallocated[g]:,}",
+            budgets.add_row(GRANT_NAMES[g], FRAME_LABELS[f], f"{yen:,}", "")
+        budgets.add_row(GRANT_NAMES[g], "合計", f"{sum(frames.values()):,}", f"{est.unallocated[g]:,}",
                         end_section=True)
-    console.print(budgets)
+    table(budgets)
     data = est.to_json(code)["entities"]
     rows = sorted(data, key=lambda r: -r["payment"])[: (None if code else 20)]
-    table = Table(title=("団体の試算" if code else f"交付見込額の上位 {len(rows)} 団体（全 {len(data)} 団体）"))
+    rows_table = Table(title=("団体の試算" if code else f"交付見込額の上位 {len(rows)} 団体（全 {len(data)} 団体）"))
     for col in ("団体コード", "団体名", "推進 配分", "推進 交付", "支援 配分", "支援 交付", "交付合計"):
-        table.add_column(col, justify="left" if col in ("団体コード", "団体名") else "right")
+        rows_table.add_column(col, justify="left" if col in ("団体コード", "団体名") else "right")
     for r in rows:
         p, s = r["grants"].get("promotion", {}), r["grants"].get("support", {})
-        table.add_row(r["code"], r["name"], f"{p.get('allocation', 0):,}", f"{p.get('payment', 0):,}",
-                      f"{s.get('allocation', 0):,}", f"{s.get('payment', 0):,}", f"{r['payment']:,}")
-    console.print(table)
+        rows_table.add_row(r["code"], r["name"], f"{p.get('allocation', 0):,}", f"{p.get('payment', 0):,}",
+                           f"{s.get('allocation', 0):,}", f"{s.get('payment', 0):,}", f"{r['payment']:,}")
+    table(rows_table)
     if detail:
         for g, yen in detail["marginal_yen_per_point"].items():
-            console.print(f"{GRANT_LABELS[g]}: 1 点あたり約 {yen:,} 円")
+            console.print(f"{GRANT_NAMES[g]}: 1 点あたり約 {yen:,} 円{tag}")
         for m in detail.get("missed_items", [])[:30]:
-            console.print(f"  {m['label']}（{m['points']:g} 点）→ 約 {m['yen']:,} 円")
+            console.print(f"  {m['label']}（{m['points']:g} 点）→ 約 {m['yen']:,} 円{tag}")
 
 
 def write_estimate_csv(est: Estimate, path: Path) -> Path:

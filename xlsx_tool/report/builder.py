@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xlsx_tool.catalog.entity import NATION_ENTITIES
 from xlsx_tool.catalog.reference import Reference, shipped_references
 from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.read.tables import load_compare_file, read_mapping
@@ -16,6 +17,12 @@ from xlsx_tool.scoring.gap import (
     reference_from_results,
 )
 from xlsx_tool.scoring.scorer import score
+from xlsx_tool.util.problems import message
+
+
+def results_scope(count: int, kind) -> str:
+    """全国 only for a file covering the nation's entities; a sample is 比較対象 N 団体."""
+    return "全国" if count >= NATION_ENTITIES[kind] else message("money.sample_scope", count=f"{count:,}")
 
 
 def comparison_for(catalog, meta, compare_files=(), previous=None, previous_catalog=None,
@@ -36,7 +43,7 @@ def comparison_for(catalog, meta, compare_files=(), previous=None, previous_cata
     prefecture = str(meta.get("prefecture") or "")
     if results:
         cmp.results = results
-        cmp.national = reference_from_results(results, catalog, "全国", results_name)
+        cmp.national = reference_from_results(results, catalog, results_scope(len(results), catalog.kind), results_name)
         same_pref = [r for r in results if prefecture and r.prefecture == prefecture]
         if same_pref and cmp.prefecture is None:
             cmp.prefecture = reference_from_results(same_pref, catalog, prefecture, cmp.results_label)
@@ -54,8 +61,21 @@ def comparison_for(catalog, meta, compare_files=(), previous=None, previous_cata
     return cmp
 
 
-def report_for_book(book, catalog_path=None, thresholds_path=None, **kwargs) -> GapReport:
+def with_yen(report: GapReport, yen_per_point: dict[str, float]) -> GapReport:
+    """Each missed item's points × the yen of one point of its grant (given by the user: 概算)."""
+    grant_of = {aid: grant.id for grant, _, _, ind in report.catalog.indicators()
+                for aid in ([s.id for s in ind.subitems] or [ind.id])}
+    report.missed_yen = {m.answer_id: round(m.lost * yen_per_point[grant_of[m.answer_id]]) for m in report.missed
+                         if grant_of.get(m.answer_id) in yen_per_point}
+    short = {grant.id: grant.short for grant in report.catalog.grants}
+    given = "、".join(f"{short[g]} 1 点 {yen:,.0f} 円" for g, yen in yen_per_point.items() if g in short)
+    report.money_note = message("money.missed_yen_note", given=given)
+    return report
+
+
+def report_for_book(book, catalog_path=None, thresholds_path=None, yen_per_point=None, **kwargs) -> GapReport:
     catalog, contents = read_book(book, catalog_path, thresholds_path)
     result = score(catalog, contents.answers)
     cmp = comparison_for(catalog, contents.meta, **kwargs)
-    return build_report(catalog, contents.answers, result, contents.meta, cmp)
+    report = build_report(catalog, contents.answers, result, contents.meta, cmp)
+    return with_yen(report, yen_per_point) if yen_per_point else report

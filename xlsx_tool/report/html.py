@@ -34,16 +34,17 @@ def pct(x: float | None) -> str:
 def svg_chart(report: GapReport, width: int = 680) -> Markup:
     """Horizontal bars: own achievement rate per goal against the national mean (inline SVG)."""
     data = report.chart()
+    scope = escape(report.national_scope)
     label_w, bar_h, gap, top = 120, 11, 12, 28
     plot_w = width - label_w - 60
     height = top + len(data) * (2 * bar_h + gap) + 24
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="目標別得点率と全国平均">',
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="目標別得点率と{scope}平均">',
              '<g font-size="11" font-family="sans-serif">',
              f'<rect x="{label_w}" y="6" width="10" height="10" fill="#2f6fb3"/>'
              f'<text x="{label_w + 14}" y="15">自団体</text>',
              f'<rect x="{label_w + 70}" y="6" width="10" height="10" fill="#b0b0b0"/>'
-             f'<text x="{label_w + 84}" y="15">全国平均</text>']
+             f'<text x="{label_w + 84}" y="15">{scope}平均</text>']
     for tick in range(0, 101, 20):
         x = label_w + plot_w * tick / 100
         parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 20}" stroke="#e0e0e0"/>'

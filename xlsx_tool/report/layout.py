@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from xlsx_tool.scoring.gap import GapReport
 
 PERCENT = "0.0%"
+YEN = "#,##0"
 UNANSWERED = "未回答"
 
 
@@ -61,7 +62,7 @@ def _headline(report: GapReport) -> list[LayoutRow]:
     rows = [LayoutRow([label, None, r.own, f"/ {r.max:g} 点", r.rate], key=f"headline:{r.key}", level="grant",
                       formats={4: PERCENT}) for label, r in heads]
     if total.national_mean is not None:
-        rows.append(LayoutRow(["全国平均・中央値", None, total.national_mean, total.national_median,
+        rows.append(LayoutRow([f"{report.national_scope}平均・中央値", None, total.national_mean, total.national_median,
                                total.diff(total.national_mean)], key="headline:national", level="goal",
                               marks={4: _mark(total.status == "good")}))
     rows += [LayoutRow([f"順位（{rk.scope}）", None, rk.rank, f"/ {rk.of}"], key=f"rank:{rk.scope}", level="goal")
@@ -69,9 +70,15 @@ def _headline(report: GapReport) -> list[LayoutRow]:
     return rows
 
 
-GROUP_HEADERS = [("交付金", 8), ("目標", 9), ("指標群", 16), ("得点", 7), ("配点", 7), ("得点率", 8),
-                 ("全国平均", 9), ("全国中央値", 9), ("都道府県平均", 10), ("前年度", 8), ("全国差", 8),
-                 ("前年差", 8)]
+def group_headers(scope: str = "全国") -> list[tuple[str, float]]:
+    """The goal and group table's columns; `scope` names the national figures (全国 or 比較対象 N 団体)."""
+    return [("交付金", 8), ("目標", 9), ("指標群", 16), ("得点", 7), ("配点", 7), ("得点率", 8),
+            (f"{scope}平均", 9), (f"{scope}中央値", 9), ("都道府県平均", 10), ("前年度", 8), (f"{scope}差", 8),
+            ("前年差", 8)]
+
+
+def chart_title(scope: str) -> str:
+    return f"目標別の得点率（{scope}平均との比較）"
 
 
 def _groups(report: GapReport) -> LayoutTable:
@@ -82,22 +89,26 @@ def _groups(report: GapReport) -> LayoutTable:
                                r.prefecture_mean, r.previous, r.diff(r.national_mean), r.diff(r.previous)],
                               key=f"group:{r.key}", level=r.level if r.level in ("goal", "grant", "total") else None,
                               formats={5: PERCENT}, marks=marks))
-    return LayoutTable("groups", "目標・指標群別の得点", GROUP_HEADERS, rows)
+    return LayoutTable("groups", "目標・指標群別の得点", group_headers(report.national_scope), rows)
 
 
 def _chart(report: GapReport) -> LayoutTable:
     rows = [LayoutRow([label, own, nat], key=f"chart:{label}", formats={1: PERCENT, 2: PERCENT})
             for label, own, nat in report.chart()]
-    headers = [("目標", 9), ("自団体", 8), ("全国平均", 9)]
-    return LayoutTable("chart", "目標別の得点率（全国平均との比較）", headers, rows)
+    headers = [("目標", 9), ("自団体", 8), (f"{report.national_scope}平均", 9)]
+    return LayoutTable("chart", chart_title(report.national_scope), headers, rows)
 
 
 def _missed(report: GapReport) -> LayoutTable:
-    rows = [LayoutRow([i, m.label, m.text, m.lost, shown(m.answer), m.national_rate,
+    money = bool(report.missed_yen)  # the 概算 yen column only when the user gave the money inputs
+    rows = [LayoutRow([i, m.label, m.text, m.lost, *([report.missed_yen.get(m.answer_id)] if money else []),
+                       shown(m.answer), m.national_rate,
                        " ".join(t for t in (m.peers or ("多くの団体が得点" if m.high else ""), m.note) if t)],
                       key=f"missed:{m.answer_id}",
-                      formats={5: PERCENT}) for i, m in enumerate(report.missed, 1)]
-    headers = [("順", 5), ("項目", 30), ("内容", 40), ("失点", 6), ("回答", 8), ("全国得点率", 10), ("備考", 16)]
+                      formats={5 + money: PERCENT, **({4: YEN} if money else {})})
+            for i, m in enumerate(report.missed, 1)]
+    headers = [("順", 5), ("項目", 30), ("内容", 40), ("失点", 6), *([("概算（円）", 12)] if money else []),
+               ("回答", 8), ("全国得点率", 10), ("備考", 16)]
     return LayoutTable("missed", "得点できなかった項目（失った点数の大きい順）", headers, rows)
 
 
@@ -120,11 +131,13 @@ def _changes(report: GapReport) -> LayoutTable:
 
 
 def gap_layout(report: GapReport) -> GapLayout:
-    labels = [text for text in (report.national_label and f"全国比較: {report.national_label}",
+    versus = "全国比較" if report.national_scope == "全国" else "比較対象"
+    labels = [text for text in (report.national_label and f"{versus}: {report.national_label}",
                                 report.prefecture_label and f"都道府県比較: {report.prefecture_label}",
                                 report.previous_label and f"前年度: {report.previous_label}") if text]
     tables = [_groups(report), _chart(report), _missed(report), _below(report)]
     if report.previous_label:
         tables.append(_changes(report))
     title = f"{report.catalog.year_label} 評価結果 ギャップ報告 {who(report.entity)}".rstrip()
-    return GapLayout(title, _headline(report), labels, tables, list(report.notes))
+    notes = list(report.notes) + ([report.money_note] if report.money_note else [])
+    return GapLayout(title, _headline(report), labels, tables, notes)

@@ -11,7 +11,7 @@ from openpyxl.chart import Reference as ChartRef
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from xlsx_tool.report.layout import GROUP_HEADERS, GapLayout, LayoutTable, gap_layout, who
+from xlsx_tool.report.layout import GapLayout, LayoutTable, gap_layout, group_headers, who
 from xlsx_tool.scoring.gap import GapReport
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.cells import put
@@ -78,10 +78,10 @@ def _write_rows(ws, row: int, table: LayoutTable) -> int:
     return row
 
 
-def _add_chart(ws, data_row: int, n: int, anchor: str) -> None:
+def _add_chart(ws, data_row: int, n: int, anchor: str, title: str) -> None:
     chart = BarChart()
     chart.type = "bar"
-    chart.title = "目標別の得点率（全国平均との比較）"
+    chart.title = title
     chart.y_axis.title = "得点率"
     chart.y_axis.scaling.min = 0
     chart.y_axis.scaling.max = 1
@@ -106,7 +106,7 @@ def write_report_sheet(report: GapReport, source: str | Path, target: str | Path
     if REPORT_SHEET in wb.sheetnames:
         del wb[REPORT_SHEET]
     ws = wb.create_sheet(REPORT_SHEET, index=wb.sheetnames.index(SUMMARY_SHEET) + 1)
-    for i, (_, width) in enumerate(GROUP_HEADERS, start=1):
+    for i, (_, width) in enumerate(group_headers(), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.column_dimensions["B"].width = 30  # item labels and texts in the lower tables
     ws.column_dimensions["C"].width = 40
@@ -121,7 +121,7 @@ def write_report_sheet(report: GapReport, source: str | Path, target: str | Path
             for i, (h, _) in enumerate(table.headers, start=1):
                 put(ws, f"{get_column_letter(i)}{chart_row}", h, font=BOLD, fill=FILL_HEADER)
             row = _write_rows(ws, chart_row + 1, table)
-            _add_chart(ws, chart_row, len(table.rows), f"E{chart_row}")
+            _add_chart(ws, chart_row, len(table.rows), f"E{chart_row}", table.title)
             row = max(row, chart_row + CHART_ROWS) + 1
             continue
         row = _write_table(ws, _section(ws, row, table.title), table)

@@ -154,6 +154,9 @@ class GapReport:
     prefecture_label: str
     previous_label: str
     notes: list[str]
+    national_scope: str = "全国"  # what the national figures are: 全国, or 比較対象 N 団体 for a partial results file
+    missed_yen: dict[str, int] = field(default_factory=dict)  # answer id -> 概算 yen, when money inputs are given
+    money_note: str = ""  # the assumption behind missed_yen
 
     @property
     def total_row(self) -> Row:
@@ -212,10 +215,11 @@ def reference_from_results(results: Sequence[EntityResult], catalog: Catalog, sc
 
 
 def ranks_for(own_total: float, own_code: str, prefecture: str, insured: int | None,
-              results: Sequence[EntityResult]) -> list[Rank]:
-    """Competition ranks (1 + entities scoring strictly more), the entity itself excluded from others."""
+              results: Sequence[EntityResult], scope: str = "全国") -> list[Rank]:
+    """Competition ranks (1 + entities scoring strictly more), the entity itself excluded from others;
+    `scope` names the whole file (全国 only when it covers the nation)."""
     others = [r for r in results if code_key(r.code) != code_key(own_code) and r.scores.get("total") is not None]
-    scopes = [("全国", others)]
+    scopes = [(scope, others)]
     if prefecture:
         scopes.append((prefecture, [r for r in others if r.prefecture == prefecture]))
     cls = size_class(insured)
@@ -469,12 +473,14 @@ def build_report(catalog: Catalog, answers: Mapping[str, object], res: ScoreResu
     if res.problems:
         notes.append(f"不正な回答が {len(res.problems)} 件あります（シートの計算と同じく 0 点または上限で集計）。")
     insured = entity.get("insured")
+    scope = cmp.national.scope if cmp.national else "全国"
     ranks = ranks_for(res.total, str(entity.get("entity_code") or ""), str(entity.get("prefecture") or ""),
-                      insured if isinstance(insured, int) else None, cmp.results) if cmp.results else []
+                      insured if isinstance(insured, int) else None, cmp.results, scope) if cmp.results else []
     met, lost, points, mapped = _changes(catalog, answers, res, cmp)
     return GapReport(
         catalog=catalog, result=res, entity=dict(entity), rows=score_rows(catalog, res, cmp),
         missed=_missed(catalog, answers, res, cmp), below=_below(catalog, res, cmp),
         newly_met=met, newly_lost=lost, changed_points=points, mapped=mapped, ranks=ranks,
         national_label=_ref_label(cmp.national, catalog) if not cmp.results_label else cmp.results_label,
-        prefecture_label=_ref_label(cmp.prefecture, catalog), previous_label=cmp.previous_label, notes=notes)
+        prefecture_label=_ref_label(cmp.prefecture, catalog), previous_label=cmp.previous_label, notes=notes,
+        national_scope=scope)

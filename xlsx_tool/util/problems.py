@@ -356,6 +356,30 @@ _CATALOGUE = {
                                 "その名前のフォルダを移動するか、別の出力先を指定してください"),
     "output.failed": Template("{file} を書き込めません（{detail}）", "出力先を確認して、もう一度実行してください"),
     "output.kept_previous": Template("出力を中止しました。{folder} の前回の出力はそのまま残っています"),
+    # -- money (money/calibrate.py, cli/money.py estimate, report --compare labels)
+    "money.mode": Template("試算の方法の指定が正しくありません",
+                           "前年度の交付額から見込むには --from-last-year とその入力（--grant など）を、全団体の結果から"
+                           "配分を試算するには --results と --params（と --entity などのオプション）を指定してください"
+                           "（どちらか一方）"),
+    "money.needs": Template("--from-last-year には {missing} の指定が必要です",
+                            "例: xlsx-tool estimate --from-last-year --grant 推進 --last-year R5 --last-amount 32893000 "
+                            "--last-score 985 --year R6 --score 245"),
+    "money.not_a_number": Template("「{value}」は数値ではありません", "半角または全角の数字で指定してください（例: 32893000）"),
+    "money.not_a_year": Template("「{value}」は年度ではありません", "R6 または 令和6年度 の形で指定してください"),
+    "money.not_positive": Template("{option} は 0 より大きい値にしてください（指定値: {value}）"),
+    "money.missing_figure": Template("{grant}の{what}（{year}）は同梱の資料にありません（推測はしません）",
+                                     "公表値を {option} で指定してください"),
+    "money.partial_set": Template("{file} は {count} 団体分で、全国の{kind} {nation} 団体に足りません。"
+                                  "一部の団体だけで全国の予算を配分すると、実際の交付額とかけ離れた額になります",
+                                  "全国の結果の一覧を指定するか、入力した {count} 団体の間での按分として見るなら "
+                                  "--share-among-given を付けてください"),
+    "money.share_among_given": Template("入力した {count} 団体の間での按分（全国 {nation} 団体の配分ではありません）"),
+    "money.sample_scope": Template("比較対象 {count} 団体"),
+    "money.missed_yen_note": Template("概算（円）は失点 × 1 点あたりの金額（指定値: {given}）。仮定: 1 点あたりの金額は"
+                                      "得点によらず一定（前年度の交付額からの見込み estimate --from-last-year など）。"
+                                      "実際の交付額は全国の得点と予算で決まります"),
+    "money.yen_per_point": Template("--yen-per-point「{value}」は 交付金=1 点あたりの円 の形ではありません",
+                                    "例: --yen-per-point 推進=80453 --yen-per-point 支援=157776"),
 }
 CATALOGUE: Mapping[str, Template] = MappingProxyType(_CATALOGUE)
 
