@@ -281,3 +281,39 @@ def test_the_summary_book_prints_as_excel_sets_up_fit_to_width_and_titles(tmp_pa
         assert setup.get("orientation") == "landscape" and setup.get("paperSize") == "9"
         local = names.get(("_xlnm.Print_Titles", str(index)))
         assert local and re.fullmatch(r"('?)" + re.escape(title) + r"\1!\$1:\$1", local), (title, local)
+
+
+# -- row heights: wrapped text shown whole ---------------------------------------------------------------
+
+
+def _lines(text: str, width: int) -> int:
+    """Lines of `text` wrapped at `width` units, a full-width character counting two (East Asian width)."""
+    import math
+    import unicodedata
+
+    units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return max(1, math.ceil(units / width))
+
+
+def test_a_three_line_text_gets_three_lines_of_yu_gothic():
+    """游ゴシック 10 pt takes about 16.5 pt per line in Excel; rows sized at 13.5 pt per line cut text off."""
+    from xlsx_tool.util.cells import row_height
+
+    assert row_height("一行目\n二行目\n三行目", 62) >= 3 * 16.5
+    text = "あ" * 70  # 140 units: three lines in a column 62 wide
+    assert _lines(text, 62) == 3 and row_height(text, 62) >= 3 * 16.5
+
+
+def test_indicator_rows_are_tall_enough_for_their_wrapped_text(tmp_path):
+    from openpyxl import load_workbook
+
+    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
+    ws = load_workbook(book)[input_sheet_names(R8)[R8.grants[0].id]]
+    width = int(ws.column_dimensions["B"].width)
+    checked = 0
+    for row in range(4, ws.max_row + 1):
+        text = ws[f"B{row}"].value
+        if isinstance(text, str) and _lines(text, width) >= 3:
+            assert ws.row_dimensions[row].height >= 16.5 * _lines(text, width), (row, text)
+            checked += 1
+    assert checked, "no indicator text of three lines or more in the first input sheet"
