@@ -283,6 +283,34 @@ def test_the_summary_book_prints_as_excel_sets_up_fit_to_width_and_titles(tmp_pa
         assert local and re.fullmatch(r"('?)" + re.escape(title) + r"\1!\$1:\$1", local), (title, local)
 
 
+# -- fonts: one default, 游ゴシック as Excel writes it -------------------------------------------------
+
+
+def test_the_default_font_is_yu_gothic_as_excel_writes_a_japanese_default(tmp_path):
+    """default_format06.xlsx: a book whose default font is Japanese (ＭＳ Ｐゴシック), saved by Excel: the first
+    font (the Normal style's, used by every cell without a font of its own) carries sz, color, name, family
+    and charset="128" and no scheme. Without charset Excel may not pick the Japanese glyphs; with
+    scheme="minor" it would take the theme's minor font (Calibri in the theme we write) instead of the name.
+    family: Excel writes family="2" with charset 128 for its Japanese defaults (ＭＳ Ｐゴシック here, 游ゴシック in
+    a Japanese Excel's new book); 11 pt is the size of 游ゴシック as Excel's Japanese default.
+    The book used to start with Calibri while its cells used 游ゴシック without charset or family."""
+    ref = _xml(_reference("default_format06.xlsx"), "xl/styles.xml").find(f"{M}fonts/{M}font")
+    assert ref.find(f"{M}charset").get("val") == "128" and ref.find(f"{M}scheme") is None
+    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
+    styles = _xml(book, "xl/styles.xml")
+    fonts = styles.findall(f"{M}fonts/{M}font")
+    first = fonts[0]
+    assert {c.tag for c in first} == {c.tag for c in ref}, ET.tostring(first)
+    assert first.find(f"{M}name").get("val") == "游ゴシック" and float(first.find(f"{M}sz").get("val")) == 11
+    assert first.find(f"{M}family").get("val") == ref.find(f"{M}family").get("val") == "2"
+    assert first.find(f"{M}charset").get("val") == "128"
+    assert styles.find(f"{M}cellStyleXfs/{M}xf").get("fontId") == "0"
+    for font in fonts:  # every font of the book: 游ゴシック, with its charset and family
+        assert font.find(f"{M}name").get("val") == "游ゴシック", ET.tostring(font)
+        assert font.find(f"{M}charset").get("val") == "128" and font.find(f"{M}family").get("val") == "2"
+        assert font.find(f"{M}scheme") is None
+
+
 # -- row heights: wrapped text shown whole ---------------------------------------------------------------
 
 

@@ -48,6 +48,7 @@ from xlsx_tool.util.styles import (
     SMALL,
     TITLE,
     UNLOCKED,
+    use_default_font,
 )
 from xlsx_tool.workbook.common import INPUT_COLUMNS, SheetLayout, Validations, print_setup
 from xlsx_tool.workbook.meta import (
@@ -252,6 +253,7 @@ def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str
     thresholds is the tag of the thresholds file applied to the catalog (recorded to find it again);
     prefill (id -> value) pre-fills answer cells, e.g. with last year's answers that carry over."""
     wb = Workbook()
+    use_default_font(wb)
     cover = wb.active
     lists_ws = wb.create_sheet(LISTS_SHEET)
     validations = Validations(lists_ws)
