@@ -283,6 +283,66 @@ def test_the_summary_book_prints_as_excel_sets_up_fit_to_width_and_titles(tmp_pa
         assert local and re.fullmatch(r"('?)" + re.escape(title) + r"\1!\$1:\$1", local), (title, local)
 
 
+# -- codes stored as text: no "number stored as text" triangle -------------------------------------------
+
+
+# the children of a worksheet that come before and after ignoredErrors (ECMA-376 Part 1, CT_Worksheet)
+_BEFORE_IGNORED = {f"{M}{t}" for t in ("sheetData", "sheetProtection", "mergeCells", "conditionalFormatting",
+                                       "dataValidations", "printOptions", "pageMargins", "pageSetup",
+                                       "headerFooter", "rowBreaks", "colBreaks")}
+_AFTER_IGNORED = {f"{M}{t}" for t in ("smartTags", "drawing", "legacyDrawing", "tableParts", "extLst")}
+
+
+def _cover_code_cell(book: Path) -> str:
+    from openpyxl import load_workbook
+
+    cover = load_workbook(book)["表紙"]
+    row = next(c.row for c in cover["A"] if c.value == "団体コード")
+    return f"B{row}"
+
+
+def _check_code_not_flagged(book: Path) -> None:
+    """ignore_error02.xlsx: Excel's <ignoredErrors><ignoredError sqref="A1" numberStoredAsText="1"/>."""
+    ref = _xml(_reference("ignore_error02.xlsx"), "xl/worksheets/sheet1.xml").find(f"{M}ignoredErrors")
+    assert ref is not None and ref.find(f"{M}ignoredError").get("numberStoredAsText") == "1"
+    sheet = _xml(book, _sheet_part(book, "表紙"))
+    ours = sheet.find(f"{M}ignoredErrors")
+    assert ours is not None, f"{book.name}: the cover has no ignoredErrors: Excel flags 団体コード"
+    assert _shape(ours) == _shape(ref)
+    error = ours.find(f"{M}ignoredError")
+    assert error.get("numberStoredAsText") == "1" and _cover_code_cell(book) in error.get("sqref").split()
+    tags = [child.tag for child in sheet]
+    at = tags.index(f"{M}ignoredErrors")
+    assert set(tags[at + 1:]) <= _AFTER_IGNORED and set(tags[:at]) <= _BEFORE_IGNORED | {
+        f"{M}{t}" for t in ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols")}, tags
+
+
+def test_the_municipality_code_is_text_without_excels_triangle(tmp_path):
+    """団体コード is text (a leading zero kept): Excel marks such a cell with a green triangle and a
+    "number stored as text" warning unless the sheet lists it in ignoredErrors — in the generated book, in a
+    book filled by openpyxl and in the report copy (openpyxl drops the element when it reads a book)."""
+    from openpyxl import load_workbook
+
+    entity = Entity(name="札幌市", code="011002", prefecture="北海道")
+    book = write_workbook(R8, entity, tmp_path / "book.xlsx")
+    cell = load_workbook(book)["表紙"][_cover_code_cell(book)]
+    assert cell.value == "011002" and cell.data_type == "s"
+    _check_code_not_flagged(book)
+    filled = fill_workbook(book, random_answers(R8, random.Random(4)), tmp_path / "filled.xlsx", R8)
+    _check_code_not_flagged(filled)
+    out = tmp_path / "report.xlsx"
+    result = CliRunner().invoke(main, ["report", str(filled), "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    _check_code_not_flagged(out)
+
+
+def test_the_fast_writer_writes_the_same_ignored_errors(tmp_path):
+    from xlsx_tool.workbook.template import template_for
+
+    path = template_for(R8).write(tmp_path / "fast.xlsx", Entity(name="札幌市", code="011002"))
+    _check_code_not_flagged(path)
+
+
 # -- fonts: one default, 游ゴシック as Excel writes it -------------------------------------------------
 
 

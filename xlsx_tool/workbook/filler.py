@@ -13,6 +13,7 @@ from xlsx_tool.catalog.model import ANSWER_CHOICES, Catalog, DirectRule, Indicat
 from xlsx_tool.catalog.rules import allowed_points
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.problems import message
+from xlsx_tool.workbook.ignored_errors import mark_code_cells
 from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, FIRST_DATA_ROW, input_sheet_names
 
 
@@ -32,6 +33,7 @@ def fill_workbook(source: str | Path, answers: Mapping[str, object], target: str
     if unknown:
         raise KeyError(message("fill.unknown_ids", ids=", ".join(sorted(unknown))))
     wb.calculation.fullCalcOnLoad = True
+    mark_code_cells(wb)  # openpyxl drops what the book had
     return write_atomically(target, lambda tmp: wb.save(tmp))
 
 

@@ -34,6 +34,7 @@ from xlsx_tool.util.version import __version__
 from xlsx_tool.workbook.common import NOTES_SHEET, YES_NO, SheetLayout, Validations, print_setup
 from xlsx_tool.workbook.meta import (
     COL_DONE,
+    COVER_CODE_LABEL,
     COVER_SHEET,
     ELIGIBILITY_FIRST_ROW,
     ELIGIBILITY_SHEET,
@@ -112,7 +113,7 @@ def write_cover(ws, catalog: Catalog, entity: Entity, layouts: dict[str, SheetLa
         ("年度", catalog.year_label, False),
         ("区分", f"{KIND_LABELS[catalog.kind]}分", False),
         ("団体名", entity.name or None, True),
-        ("団体コード", entity.code or None, True),
+        (COVER_CODE_LABEL, entity.code or None, True),
         ("都道府県", entity.prefecture or None, True),
         ("第1号被保険者数", entity.insured, True),
         ("被保険者規模", size_class(entity.insured), False),
@@ -121,7 +122,7 @@ def write_cover(ws, catalog: Catalog, entity: Entity, layouts: dict[str, SheetLa
     for label, value, editable in rows:
         put(ws, f"A{r}", label, font=BOLD, fill=FILL_GROUP)
         c = put(ws, f"B{r}", value, align=Alignment(horizontal="left", vertical="top"), border=False,
-                 fmt="@" if label == "団体コード" else None)  # text: a typed 011002 keeps its leading zero
+                 fmt="@" if label == COVER_CODE_LABEL else None)  # text: a typed 011002 keeps its leading zero
         if editable:
             c.protection = UNLOCKED
         r += 1

@@ -32,7 +32,15 @@ from xlsx_tool.catalog.entity import Entity, size_class
 from xlsx_tool.catalog.model import Catalog, catalog_hash
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.memo import remember
-from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, COL_PREVIOUS, COVER_SHEET, FIRST_DATA_ROW, META_SHEET
+from xlsx_tool.workbook.meta import (
+    COL_ANSWER,
+    COL_ID,
+    COL_PREVIOUS,
+    COVER_CODE_LABEL,
+    COVER_SHEET,
+    FIRST_DATA_ROW,
+    META_SHEET,
+)
 from xlsx_tool.workbook.writer import build_workbook
 
 # The template is built for PROBE; its texts start with "=" to learn which cells the writer keeps as
@@ -45,7 +53,7 @@ CHECKS = (Entity(name=" 検査　村&", code="", prefecture="", insured=None),
 PROBE_TIME = "2000-01-01T00:00:00+00:00"
 COVER_FIELDS = {  # cover label -> the value _write_cover puts beside it
     "団体名": lambda e: e.name or None,
-    "団体コード": lambda e: e.code or None,
+    COVER_CODE_LABEL: lambda e: e.code or None,
     "都道府県": lambda e: e.prefecture or None,
     "第1号被保険者数": lambda e: e.insured,
     "被保険者規模": lambda e: size_class(e.insured),

@@ -51,6 +51,7 @@ from xlsx_tool.util.styles import (
     use_default_font,
 )
 from xlsx_tool.workbook.common import INPUT_COLUMNS, SheetLayout, Validations, print_setup
+from xlsx_tool.workbook.ignored_errors import mark_code_cells
 from xlsx_tool.workbook.meta import (
     COL_ANSWER,
     COL_DONE,
@@ -262,6 +263,7 @@ def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str
                                         answered) for g in catalog.grants}
     write_summary(wb, catalog, layouts, entity)
     write_cover(cover, catalog, entity, layouts)
+    mark_code_cells(wb)
     write_notes(wb, catalog, entity)
     if catalog.kind == Kind.municipality:  # 支援交付金 交付要件 concern insurers (municipalities)
         write_eligibility(wb, entity, validations)
