@@ -405,3 +405,30 @@ def test_indicator_rows_are_tall_enough_for_their_wrapped_text(tmp_path):
             assert ws.row_dimensions[row].height >= 16.5 * _lines(text, width), (row, text)
             checked += 1
     assert checked, "no indicator text of three lines or more in the first input sheet"
+
+
+# -- the report sheet: printed on A4 with its title, protected as Excel protects --------------------------
+
+
+def test_the_report_sheet_prints_with_titles_and_is_protected_as_excel_does(tmp_path):
+    """repeat01.xlsx: print titles are a sheet-local _xlnm.Print_Titles; landscape01.xlsx: A4 is
+    paperSize="9"; protect02.xlsx: Excel protects contents, objects (the chart, notes) and scenarios."""
+    assert _defined_names(_reference("repeat01.xlsx")) == {("_xlnm.Print_Titles", "0"): "Sheet1!$1:$1"}
+    assert _xml(_reference("landscape01.xlsx"), "xl/worksheets/sheet1.xml").find(f"{M}pageSetup").get(
+        "paperSize") == "9"
+    ref = _xml(_reference("protect02.xlsx"), "xl/worksheets/sheet1.xml").find(f"{M}sheetProtection")
+    template = write_workbook(R8, ENTITY, tmp_path / "template.xlsx")
+    filled = fill_workbook(template, random_answers(R8, random.Random(5)), tmp_path / "filled.xlsx", R8)
+    out = tmp_path / "report.xlsx"
+    result = CliRunner().invoke(main, ["report", str(filled), "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    titles = [s.get("name") for s in _xml(out, "xl/workbook.xml").iter(f"{M}sheet")]
+    index = titles.index("採点結果")
+    sheet = _xml(out, _sheet_part(out, "採点結果"))
+    assert sheet.find(f"{M}pageSetup").get("paperSize") == "9"
+    assert sheet.find(f"{M}sheetPr/{M}pageSetUpPr").get("fitToPage") == "1"
+    local = _defined_names(out).get(("_xlnm.Print_Titles", str(index)))
+    assert local and re.fullmatch(r"('?)採点結果\1!\$1:\$1", local), local
+    ours = sheet.find(f"{M}sheetProtection")
+    assert {k: ours.get(k) for k in ("sheet", "objects", "scenarios")} == {k: ref.get(k) for k in
+                                                                        ("sheet", "objects", "scenarios")}

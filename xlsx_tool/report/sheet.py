@@ -30,6 +30,7 @@ from xlsx_tool.util.styles import (
 )
 from xlsx_tool.workbook.ignored_errors import mark_code_cells
 from xlsx_tool.workbook.meta import SUMMARY_SHEET
+from xlsx_tool.workbook.protection import protect_sheet
 
 REPORT_SHEET = "採点結果"
 KEY_COL = "M"  # hidden: row keys for programs reading the report back
@@ -143,11 +144,13 @@ def write_report_sheet(report: GapReport, source: str | Path, target: str | Path
     for note in layout.notes:
         put(ws, f"A{row}", f"※ {note}", border=False, align=Alignment(vertical="top"))
         row += 1
-    ws.protection.sheet = True
+    protect_sheet(ws)  # the chart and the notes too, as Excel protects
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "portrait"
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_area = f"A1:L{row}"
+    ws.print_title_rows = "1:1"  # the title (year, prefecture, municipality) on every printed page
     who_text = who(report.entity)
     ws.oddFooter.left.text = who_text.replace("&", "&&")  # & starts a header/footer code
     ws.oddFooter.center.text = "&P / &N"
