@@ -349,9 +349,8 @@ HOSTILE = {
     "main_namespace_named_in_an_attribute": lambda d: d.replace(
         b'<worksheet xmlns="' + M_NS + b'"', b'<worksheet xmlns="urn:other" xmlns:m="' + M_NS + b'" a=\'xmlns="'
         + M_NS + b'"\'', 1).replace(b"<sheetData>", b"<m:sheetData/><sheetData>", 1),
-    "second_sheet_data_inside_a_piece": lambda d: d.replace(
-        b'<row r="6" ht="30" customHeight="1">', b'<row r="6" /></sheetData><sheetData><row r="6" ht="30" '
-        b'customHeight="1">', 1),
+    "second_sheet_data_inside_a_piece": lambda d: re.sub(  # row 6 with its attributes (height) as written
+        rb'<row r="6"([^>]*)>', rb'<row r="6" /></sheetData><sheetData><row r="6"\1>', d, count=1),
 }
 
 
