@@ -261,3 +261,50 @@ def test_goal4_under_support_shows_the_promotion_answer_and_is_not_asked_again(t
     for seed in range(5):
         res = score(cat, random_answers(cat, random.Random(seed), blank_rate=0.2))
         assert res.goals["S4"] == res.goals["P4"]
+
+
+# -- cached values: totals shown before Excel calculates (Protected View, previews) ----------------------
+
+
+def _named_values(path) -> dict[str, object]:
+    """The cached value of every workbook name (score_total, score_<grant>, …), as a preview reads it."""
+    wb = load_workbook(path, data_only=True)
+    values = {}
+    for name, dn in wb.defined_names.items():
+        (sheet, coord), = list(dn.destinations)
+        values[name] = wb[sheet][coord.replace("$", "")].value
+    return values
+
+
+def _cover_value(path, label):
+    ws = load_workbook(path, data_only=True)["表紙"]
+    return next(ws[f"B{c.row}"].value for c in ws["A"] if c.value == label)
+
+
+def test_totals_are_cached_in_the_generated_and_the_filled_book(tmp_path):
+    """openpyxl wrote formulas with an empty <v/>: Protected View and previews, which do not calculate,
+    showed blank totals. Expected: a blank book 0 everywhere and 交付要件 入力不足; a book with every item met
+    at its maximum the published 配点 of each grant and of the total (the catalog's points), every answer
+    counted — written by openpyxl, by the fast writer, and filled into a blank book."""
+    from xlsx_tool.workbook.filler import extreme_answers
+    from xlsx_tool.workbook.template import template_for
+
+    cat = load_shipped_catalog("R8", "municipality")
+    blank = write_workbook(cat, ENTITY, tmp_path / "blank.xlsx")
+    names = _named_values(blank)
+    assert names["score_total"] == 0 and all(names[f"score_{g.id}"] == 0 for g in cat.grants)
+    assert _cover_value(blank, "回答済み") == 0 and _cover_value(blank, "合計得点") == 0
+    assert names["eligibility_verdict"] == "入力不足"
+    with zipfile.ZipFile(blank) as z:
+        assert b'fullCalcOnLoad="1"' in z.read("xl/workbook.xml")  # Excel still recalculates on opening
+
+    answers = extreme_answers(cat, best=True)
+    filled = fill_workbook(blank, answers, tmp_path / "filled.xlsx", cat)
+    prefilled = write_workbook(cat, ENTITY, tmp_path / "prefilled.xlsx", prefill=answers)
+    fast = template_for(cat).write(tmp_path / "fast.xlsx", ENTITY, prefill=answers)
+    for book in (filled, prefilled, fast):
+        names = _named_values(book)
+        assert {g.id: names[f"score_{g.id}"] for g in cat.grants} == {g.id: g.points for g in cat.grants}, book.name
+        assert names["score_total"] == sum(g.points for g in cat.grants) == cat.total, book.name
+        assert _cover_value(book, "合計得点") == cat.total, book.name
+        assert _cover_value(book, "回答済み") == len(cat.answer_ids()), book.name

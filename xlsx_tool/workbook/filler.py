@@ -12,9 +12,12 @@ from xlsx_tool.catalog.answers import answer_choices, answer_slots
 from xlsx_tool.catalog.model import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule, ratio_ids
 from xlsx_tool.catalog.rules import allowed_points
 from xlsx_tool.util.atomic import write_atomically
+from xlsx_tool.util.memo import per_object
 from xlsx_tool.util.problems import message
+from xlsx_tool.workbook.cached import formula_keys, formula_value, set_values
 from xlsx_tool.workbook.ignored_errors import mark_code_cells
 from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, FIRST_DATA_ROW, input_sheet_names
+from xlsx_tool.workbook.writer import build_workbook
 
 
 def fill_workbook(source: str | Path, answers: Mapping[str, object], target: str | Path,
@@ -22,6 +25,8 @@ def fill_workbook(source: str | Path, answers: Mapping[str, object], target: str
     """Copy `source` to `target` with the given answers in their answer cells; source is untouched."""
     wb = load_workbook(source)
     placed = set()
+    in_book: dict[str, object] = {}  # every answer the book holds after filling
+    ids = set(catalog.answer_ids())
     for sheet in input_sheet_names(catalog).values():
         ws = wb[sheet]
         for row in range(FIRST_DATA_ROW, ws.max_row + 1):
@@ -29,12 +34,34 @@ def fill_workbook(source: str | Path, answers: Mapping[str, object], target: str
             if ident in answers:
                 ws[f"{COL_ANSWER}{row}"].value = answers[ident]
                 placed.add(ident)
+            if ident in ids:
+                in_book[ident] = ws[f"{COL_ANSWER}{row}"].value
     unknown = set(answers) - placed
     if unknown:
         raise KeyError(message("fill.unknown_ids", ids=", ".join(sorted(unknown))))
     wb.calculation.fullCalcOnLoad = True
     mark_code_cells(wb)  # openpyxl drops what the book had
+    _cache_values(wb, catalog, in_book)
     return write_atomically(target, lambda tmp: wb.save(tmp))
+
+
+def _cache_values(wb, catalog: Catalog, answers: Mapping[str, object]) -> None:
+    """The formulas' cached values (cached.py), the cells found where the writer puts them for this catalog;
+    not the 交付要件 results, whose inputs a filled book may hold."""
+    for title, keys in per_object(_KEYS, catalog, _formula_keys).items():
+        if title in wb.sheetnames:
+            ws = wb[title]
+            for coord, key in keys.items():
+                if key[0] != "eligibility" and ws[coord].data_type == "f":
+                    formula_value(ws, coord, key)
+    set_values(wb, catalog, answers)
+
+
+_KEYS: dict = {}  # catalog -> sheet title -> formula cell -> key
+
+
+def _formula_keys(catalog: Catalog) -> dict[str, dict[str, tuple]]:
+    return {ws.title: dict(formula_keys(ws)) for ws in build_workbook(catalog, generated_at="-").worksheets}
 
 
 def random_answers(catalog: Catalog, rng: random.Random, blank_rate: float = 0.15) -> dict[str, object]:
