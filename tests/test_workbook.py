@@ -308,3 +308,36 @@ def test_totals_are_cached_in_the_generated_and_the_filled_book(tmp_path):
         assert names["score_total"] == sum(g.points for g in cat.grants) == cat.total, book.name
         assert _cover_value(book, "合計得点") == cat.total, book.name
         assert _cover_value(book, "回答済み") == len(cat.answer_ids()), book.name
+
+
+@pytest.mark.libreoffice
+def test_every_cached_value_is_what_libreoffice_calculates(tmp_path, soffice):
+    """Each formula cell's cached value against the value LibreOffice (the reference engine of the tests)
+    calculates for it, in books of every rule kind pre-filled with random answers (blanks included), by
+    openpyxl and by the fast writer."""
+    from catalog_fixtures import ratio_catalog
+
+    from xlsx_tool.workbook.recalc import recalculate
+    from xlsx_tool.workbook.template import template_for
+
+    books = []
+    for n, cat in enumerate([load_shipped_catalog("R8", "municipality"), parse_catalog(rules_catalog(), "rules"),
+                             parse_catalog(ratio_catalog(), "ratio")]):
+        answers = random_answers(cat, random.Random(n), blank_rate=0.2)
+        books.append(write_workbook(cat, ENTITY, tmp_path / f"slow{n}.xlsx", prefill=answers))
+        books.append(template_for(cat).write(tmp_path / f"fast{n}.xlsx", ENTITY, prefill=answers))
+    for ours, calculated in zip(books, recalculate(books, tmp_path / "lo")):
+        formulas, cached, lo = (load_workbook(ours), load_workbook(ours, data_only=True),
+                                load_workbook(calculated, data_only=True))
+        checked = 0
+        for ws in formulas.worksheets:
+            for row in ws.iter_rows():
+                for c in row:
+                    if c.data_type != "f":
+                        continue
+                    mine, theirs = (wb[ws.title][c.coordinate].value for wb in (cached, lo))
+                    mine, theirs = (None if v == "" else v for v in (mine, theirs))
+                    assert mine == pytest.approx(theirs) if isinstance(theirs, float) else mine == theirs, \
+                        (ours.name, ws.title, c.coordinate, c.value, mine, theirs)
+                    checked += 1
+        assert checked > 20, ours.name
