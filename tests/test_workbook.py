@@ -285,7 +285,10 @@ def test_totals_are_cached_in_the_generated_and_the_filled_book(tmp_path):
     """openpyxl wrote formulas with an empty <v/>: Protected View and previews, which do not calculate,
     showed blank totals. Expected: a blank book 0 everywhere and 交付要件 入力不足; a book with every item met
     at its maximum the published 配点 of each grant and of the total (the catalog's points), every answer
-    counted — written by openpyxl, by the fast writer, and filled into a blank book."""
+    counted — written by openpyxl, by the fast writer, filled into a blank book, and in its report copy."""
+    from click.testing import CliRunner
+
+    from xlsx_tool.cli import main
     from xlsx_tool.workbook.filler import extreme_answers
     from xlsx_tool.workbook.template import template_for
 
@@ -302,7 +305,10 @@ def test_totals_are_cached_in_the_generated_and_the_filled_book(tmp_path):
     filled = fill_workbook(blank, answers, tmp_path / "filled.xlsx", cat)
     prefilled = write_workbook(cat, ENTITY, tmp_path / "prefilled.xlsx", prefill=answers)
     fast = template_for(cat).write(tmp_path / "fast.xlsx", ENTITY, prefill=answers)
-    for book in (filled, prefilled, fast):
+    report = tmp_path / "report.xlsx"  # the report copy: a book openpyxl read and saved again
+    result = CliRunner().invoke(main, ["report", str(filled), "--format", "xlsx", "--out", str(report)])
+    assert result.exit_code == 0, result.output
+    for book in (filled, prefilled, fast, report):
         names = _named_values(book)
         assert {g.id: names[f"score_{g.id}"] for g in cat.grants} == {g.id: g.points for g in cat.grants}, book.name
         assert names["score_total"] == sum(g.points for g in cat.grants) == cat.total, book.name

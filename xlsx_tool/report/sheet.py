@@ -28,6 +28,7 @@ from xlsx_tool.util.styles import (
     font,
     show_axes,
 )
+from xlsx_tool.workbook.filler import cache_values
 from xlsx_tool.workbook.ignored_errors import mark_code_cells
 from xlsx_tool.workbook.meta import SUMMARY_SHEET
 from xlsx_tool.workbook.protection import protect_sheet
@@ -155,4 +156,5 @@ def write_report_sheet(report: GapReport, source: str | Path, target: str | Path
     ws.oddFooter.left.text = who_text.replace("&", "&&")  # & starts a header/footer code
     ws.oddFooter.center.text = "&P / &N"
     mark_code_cells(wb)  # openpyxl drops what the book had
+    cache_values(wb, report.catalog)
     return write_atomically(target, lambda tmp: wb.save(tmp))

@@ -25,8 +25,6 @@ def fill_workbook(source: str | Path, answers: Mapping[str, object], target: str
     """Copy `source` to `target` with the given answers in their answer cells; source is untouched."""
     wb = load_workbook(source)
     placed = set()
-    in_book: dict[str, object] = {}  # every answer the book holds after filling
-    ids = set(catalog.answer_ids())
     for sheet in input_sheet_names(catalog).values():
         ws = wb[sheet]
         for row in range(FIRST_DATA_ROW, ws.max_row + 1):
@@ -34,34 +32,41 @@ def fill_workbook(source: str | Path, answers: Mapping[str, object], target: str
             if ident in answers:
                 ws[f"{COL_ANSWER}{row}"].value = answers[ident]
                 placed.add(ident)
-            if ident in ids:
-                in_book[ident] = ws[f"{COL_ANSWER}{row}"].value
     unknown = set(answers) - placed
     if unknown:
         raise KeyError(message("fill.unknown_ids", ids=", ".join(sorted(unknown))))
     wb.calculation.fullCalcOnLoad = True
     mark_code_cells(wb)  # openpyxl drops what the book had
-    _cache_values(wb, catalog, in_book)
+    cache_values(wb, catalog)
     return write_atomically(target, lambda tmp: wb.save(tmp))
 
 
-def _cache_values(wb, catalog: Catalog, answers: Mapping[str, object]) -> None:
-    """The formulas' cached values (cached.py), the cells found where the writer puts them for this catalog;
-    not the 交付要件 results, whose inputs a filled book may hold."""
-    for title, keys in per_object(_KEYS, catalog, _formula_keys).items():
+def cache_values(wb, catalog: Catalog) -> None:
+    """The formulas' cached values (cached.py) in a book openpyxl read (it drops them), for the answers the
+    book holds: on each cell holding the very formula the writer puts there for this catalog, not on the
+    交付要件 results, whose inputs a book may hold."""
+    ids, answers = set(catalog.answer_ids()), {}
+    for sheet in input_sheet_names(catalog).values():
+        if sheet in wb.sheetnames:
+            ws = wb[sheet]
+            for row in range(FIRST_DATA_ROW, ws.max_row + 1):
+                if ws[f"{COL_ID}{row}"].value in ids:
+                    answers[ws[f"{COL_ID}{row}"].value] = ws[f"{COL_ANSWER}{row}"].value
+    for title, cells in per_object(_FORMULAS, catalog, _formulas).items():
         if title in wb.sheetnames:
             ws = wb[title]
-            for coord, key in keys.items():
-                if key[0] != "eligibility" and ws[coord].data_type == "f":
+            for coord, (key, formula) in cells.items():
+                if key[0] != "eligibility" and ws[coord].data_type == "f" and ws[coord].value == formula:
                     formula_value(ws, coord, key)
     set_values(wb, catalog, answers)
 
 
-_KEYS: dict = {}  # catalog -> sheet title -> formula cell -> key
+_FORMULAS: dict = {}  # catalog -> sheet title -> formula cell -> (key, formula)
 
 
-def _formula_keys(catalog: Catalog) -> dict[str, dict[str, tuple]]:
-    return {ws.title: dict(formula_keys(ws)) for ws in build_workbook(catalog, generated_at="-").worksheets}
+def _formulas(catalog: Catalog) -> dict[str, dict[str, tuple]]:
+    return {ws.title: {coord: (key, ws[coord].value) for coord, key in formula_keys(ws).items()}
+            for ws in build_workbook(catalog, generated_at="-").worksheets}
 
 
 def random_answers(catalog: Catalog, rng: random.Random, blank_rate: float = 0.15) -> dict[str, object]:
