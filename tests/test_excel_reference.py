@@ -281,3 +281,154 @@ def test_the_summary_book_prints_as_excel_sets_up_fit_to_width_and_titles(tmp_pa
         assert setup.get("orientation") == "landscape" and setup.get("paperSize") == "9"
         local = names.get(("_xlnm.Print_Titles", str(index)))
         assert local and re.fullmatch(r"('?)" + re.escape(title) + r"\1!\$1:\$1", local), (title, local)
+
+
+# -- codes stored as text: no "number stored as text" triangle -------------------------------------------
+
+
+# the children of a worksheet that come before and after ignoredErrors (ECMA-376 Part 1, CT_Worksheet)
+_BEFORE_IGNORED = {f"{M}{t}" for t in ("sheetData", "sheetProtection", "mergeCells", "conditionalFormatting",
+                                       "dataValidations", "printOptions", "pageMargins", "pageSetup",
+                                       "headerFooter", "rowBreaks", "colBreaks")}
+_AFTER_IGNORED = {f"{M}{t}" for t in ("smartTags", "drawing", "legacyDrawing", "tableParts", "extLst")}
+
+
+def _cover_code_cell(book: Path) -> str:
+    from openpyxl import load_workbook
+
+    cover = load_workbook(book)["表紙"]
+    row = next(c.row for c in cover["A"] if c.value == "団体コード")
+    return f"B{row}"
+
+
+def _check_code_not_flagged(book: Path) -> None:
+    """ignore_error02.xlsx: Excel's <ignoredErrors><ignoredError sqref="A1" numberStoredAsText="1"/>."""
+    ref = _xml(_reference("ignore_error02.xlsx"), "xl/worksheets/sheet1.xml").find(f"{M}ignoredErrors")
+    assert ref is not None and ref.find(f"{M}ignoredError").get("numberStoredAsText") == "1"
+    sheet = _xml(book, _sheet_part(book, "表紙"))
+    ours = sheet.find(f"{M}ignoredErrors")
+    assert ours is not None, f"{book.name}: the cover has no ignoredErrors: Excel flags 団体コード"
+    assert _shape(ours) == _shape(ref)
+    error = ours.find(f"{M}ignoredError")
+    assert error.get("numberStoredAsText") == "1" and _cover_code_cell(book) in error.get("sqref").split()
+    tags = [child.tag for child in sheet]
+    at = tags.index(f"{M}ignoredErrors")
+    assert set(tags[at + 1:]) <= _AFTER_IGNORED and set(tags[:at]) <= _BEFORE_IGNORED | {
+        f"{M}{t}" for t in ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols")}, tags
+
+
+def test_the_municipality_code_is_text_without_excels_triangle(tmp_path):
+    """団体コード is text (a leading zero kept): Excel marks such a cell with a green triangle and a
+    "number stored as text" warning unless the sheet lists it in ignoredErrors — in the generated book, in a
+    book filled by openpyxl and in the report copy (openpyxl drops the element when it reads a book)."""
+    from openpyxl import load_workbook
+
+    entity = Entity(name="札幌市", code="011002", prefecture="北海道")
+    book = write_workbook(R8, entity, tmp_path / "book.xlsx")
+    cell = load_workbook(book)["表紙"][_cover_code_cell(book)]
+    assert cell.value == "011002" and cell.data_type == "s"
+    _check_code_not_flagged(book)
+    filled = fill_workbook(book, random_answers(R8, random.Random(4)), tmp_path / "filled.xlsx", R8)
+    _check_code_not_flagged(filled)
+    out = tmp_path / "report.xlsx"
+    result = CliRunner().invoke(main, ["report", str(filled), "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    _check_code_not_flagged(out)
+
+
+def test_the_fast_writer_writes_the_same_ignored_errors(tmp_path):
+    from xlsx_tool.workbook.template import template_for
+
+    path = template_for(R8).write(tmp_path / "fast.xlsx", Entity(name="札幌市", code="011002"))
+    _check_code_not_flagged(path)
+
+
+# -- fonts: one default, 游ゴシック as Excel writes it -------------------------------------------------
+
+
+def test_the_default_font_is_yu_gothic_as_excel_writes_a_japanese_default(tmp_path):
+    """default_format06.xlsx: a book whose default font is Japanese (ＭＳ Ｐゴシック), saved by Excel: the first
+    font (the Normal style's, used by every cell without a font of its own) carries sz, color, name, family
+    and charset="128" and no scheme. Without charset Excel may not pick the Japanese glyphs; with
+    scheme="minor" it would take the theme's minor font (Calibri in the theme we write) instead of the name.
+    family: Excel writes family="2" with charset 128 for its Japanese defaults (ＭＳ Ｐゴシック here, 游ゴシック in
+    a Japanese Excel's new book); 11 pt is the size of 游ゴシック as Excel's Japanese default.
+    The book used to start with Calibri while its cells used 游ゴシック without charset or family."""
+    ref = _xml(_reference("default_format06.xlsx"), "xl/styles.xml").find(f"{M}fonts/{M}font")
+    assert ref.find(f"{M}charset").get("val") == "128" and ref.find(f"{M}scheme") is None
+    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
+    styles = _xml(book, "xl/styles.xml")
+    fonts = styles.findall(f"{M}fonts/{M}font")
+    first = fonts[0]
+    assert {c.tag for c in first} == {c.tag for c in ref}, ET.tostring(first)
+    assert first.find(f"{M}name").get("val") == "游ゴシック" and float(first.find(f"{M}sz").get("val")) == 11
+    assert first.find(f"{M}family").get("val") == ref.find(f"{M}family").get("val") == "2"
+    assert first.find(f"{M}charset").get("val") == "128"
+    assert styles.find(f"{M}cellStyleXfs/{M}xf").get("fontId") == "0"
+    for font in fonts:  # every font of the book: 游ゴシック, with its charset and family
+        assert font.find(f"{M}name").get("val") == "游ゴシック", ET.tostring(font)
+        assert font.find(f"{M}charset").get("val") == "128" and font.find(f"{M}family").get("val") == "2"
+        assert font.find(f"{M}scheme") is None
+
+
+# -- row heights: wrapped text shown whole ---------------------------------------------------------------
+
+
+def _lines(text: str, width: int) -> int:
+    """Lines of `text` wrapped at `width` units, a full-width character counting two (East Asian width)."""
+    import math
+    import unicodedata
+
+    units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return max(1, math.ceil(units / width))
+
+
+def test_a_three_line_text_gets_three_lines_of_yu_gothic():
+    """游ゴシック 10 pt takes about 16.5 pt per line in Excel; rows sized at 13.5 pt per line cut text off."""
+    from xlsx_tool.util.cells import row_height
+
+    assert row_height("一行目\n二行目\n三行目", 62) >= 3 * 16.5
+    text = "あ" * 70  # 140 units: three lines in a column 62 wide
+    assert _lines(text, 62) == 3 and row_height(text, 62) >= 3 * 16.5
+
+
+def test_indicator_rows_are_tall_enough_for_their_wrapped_text(tmp_path):
+    from openpyxl import load_workbook
+
+    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
+    ws = load_workbook(book)[input_sheet_names(R8)[R8.grants[0].id]]
+    width = int(ws.column_dimensions["B"].width)
+    checked = 0
+    for row in range(4, ws.max_row + 1):
+        text = ws[f"B{row}"].value
+        if isinstance(text, str) and _lines(text, width) >= 3:
+            assert ws.row_dimensions[row].height >= 16.5 * _lines(text, width), (row, text)
+            checked += 1
+    assert checked, "no indicator text of three lines or more in the first input sheet"
+
+
+# -- the report sheet: printed on A4 with its title, protected as Excel protects --------------------------
+
+
+def test_the_report_sheet_prints_with_titles_and_is_protected_as_excel_does(tmp_path):
+    """repeat01.xlsx: print titles are a sheet-local _xlnm.Print_Titles; landscape01.xlsx: A4 is
+    paperSize="9"; protect02.xlsx: Excel protects contents, objects (the chart, notes) and scenarios."""
+    assert _defined_names(_reference("repeat01.xlsx")) == {("_xlnm.Print_Titles", "0"): "Sheet1!$1:$1"}
+    assert _xml(_reference("landscape01.xlsx"), "xl/worksheets/sheet1.xml").find(f"{M}pageSetup").get(
+        "paperSize") == "9"
+    ref = _xml(_reference("protect02.xlsx"), "xl/worksheets/sheet1.xml").find(f"{M}sheetProtection")
+    template = write_workbook(R8, ENTITY, tmp_path / "template.xlsx")
+    filled = fill_workbook(template, random_answers(R8, random.Random(5)), tmp_path / "filled.xlsx", R8)
+    out = tmp_path / "report.xlsx"
+    result = CliRunner().invoke(main, ["report", str(filled), "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    titles = [s.get("name") for s in _xml(out, "xl/workbook.xml").iter(f"{M}sheet")]
+    index = titles.index("採点結果")
+    sheet = _xml(out, _sheet_part(out, "採点結果"))
+    assert sheet.find(f"{M}pageSetup").get("paperSize") == "9"
+    assert sheet.find(f"{M}sheetPr/{M}pageSetUpPr").get("fitToPage") == "1"
+    local = _defined_names(out).get(("_xlnm.Print_Titles", str(index)))
+    assert local and re.fullmatch(r"('?)採点結果\1!\$1:\$1", local), local
+    ours = sheet.find(f"{M}sheetProtection")
+    assert {k: ours.get(k) for k in ("sheet", "objects", "scenarios")} == {k: ref.get(k) for k in
+                                                                        ("sheet", "objects", "scenarios")}

@@ -64,8 +64,8 @@ def test_generated_books_are_read_row_by_row(filled):
     _same_as_openpyxl(filled)
 
 
-def _cached_results(d: bytes) -> bytes:  # what Excel and LibreOffice write: the formulas' last results
-    return re.sub(rb"</f><v ?/>", b"</f><v>7</v>", d)
+def _cached_results(d: bytes) -> bytes:  # what Excel and LibreOffice write: the formulas' last results (others)
+    return re.sub(rb"</f>(?:<v ?/>|<v>[^<]*</v>)", b"</f><v>7</v>", d)
 
 
 def _append(rows: bytes):
@@ -349,9 +349,8 @@ HOSTILE = {
     "main_namespace_named_in_an_attribute": lambda d: d.replace(
         b'<worksheet xmlns="' + M_NS + b'"', b'<worksheet xmlns="urn:other" xmlns:m="' + M_NS + b'" a=\'xmlns="'
         + M_NS + b'"\'', 1).replace(b"<sheetData>", b"<m:sheetData/><sheetData>", 1),
-    "second_sheet_data_inside_a_piece": lambda d: d.replace(
-        b'<row r="6" ht="30" customHeight="1">', b'<row r="6" /></sheetData><sheetData><row r="6" ht="30" '
-        b'customHeight="1">', 1),
+    "second_sheet_data_inside_a_piece": lambda d: re.sub(  # row 6 with its attributes (height) as written
+        rb'<row r="6"([^>]*)>', rb'<row r="6" /></sheetData><sheetData><row r="6"\1>', d, count=1),
 }
 
 
@@ -441,7 +440,8 @@ def _rows_joined_through_a_comment(d: bytes) -> bytes:
 
 HOSTILE.update({
     **{f"formula_result_{name}": (lambda bad: lambda d: re.sub(  # the grant total's cached result
-        rb"(<f>SUM\(E4,[^<]*\)</f>)<v />", lambda m: m[1] + b"<v>" + bad + b"</v>", d, count=1))(bad)
+        rb"(<f>SUM\(E4,[^<]*\)</f>)(?:<v ?/>|<v>[^<]*</v>)", lambda m: m[1] + b"<v>" + bad + b"</v>", d,
+        count=1))(bad)
        for name, bad in [("char_ref_0", b"&#0;"), ("undefined_entity", b"&foo;"), ("noncharacter", b"\xef\xbf\xbf"),
                          ("control", b"\x01"), ("not_utf8", b"\xff")]},
     "forged_probe": _hide_rows,

@@ -261,3 +261,89 @@ def test_goal4_under_support_shows_the_promotion_answer_and_is_not_asked_again(t
     for seed in range(5):
         res = score(cat, random_answers(cat, random.Random(seed), blank_rate=0.2))
         assert res.goals["S4"] == res.goals["P4"]
+
+
+# -- cached values: totals shown before Excel calculates (Protected View, previews) ----------------------
+
+
+def _named_values(path) -> dict[str, object]:
+    """The cached value of every workbook name (score_total, score_<grant>, …), as a preview reads it."""
+    wb = load_workbook(path, data_only=True)
+    values = {}
+    for name, dn in wb.defined_names.items():
+        (sheet, coord), = list(dn.destinations)
+        values[name] = wb[sheet][coord.replace("$", "")].value
+    return values
+
+
+def _cover_value(path, label):
+    ws = load_workbook(path, data_only=True)["表紙"]
+    return next(ws[f"B{c.row}"].value for c in ws["A"] if c.value == label)
+
+
+def test_totals_are_cached_in_the_generated_and_the_filled_book(tmp_path):
+    """openpyxl wrote formulas with an empty <v/>: Protected View and previews, which do not calculate,
+    showed blank totals. Expected: a blank book 0 everywhere and 交付要件 入力不足; a book with every item met
+    at its maximum the published 配点 of each grant and of the total (the catalog's points), every answer
+    counted — written by openpyxl, by the fast writer, filled into a blank book, and in its report copy."""
+    from click.testing import CliRunner
+
+    from xlsx_tool.cli import main
+    from xlsx_tool.workbook.filler import extreme_answers
+    from xlsx_tool.workbook.template import template_for
+
+    cat = load_shipped_catalog("R8", "municipality")
+    blank = write_workbook(cat, ENTITY, tmp_path / "blank.xlsx")
+    names = _named_values(blank)
+    assert names["score_total"] == 0 and all(names[f"score_{g.id}"] == 0 for g in cat.grants)
+    assert _cover_value(blank, "回答済み") == 0 and _cover_value(blank, "合計得点") == 0
+    assert names["eligibility_verdict"] == "入力不足"
+    with zipfile.ZipFile(blank) as z:
+        assert b'fullCalcOnLoad="1"' in z.read("xl/workbook.xml")  # Excel still recalculates on opening
+
+    answers = extreme_answers(cat, best=True)
+    filled = fill_workbook(blank, answers, tmp_path / "filled.xlsx", cat)
+    prefilled = write_workbook(cat, ENTITY, tmp_path / "prefilled.xlsx", prefill=answers)
+    fast = template_for(cat).write(tmp_path / "fast.xlsx", ENTITY, prefill=answers)
+    report = tmp_path / "report.xlsx"  # the report copy: a book openpyxl read and saved again
+    result = CliRunner().invoke(main, ["report", str(filled), "--format", "xlsx", "--out", str(report)])
+    assert result.exit_code == 0, result.output
+    for book in (filled, prefilled, fast, report):
+        names = _named_values(book)
+        assert {g.id: names[f"score_{g.id}"] for g in cat.grants} == {g.id: g.points for g in cat.grants}, book.name
+        assert names["score_total"] == sum(g.points for g in cat.grants) == cat.total, book.name
+        assert _cover_value(book, "合計得点") == cat.total, book.name
+        assert _cover_value(book, "回答済み") == len(cat.answer_ids()), book.name
+
+
+@pytest.mark.libreoffice
+def test_every_cached_value_is_what_libreoffice_calculates(tmp_path, soffice):
+    """Each formula cell's cached value against the value LibreOffice (the reference engine of the tests)
+    calculates for it, in books of every rule kind pre-filled with random answers (blanks included), by
+    openpyxl and by the fast writer."""
+    from catalog_fixtures import ratio_catalog
+
+    from xlsx_tool.workbook.recalc import recalculate
+    from xlsx_tool.workbook.template import template_for
+
+    books = []
+    for n, cat in enumerate([load_shipped_catalog("R8", "municipality"), parse_catalog(rules_catalog(), "rules"),
+                             parse_catalog(ratio_catalog(), "ratio")]):
+        answers = random_answers(cat, random.Random(n), blank_rate=0.2)
+        books.append(write_workbook(cat, ENTITY, tmp_path / f"slow{n}.xlsx", prefill=answers))
+        books.append(template_for(cat).write(tmp_path / f"fast{n}.xlsx", ENTITY, prefill=answers))
+    for ours, calculated in zip(books, recalculate(books, tmp_path / "lo")):
+        formulas, cached, lo = (load_workbook(ours), load_workbook(ours, data_only=True),
+                                load_workbook(calculated, data_only=True))
+        checked = 0
+        for ws in formulas.worksheets:
+            for row in ws.iter_rows():
+                for c in row:
+                    if c.data_type != "f":
+                        continue
+                    mine, theirs = (wb[ws.title][c.coordinate].value for wb in (cached, lo))
+                    mine, theirs = (None if v == "" else v for v in (mine, theirs))
+                    assert mine == pytest.approx(theirs) if isinstance(theirs, float) else mine == theirs, \
+                        (ours.name, ws.title, c.coordinate, c.value, mine, theirs)
+                    checked += 1
+        assert checked > 20, ours.name

@@ -8,7 +8,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from openpyxl.chart import BarChart
 from openpyxl.chart import Reference as ChartRef
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 from xlsx_tool.report.layout import GapLayout, LayoutTable, gap_layout, group_headers, who
@@ -16,16 +16,31 @@ from xlsx_tool.scoring.gap import GapReport
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.cells import put
 from xlsx_tool.util.problems import message
-from xlsx_tool.util.styles import BASE, BOLD, FILL_GOAL, FILL_GROUP, FILL_HEADER, TITLE, UNLOCKED, WRAP_TOP, show_axes
+from xlsx_tool.util.styles import (
+    BASE,
+    BOLD,
+    FILL_GOAL,
+    FILL_GROUP,
+    FILL_HEADER,
+    TITLE,
+    UNLOCKED,
+    WRAP_TOP,
+    font,
+    show_axes,
+)
+from xlsx_tool.workbook.filler import cache_values
+from xlsx_tool.workbook.ignored_errors import mark_code_cells
 from xlsx_tool.workbook.meta import SUMMARY_SHEET
+from xlsx_tool.workbook.protection import protect_sheet
 
 REPORT_SHEET = "採点結果"
 KEY_COL = "M"  # hidden: row keys for programs reading the report back
-GOOD = Font(name=BASE.name, size=10, color="1A7F37")
-BAD = Font(name=BASE.name, size=10, color="C62828", bold=True)
+GOOD = font(10, color="1A7F37")
+BAD = font(10, color="C62828", bold=True)
 MARK_FONT = {"good": GOOD, "bad": BAD}
 FILL_LEVEL = {"goal": FILL_GROUP, "grant": FILL_GOAL, "total": FILL_GOAL}
 CHART_ROWS = 19  # rows the chart takes beside and below its data
+SECTION = font(12, bold=True)
 
 
 def _header(ws, row: int, headers) -> None:
@@ -35,7 +50,7 @@ def _header(ws, row: int, headers) -> None:
 
 
 def _section(ws, row: int, title: str) -> int:
-    put(ws, f"A{row}", title, font=Font(name=BASE.name, size=12, bold=True), border=False,
+    put(ws, f"A{row}", title, font=SECTION, border=False,
         align=Alignment(vertical="center"))
     return row + 1
 
@@ -130,12 +145,16 @@ def write_report_sheet(report: GapReport, source: str | Path, target: str | Path
     for note in layout.notes:
         put(ws, f"A{row}", f"※ {note}", border=False, align=Alignment(vertical="top"))
         row += 1
-    ws.protection.sheet = True
+    protect_sheet(ws)  # the chart and the notes too, as Excel protects
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "portrait"
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_area = f"A1:L{row}"
+    ws.print_title_rows = "1:1"  # the title (year, prefecture, municipality) on every printed page
     who_text = who(report.entity)
     ws.oddFooter.left.text = who_text.replace("&", "&&")  # & starts a header/footer code
     ws.oddFooter.center.text = "&P / &N"
+    mark_code_cells(wb)  # openpyxl drops what the book had
+    cache_values(wb, report.catalog)
     return write_atomically(target, lambda tmp: wb.save(tmp))

@@ -23,12 +23,18 @@ def safe(value: object) -> object:
     return value
 
 
+# Excel lays a line of 游ゴシック 10 pt out about 16.5 pt high (the font's ascent and descent are large:
+# its default row at 11 pt is 18.75 pt); at 13.5 pt per line, the ＭＳ Ｐゴシック figure, text is cut off.
+LINE_HEIGHT = 16.5
+
+
 def row_height(text: str, width_chars: int) -> float:
-    # CJK characters take about two width units; 13.5pt per line at 10pt type.
+    """Points a row needs for `text` wrapped in a column `width_chars` wide (CJK characters take about two
+    width units), at 10 pt type."""
     units = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
     lines = sum(max(1, math.ceil(sum(2 if ord(c) > 0x2E80 else 1 for c in part) / width_chars))
                 for part in text.split("\n")) if text else 1
-    return max(15.0, 13.5 * max(lines, math.ceil(units / width_chars)) + 3)
+    return LINE_HEIGHT * max(lines, math.ceil(units / width_chars)) + 3
 
 
 def put(ws: Worksheet, ref: str, value, font=BASE, fill=None, align=WRAP_TOP, fmt=None, border=True,

@@ -1,13 +1,23 @@
 """The house style of every sheet we write (self-assessment book, reports, catalog sheets, summaries)."""
 
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles import Alignment, Border, Color, Font, PatternFill, Protection, Side
+from openpyxl.utils.indexed_list import IndexedList
 
 FONT = "游ゴシック"
-BASE = Font(name=FONT, size=10)
-BOLD = Font(name=FONT, size=10, bold=True)
-TITLE = Font(name=FONT, size=14, bold=True)
-SMALL = Font(name=FONT, size=8)
-MUTED = Font(name=FONT, size=10, color="595959")  # texts that are not the official wording
+
+
+def font(size: float = 10, **kwargs) -> Font:
+    """游ゴシック with the attributes Excel writes for it: charset 128 (Japanese, Shift_JIS) and family 2;
+    no scheme="minor", which would make Excel take the theme's font (Calibri) instead of the name."""
+    return Font(name=FONT, size=size, family=2, charset=128, **kwargs)
+
+
+DEFAULT_FONT = font(11, color=Color(theme=1))  # Excel's Japanese default: 11 pt, the theme's text colour
+BASE = font(10)
+BOLD = font(10, bold=True)
+TITLE = font(14, bold=True)
+SMALL = font(8)
+MUTED = font(10, color="595959")  # texts that are not the official wording
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 CENTER = Alignment(horizontal="center", vertical="top", wrap_text=True)
 FILL_GOAL = PatternFill("solid", fgColor="DDEBF7")
@@ -30,3 +40,10 @@ def show_axes(*charts) -> None:
     for chart in charts:
         for axis in (chart.x_axis, chart.y_axis):
             axis.delete = False
+
+
+def use_default_font(wb) -> None:
+    """DEFAULT_FONT as the book's default: styles.xml's first font, which the Normal style and every cell
+    without a font of its own use (openpyxl starts a book with Calibri). Call before any cell is styled."""
+    wb._fonts = IndexedList([DEFAULT_FONT])
+    wb._named_styles["Normal"].font = DEFAULT_FONT

@@ -12,8 +12,12 @@ from xlsx_tool.catalog.answers import answer_choices, answer_slots
 from xlsx_tool.catalog.model import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule, ratio_ids
 from xlsx_tool.catalog.rules import allowed_points
 from xlsx_tool.util.atomic import write_atomically
+from xlsx_tool.util.memo import per_object
 from xlsx_tool.util.problems import message
+from xlsx_tool.workbook.cached import formula_keys, formula_value, set_values
+from xlsx_tool.workbook.ignored_errors import mark_code_cells
 from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, FIRST_DATA_ROW, input_sheet_names
+from xlsx_tool.workbook.writer import build_workbook
 
 
 def fill_workbook(source: str | Path, answers: Mapping[str, object], target: str | Path,
@@ -32,7 +36,37 @@ def fill_workbook(source: str | Path, answers: Mapping[str, object], target: str
     if unknown:
         raise KeyError(message("fill.unknown_ids", ids=", ".join(sorted(unknown))))
     wb.calculation.fullCalcOnLoad = True
+    mark_code_cells(wb)  # openpyxl drops what the book had
+    cache_values(wb, catalog)
     return write_atomically(target, lambda tmp: wb.save(tmp))
+
+
+def cache_values(wb, catalog: Catalog) -> None:
+    """The formulas' cached values (cached.py) in a book openpyxl read (it drops them), for the answers the
+    book holds: on each cell holding the very formula the writer puts there for this catalog, not on the
+    交付要件 results, whose inputs a book may hold."""
+    ids, answers = set(catalog.answer_ids()), {}
+    for sheet in input_sheet_names(catalog).values():
+        if sheet in wb.sheetnames:
+            ws = wb[sheet]
+            for row in range(FIRST_DATA_ROW, ws.max_row + 1):
+                if ws[f"{COL_ID}{row}"].value in ids:
+                    answers[ws[f"{COL_ID}{row}"].value] = ws[f"{COL_ANSWER}{row}"].value
+    for title, cells in per_object(_FORMULAS, catalog, _formulas).items():
+        if title in wb.sheetnames:
+            ws = wb[title]
+            for coord, (key, formula) in cells.items():
+                if key[0] != "eligibility" and ws[coord].data_type == "f" and ws[coord].value == formula:
+                    formula_value(ws, coord, key)
+    set_values(wb, catalog, answers)
+
+
+_FORMULAS: dict = {}  # catalog -> sheet title -> formula cell -> (key, formula)
+
+
+def _formulas(catalog: Catalog) -> dict[str, dict[str, tuple]]:
+    return {ws.title: {coord: (key, ws[coord].value) for coord, key in formula_keys(ws).items()}
+            for ws in build_workbook(catalog, generated_at="-").worksheets}
 
 
 def random_answers(catalog: Catalog, rng: random.Random, blank_rate: float = 0.15) -> dict[str, object]:

@@ -11,6 +11,7 @@ COVER_SHEET = "表紙"
 SUMMARY_SHEET = "集計"
 LISTS_SHEET = "_lists"
 META_SHEET = "_meta"
+COVER_CODE_LABEL = "団体コード"  # its value beside it on the cover: text, a leading zero kept
 
 # input sheet columns
 COL_NUMBER, COL_TEXT, COL_POINTS, COL_ANSWER, COL_SCORE, COL_REMARKS, COL_SOURCE, COL_ID, COL_DONE = "ABCDEFGHI"

@@ -42,14 +42,20 @@ def protect(wb: Workbook, password: str | None) -> None:
     """Protect every sheet (columns and rows may be resized) and the workbook structure."""
     hashed = _hashed(password) if password else None
     for ws in wb.worksheets:
-        ws.protection.sheet = True
-        ws.protection.objects = ws.protection.scenarios = True  # notes stay as written (as Excel protects)
-        ws.protection.formatColumns = False  # let staff widen columns and rows
-        ws.protection.formatRows = False
-        if hashed:
-            ws.protection.algorithmName, ws.protection.spinCount = ALGORITHM, SPIN_COUNT
-            ws.protection.hashValue, ws.protection.saltValue = hashed
+        protect_sheet(ws, hashed)
     wb.security = WorkbookProtection(lockStructure=True)
     if hashed:
         wb.security.workbookAlgorithmName, wb.security.workbookSpinCount = ALGORITHM, SPIN_COUNT
         wb.security.workbookHashValue, wb.security.workbookSaltValue = hashed
+
+
+def protect_sheet(ws, hashed: tuple[str, str] | None = None) -> None:
+    """Contents, objects (notes, charts) and scenarios protected, as Excel protects a sheet; columns and
+    rows may still be resized. `hashed`: (hash, salt) of a password, as _hashed gives."""
+    ws.protection.sheet = True
+    ws.protection.objects = ws.protection.scenarios = True
+    ws.protection.formatColumns = False  # let staff widen columns and rows
+    ws.protection.formatRows = False
+    if hashed:
+        ws.protection.algorithmName, ws.protection.spinCount = ALGORITHM, SPIN_COUNT
+        ws.protection.hashValue, ws.protection.saltValue = hashed

@@ -31,9 +31,11 @@ from xlsx_tool.util.styles import (
 )
 from xlsx_tool.util.templates import render
 from xlsx_tool.util.version import __version__
+from xlsx_tool.workbook.cached import formula_value
 from xlsx_tool.workbook.common import NOTES_SHEET, YES_NO, SheetLayout, Validations, print_setup
 from xlsx_tool.workbook.meta import (
     COL_DONE,
+    COVER_CODE_LABEL,
     COVER_SHEET,
     ELIGIBILITY_FIRST_ROW,
     ELIGIBILITY_SHEET,
@@ -59,12 +61,14 @@ def write_summary(wb, catalog: Catalog, layouts: dict[str, SheetLayout], entity:
     names: dict[str, str] = {}
     row = 4
 
-    def line(grant_label, goal_label, group_label, points, formula, name, fill=None, font=BASE):
+    def line(grant_label, goal_label, group_label, points, formula, name, key, fill=None, font=BASE):
         nonlocal row
         for col, v in zip("ABCD", (grant_label, goal_label, group_label, points)):
             put(ws, f"{col}{row}", v, fill=fill, font=font)
         put(ws, f"E{row}", formula, fill=fill, font=font, fmt=POINTS_FMT, formula=True)
         put(ws, f"F{row}", f"=IF(D{row}=0,0,E{row}/D{row})", fill=fill, font=font, fmt=PERCENT, formula=True)
+        formula_value(ws, f"E{row}", key)
+        formula_value(ws, f"F{row}", ("rate", key, points))
         names[name] = f"{quote_sheet(SUMMARY_SHEET)}!$E${row}"
         row += 1
 
@@ -77,22 +81,23 @@ def write_summary(wb, catalog: Catalog, layouts: dict[str, SheetLayout], entity:
                 kind_cells.setdefault(group.kind.value, []).append(f"E{row}")
                 line(grant.short, f"目標{goal.number} {goal.name}", GROUP_LABELS[group.kind], group.points,
                      f"={sheet}!{layouts[grant.id].group_cells[(goal.id, group.kind.value)]}",
-                     defined_name_for(goal.id, group.kind.value))
+                     defined_name_for(goal.id, group.kind.value), ("group", goal.id, group.kind.value))
             if len(goal.groups) > 1:
                 line(grant.short, f"目標{goal.number} 小計", "", goal.points,
-                     f"={sheet}!{layouts[grant.id].goal_cells[goal.id]}", defined_name_for(goal.id), FILL_GROUP)
+                     f"={sheet}!{layouts[grant.id].goal_cells[goal.id]}", defined_name_for(goal.id), ("goal", goal.id),
+                     FILL_GROUP)
             else:
                 names[defined_name_for(goal.id)] = names[defined_name_for(goal.id, goal.groups[0].kind.value)]
         grant_cells.append(f"E{row}")
         line(grant.short, f"{grant.name} 合計", "", grant.points, f"={sheet}!{layouts[grant.id].total_cell}",
-             defined_name_for(grant.id), FILL_GOAL, BOLD)
+             defined_name_for(grant.id), ("grant", grant.id), FILL_GOAL, BOLD)
     if set(kind_cells) - {GroupKind.combined.value}:
         for kind in GroupKind:
             if kind.value in kind_cells:
                 pts = catalog.group_kind_points()[kind]
                 line("合計", "指標群別", GROUP_LABELS[kind], pts, f"=SUM({','.join(kind_cells[kind.value])})",
-                     defined_name_for("group", kind.value), FILL_GROUP)
-    line("総合計", "", "", catalog.total, f"=SUM({','.join(grant_cells)})", "score_total", FILL_GOAL, BOLD)
+                     defined_name_for("group", kind.value), ("kind", kind.value), FILL_GROUP)
+    line("総合計", "", "", catalog.total, f"=SUM({','.join(grant_cells)})", "score_total", ("total",), FILL_GOAL, BOLD)
     ws.freeze_panes = "A4"
     print_setup(ws, entity, f"A1:F{row - 1}")
     ws.print_title_rows = "3:3"
@@ -112,7 +117,7 @@ def write_cover(ws, catalog: Catalog, entity: Entity, layouts: dict[str, SheetLa
         ("年度", catalog.year_label, False),
         ("区分", f"{KIND_LABELS[catalog.kind]}分", False),
         ("団体名", entity.name or None, True),
-        ("団体コード", entity.code or None, True),
+        (COVER_CODE_LABEL, entity.code or None, True),
         ("都道府県", entity.prefecture or None, True),
         ("第1号被保険者数", entity.insured, True),
         ("被保険者規模", size_class(entity.insured), False),
@@ -121,20 +126,22 @@ def write_cover(ws, catalog: Catalog, entity: Entity, layouts: dict[str, SheetLa
     for label, value, editable in rows:
         put(ws, f"A{r}", label, font=BOLD, fill=FILL_GROUP)
         c = put(ws, f"B{r}", value, align=Alignment(horizontal="left", vertical="top"), border=False,
-                 fmt="@" if label == "団体コード" else None)  # text: a typed 011002 keeps its leading zero
+                 fmt="@" if label == COVER_CODE_LABEL else None)  # text: a typed 011002 keeps its leading zero
         if editable:
             c.protection = UNLOCKED
         r += 1
     done_ranges = ",".join(f"{quote_sheet(l.name)}!{COL_DONE}{FIRST_DATA_ROW}:{COL_DONE}{l.last_row}"
                            for l in layouts.values())
     r += 1
-    live = [("回答済み", f"=SUM({done_ranges})", f"/ {len(catalog.answer_ids())} 項目"),
-            ("合計得点", "=score_total", f"/ {catalog.total} 点")]
-    live += [(f"{g.short}交付金", f"={defined_name_for(g.id)}", f"/ {g.points} 点") for g in catalog.grants]
-    for i, (label, formula, suffix) in enumerate(live):
+    live = [("回答済み", f"=SUM({done_ranges})", f"/ {len(catalog.answer_ids())} 項目", ("answered",)),
+            ("合計得点", "=score_total", f"/ {catalog.total} 点", ("total",))]
+    live += [(f"{g.short}交付金", f"={defined_name_for(g.id)}", f"/ {g.points} 点", ("grant", g.id))
+             for g in catalog.grants]
+    for i, (label, formula, suffix, key) in enumerate(live):
         font = BOLD if i < 2 else BASE
         put(ws, f"A{r + i}", label, font=BOLD, fill=FILL_GOAL if i < 2 else FILL_GROUP)
         put(ws, f"B{r + i}", formula, font=font, align=Alignment(horizontal="right"), fmt=POINTS_FMT, formula=True)
+        formula_value(ws, f"B{r + i}", key)
         put(ws, f"C{r + i}", suffix, font=font, border=False, align=Alignment(horizontal="left", indent=1))
     r += len(catalog.grants) + 3
     put(ws, f"A{r}", "記入方法", font=BOLD, fill=FILL_HEADER)
@@ -198,6 +205,7 @@ def write_eligibility(wb, entity: Entity, validations: Validations) -> None:
                                       ("decided_by", "判定に用いた要件"), ("verdict", "判定")]):
         put(ws, f"B{r + j}", label, font=BOLD, fill=FILL_GROUP)
         put(ws, f"C{r + j}", formulas[key], font=BOLD, fmt="#,##0", formula=True)
+        formula_value(ws, f"C{r + j}", ("eligibility", key))
         wb.defined_names[f"eligibility_{key}"] = DefinedName(
             f"eligibility_{key}", attr_text=f"{quote_sheet(ELIGIBILITY_SHEET)}!$C${r + j}")
     ws.conditional_formatting.add(f"C{ELIGIBILITY_FIRST_ROW}:C{ELIGIBILITY_FIRST_ROW + len(INPUT_ROWS) - 1}",

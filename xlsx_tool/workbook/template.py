@@ -32,7 +32,17 @@ from xlsx_tool.catalog.entity import Entity, size_class
 from xlsx_tool.catalog.model import Catalog, catalog_hash
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.memo import remember
-from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, COL_PREVIOUS, COVER_SHEET, FIRST_DATA_ROW, META_SHEET
+from xlsx_tool.workbook.cached import book_values, formula_keys, set_value, value_of
+from xlsx_tool.workbook.cached import write_cell as write_formula_cell
+from xlsx_tool.workbook.meta import (
+    COL_ANSWER,
+    COL_ID,
+    COL_PREVIOUS,
+    COVER_CODE_LABEL,
+    COVER_SHEET,
+    FIRST_DATA_ROW,
+    META_SHEET,
+)
 from xlsx_tool.workbook.writer import build_workbook
 
 # The template is built for PROBE; its texts start with "=" to learn which cells the writer keeps as
@@ -45,7 +55,7 @@ CHECKS = (Entity(name=" 検査　村&", code="", prefecture="", insured=None),
 PROBE_TIME = "2000-01-01T00:00:00+00:00"
 COVER_FIELDS = {  # cover label -> the value _write_cover puts beside it
     "団体名": lambda e: e.name or None,
-    "団体コード": lambda e: e.code or None,
+    COVER_CODE_LABEL: lambda e: e.code or None,
     "都道府県": lambda e: e.prefecture or None,
     "第1号被保険者数": lambda e: e.insured,
     "被保険者規模": lambda e: size_class(e.insured),
@@ -68,6 +78,7 @@ class _Context:
     previous: Mapping[str, object]
     prefill: Mapping[str, object]
     now: datetime
+    values: Mapping[tuple, object]  # what the formulas compute for the pre-filled answers (cached.book_values)
 
 
 class _CellSlot:
@@ -116,6 +127,25 @@ def _footer_text(entity: Entity) -> str | None:
     return _FOOTERS[entity]
 
 
+class _ValueSlot:
+    """A formula cell: its cached value (cached.py) depends on the pre-filled answers."""
+
+    def __init__(self, ws, coord: str, key: tuple):
+        self.ws, self.cell, self.coord, self.key = ws, ws[coord], coord, key
+        self._bytes: dict[tuple, bytes] = {}
+
+    def render(self, ctx: _Context) -> bytes:
+        value = value_of(ctx.values, ctx.prefill, self.key)
+        known = (type(value), value)  # 0, 0.0 and False are equal keys but different cells
+        if known not in self._bytes:
+            set_value(self.ws, self.coord, value)
+            out = io.BytesIO()
+            with xmlfile(out) as xf:
+                write_formula_cell(xf, self.ws, self.cell, self.cell.has_style)
+            remember(self._bytes, known, out.getvalue(), 64)
+        return self._bytes[known]
+
+
 class _FooterSlot:
     def __init__(self, ws):
         self.ws = ws
@@ -139,12 +169,20 @@ class _CoreSlot:
         return tostring(props.to_tree())
 
 
-def _cell_span(data: bytes, coord: str) -> tuple[int, int]:
+def _cell_starts(data: bytes) -> dict[bytes, list[int]]:
+    """Where each <c r="…"> element of openpyxl's output starts (one pass over the member)."""
+    starts: dict[bytes, list[int]] = {}
+    for m in re.finditer(rb'<c r="([A-Z]+[0-9]+)"[ />]', data):
+        starts.setdefault(m.group(1), []).append(m.start())
+    return starts
+
+
+def _cell_span(data: bytes, coord: str, starts: dict[bytes, list[int]]) -> tuple[int, int]:
     """Start and end of the one <c r="coord"> element in openpyxl's output."""
-    starts = [m.start() for m in re.finditer(rb'<c r="%s"[ />]' % coord.encode(), data)]
-    if len(starts) != 1:
-        raise FastWriterUnavailable(f"cell {coord} found {len(starts)} times")
-    start = starts[0]
+    found = starts.get(coord.encode(), [])
+    if len(found) != 1:
+        raise FastWriterUnavailable(f"cell {coord} found {len(found)} times")
+    start = found[0]
     close = data.index(b">", start)
     if data[close - 1:close] == b"/":
         return start, close + 1
@@ -170,6 +208,7 @@ class Template:
                  with_previous: bool = False):
         self.catalog, self.password, self.thresholds, self.with_previous = catalog, password, thresholds, with_previous
         self.answer_ids = catalog.answer_ids()
+        self._blank: Mapping[tuple, object] | None = None
         probe_answers = {aid: PROBE_ANSWER for aid in self.answer_ids}
         self.wb = build_workbook(catalog, PROBE, password=password, generated_at=PROBE_TIME, thresholds=thresholds,
                                  previous_answers=probe_answers if with_previous else None, prefill=probe_answers)
@@ -214,10 +253,12 @@ class Template:
         for ws in self.wb.worksheets:
             member = sheet_files[ws.title]
             data = data_of[member]
+            starts = _cell_starts(data)
             title = ws["A1"].value
             if isinstance(title, str) and title.endswith(label):
                 prefix = title[: -len(label)]
-                add(member, _cell_span(data, "A1"), _CellSlot(ws, "A1", lambda c, p=prefix: p + c.entity.label))
+                add(member, _cell_span(data, "A1", starts),
+                    _CellSlot(ws, "A1", lambda c, p=prefix: p + c.entity.label))
             if ws.oddFooter.left.text is not None and ws.oddFooter.left.text == footer_text:
                 add(member, _footer_span(data), _FooterSlot(ws))
             if ws.title == COVER_SHEET:
@@ -225,7 +266,7 @@ class Template:
                 if set(labels) != set(COVER_FIELDS):
                     raise FastWriterUnavailable("cover rows not found")
                 for text, row in labels.items():
-                    add(member, _cell_span(data, f"B{row}"),
+                    add(member, _cell_span(data, f"B{row}", starts),
                         _CellSlot(ws, f"B{row}", lambda c, f=COVER_FIELDS[text]: f(c.entity)))
             elif ws.title == META_SHEET:
                 keys = {c.value: c.row for c in ws["A"] if c.value in META_FIELDS}
@@ -233,18 +274,20 @@ class Template:
                     raise FastWriterUnavailable("_meta rows not found")
                 for key, row in keys.items():
                     fn = META_FIELDS[key]
-                    add(member, _cell_span(data, f"B{row}"), _CellSlot(
+                    add(member, _cell_span(data, f"B{row}", starts), _CellSlot(
                         ws, f"B{row}", lambda c, f=fn: (lambda v: v if v not in ("", None) else None)(
                             f(c.entity, c.generated_at))))
             for row in range(FIRST_DATA_ROW, ws.max_row + 1):
                 aid = ws[f"{COL_ID}{row}"].value
                 if aid not in self.answer_ids or ws[f"{COL_ANSWER}{row}"].value != PROBE_ANSWER:
                     continue  # not an answer row (ids of indicators with sub-items, computed figures)
-                add(member, _cell_span(data, f"{COL_ANSWER}{row}"),
+                add(member, _cell_span(data, f"{COL_ANSWER}{row}", starts),
                     _CellSlot(ws, f"{COL_ANSWER}{row}", lambda c, a=aid: c.prefill.get(a)))
                 if self.with_previous:
-                    add(member, _cell_span(data, f"{COL_PREVIOUS}{row}"),
+                    add(member, _cell_span(data, f"{COL_PREVIOUS}{row}", starts),
                         _CellSlot(ws, f"{COL_PREVIOUS}{row}", lambda c, a=aid: c.previous.get(a)))
+            for coord, key in formula_keys(ws).items():
+                add(member, _cell_span(data, coord, starts), _ValueSlot(ws, coord, key))
         add("docProps/core.xml", _core_span(data_of["docProps/core.xml"]), _CoreSlot(self.wb))
         return found
 
@@ -257,7 +300,8 @@ class Template:
             raise ValueError("this template is for books " + ("with" if self.with_previous else "without")
                              + " a previous-year answer column")
         ctx = _Context(entity, generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                       previous or {}, prefill or {}, now or datetime.now(timezone.utc).replace(tzinfo=None))
+                       previous or {}, prefill or {}, now or datetime.now(timezone.utc).replace(tzinfo=None),
+                       self._values(prefill or {}))
         stamp = time.localtime()[:6]
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z:
@@ -268,6 +312,13 @@ class Template:
                 zi.external_attr, zi.create_system = info.external_attr, info.create_system
                 z.writestr(zi, data)
         return out.getvalue()
+
+    def _values(self, prefill: Mapping[str, object]) -> Mapping[tuple, object]:
+        if prefill:
+            return book_values(self.catalog, prefill)
+        if self._blank is None:  # most books: nothing pre-filled, the same values for every entity
+            self._blank = book_values(self.catalog, {})
+        return self._blank
 
     def write(self, path: str | Path, entity: Entity, **kwargs) -> Path:
         data = self.render(entity, **kwargs)

@@ -48,8 +48,11 @@ from xlsx_tool.util.styles import (
     SMALL,
     TITLE,
     UNLOCKED,
+    use_default_font,
 )
+from xlsx_tool.workbook.cached import formula_value, set_values
 from xlsx_tool.workbook.common import INPUT_COLUMNS, SheetLayout, Validations, print_setup
+from xlsx_tool.workbook.ignored_errors import mark_code_cells
 from xlsx_tool.workbook.meta import (
     COL_ANSWER,
     COL_DONE,
@@ -97,6 +100,7 @@ def _write_answer_cells(ws, row, answer_id, ind, is_subitem, validations, previo
     put(ws, ref, prefill.get(answer_id), fill=FILL_INPUT, align=CENTER).protection = UNLOCKED
     put(ws, f"{COL_REMARKS}{row}", None).protection = UNLOCKED
     ws[f"{COL_DONE}{row}"] = f"=IF(LEN({ref})>0,1,0)"
+    formula_value(ws, f"{COL_DONE}{row}", ("done", answer_id))
     validations.add(ws, ref, ind, answer_id, is_subitem)
     return ref
 
@@ -106,6 +110,7 @@ def _write_repeated_answer(ws, row, sub, answered) -> str:
     ref = f"{COL_ANSWER}{row}"
     sheet, cell = answered[sub.same_as]
     put(ws, ref, f"={quote_sheet(sheet)}!{cell}", align=CENTER, formula=True)
+    formula_value(ws, ref, ("answer", sub.same_as))
     put(ws, f"{COL_REMARKS}{row}", f"{sheet}シートの回答を表示（同じ項目）", font=SMALL)
     return ref
 
@@ -150,6 +155,7 @@ def _write_indicator(ws, row, ind, validations, previous, prefill, answered) -> 
         fmt = POINTS_FMT if isinstance(ind.rule, (SumRule, LevelsRule)) else '"○";;"－"'  # tiers: counted or not
         sub_cells[sub.id] = f"{COL_SCORE}{row}"
         put(ws, sub_cells[sub.id], subitem_formula(ind, sub, refs), align=CENTER, fmt=fmt, formula=True)
+        formula_value(ws, sub_cells[sub.id], ("sub", sub.id))
         national = national_text(sub)
         put(ws, f"{COL_SOURCE}{row}", national or None, font=SMALL)
         ws[f"{COL_ID}{row}"] = sub.id
@@ -157,6 +163,7 @@ def _write_indicator(ws, row, ind, validations, previous, prefill, answered) -> 
                                             row_height(national, INPUT_COLUMNS[COL_SOURCE][1] + 8))
     score_cell = f"{COL_SCORE}{ind_row}"
     put(ws, score_cell, indicator_formula(ind, refs, sub_cells), font=BOLD, align=CENTER, fmt=POINTS_FMT, formula=True)
+    formula_value(ws, score_cell, ("ind", ind.id))
     return last_row + 1, score_cell
 
 
@@ -179,12 +186,13 @@ def _write_ratio_rows(ws, row, ind, ratio, refs, validations, previous, prefill)
     ws.row_dimensions[row].height = row_height(text, INPUT_COLUMNS[COL_TEXT][1])
     put(ws, f"{COL_POINTS}{row}", None)
     put(ws, refs[ind.id], figure_formula(ind, refs), align=CENTER, fmt="0.00", formula=True)
+    formula_value(ws, refs[ind.id], ("figure", ind.id))
     for col in (COL_SCORE, COL_REMARKS, COL_SOURCE):
         put(ws, f"{col}{row}", None)
     return row
 
 
-def _band(ws, row, label_a, label_b, points, formula, fill, font=BOLD):
+def _band(ws, row, label_a, label_b, points, formula, key, fill, font=BOLD):
     for col in INPUT_COLUMNS:
         if col not in (COL_ID, COL_DONE):
             put(ws, f"{col}{row}", None, fill=fill, font=font)
@@ -192,6 +200,7 @@ def _band(ws, row, label_a, label_b, points, formula, fill, font=BOLD):
     put(ws, f"{COL_TEXT}{row}", label_b, fill=fill, font=font)
     put(ws, f"{COL_POINTS}{row}", points, fill=fill, font=font, align=CENTER)
     put(ws, f"{COL_SCORE}{row}", formula, fill=fill, font=font, align=CENTER, fmt=POINTS_FMT, formula=True)
+    formula_value(ws, f"{COL_SCORE}{row}", key)
 
 
 def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations, previous, prefill,
@@ -221,16 +230,17 @@ def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations,
                 ind_cells.append(cell)
             cell = f"{COL_SCORE}{group_row}"
             _band(ws, group_row, "", GROUP_LABELS[group.kind], group.points, f"=SUM({','.join(ind_cells)})",
-                  FILL_GROUP)
+                  ("group", goal.id, group.kind.value), FILL_GROUP)
             layout.group_cells[(goal.id, group.kind.value)] = cell
             group_cells.append(cell)
         cell = f"{COL_SCORE}{goal_row}"
         _band(ws, goal_row, f"目標{goal.number}", goal.name, goal.points, f"=SUM({','.join(group_cells)})",
-              FILL_GOAL)
+              ("goal", goal.id), FILL_GOAL)
         layout.goal_cells[goal.id] = cell
         goal_cells.append(cell)
     layout.total_cell = f"{COL_SCORE}2"
     put(ws, layout.total_cell, f"=SUM({','.join(goal_cells)})", font=BOLD, align=CENTER, fmt=POINTS_FMT, formula=True)
+    formula_value(ws, layout.total_cell, ("grant", grant.id))
     layout.last_row = row - 1
     answer_range = f"{COL_ANSWER}{FIRST_DATA_ROW}:{COL_ANSWER}{layout.last_row}"
     ws.conditional_formatting.add(answer_range, FormulaRule(
@@ -252,6 +262,7 @@ def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str
     thresholds is the tag of the thresholds file applied to the catalog (recorded to find it again);
     prefill (id -> value) pre-fills answer cells, e.g. with last year's answers that carry over."""
     wb = Workbook()
+    use_default_font(wb)
     cover = wb.active
     lists_ws = wb.create_sheet(LISTS_SHEET)
     validations = Validations(lists_ws)
@@ -260,6 +271,7 @@ def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str
                                         answered) for g in catalog.grants}
     write_summary(wb, catalog, layouts, entity)
     write_cover(cover, catalog, entity, layouts)
+    mark_code_cells(wb)
     write_notes(wb, catalog, entity)
     if catalog.kind == Kind.municipality:  # 支援交付金 交付要件 concern insurers (municipalities)
         write_eligibility(wb, entity, validations)
@@ -268,6 +280,7 @@ def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str
     wb.move_sheet(lists_ws, offset=len(wb.sheetnames))
     lists_ws.sheet_state = "hidden"
     protect(wb, password)
+    set_values(wb, catalog, prefill or {})  # what the formulas show before Excel calculates (Protected View)
     wb.active = 0
     return wb
 
