@@ -200,6 +200,17 @@ def _core_span(data: bytes) -> tuple[int, int]:
     return 0, len(data)
 
 
+def _merged(pieces: list) -> list:
+    """Consecutive bytes joined into one; slots kept as they are."""
+    out: list = []
+    for p in pieces:
+        if isinstance(p, bytes) and out and isinstance(out[-1], bytes):
+            out[-1] += p
+        else:
+            out.append(p)
+    return out
+
+
 class Template:
     """The workbook of one catalog (with given password, thresholds tag and 前年度回答 column),
     ready to be personalised."""
@@ -209,6 +220,7 @@ class Template:
         self.catalog, self.password, self.thresholds, self.with_previous = catalog, password, thresholds, with_previous
         self.answer_ids = catalog.answer_ids()
         self._blank: Mapping[tuple, object] | None = None
+        self._blank_members: list[tuple[zipfile.ZipInfo, list]] | None = None
         probe_answers = {aid: PROBE_ANSWER for aid in self.answer_ids}
         self.wb = build_workbook(catalog, PROBE, password=password, generated_at=PROBE_TIME, thresholds=thresholds,
                                  previous_answers=probe_answers if with_previous else None, prefill=probe_answers)
@@ -305,13 +317,24 @@ class Template:
         stamp = time.localtime()[:6]
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z:
-            for info, pieces in self.members:
+            for info, pieces in self._members(ctx):
                 data = b"".join(p if isinstance(p, bytes) else p.render(ctx) for p in pieces)
                 zi = zipfile.ZipInfo(info.filename, date_time=stamp)
                 zi.compress_type = zipfile.ZIP_DEFLATED
                 zi.external_attr, zi.create_system = info.external_attr, info.create_system
                 z.writestr(zi, data)
         return out.getvalue()
+
+    def _members(self, ctx: _Context) -> list[tuple[zipfile.ZipInfo, list]]:
+        """The members' pieces; for a book with nothing pre-filled (most books), with every formula's
+        cached value, the same for each entity, already in the bytes around it (hundreds of pieces fewer
+        to render per book)."""
+        if ctx.prefill:
+            return self.members
+        if self._blank_members is None:
+            self._blank_members = [(info, _merged([p.render(ctx) if isinstance(p, _ValueSlot) else p for p in pieces]))
+                                   for info, pieces in self.members]
+        return self._blank_members
 
     def _values(self, prefill: Mapping[str, object]) -> Mapping[tuple, object]:
         if prefill:
