@@ -17,9 +17,11 @@ Conventions shared by both halves:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from xlsx_tool.catalog.model import (
     ANSWER_MET,
+    Catalog,
     DirectRule,
     Indicator,
     LevelsRule,
@@ -113,6 +115,41 @@ def score_indicator(ind: Indicator, answers: Mapping[str, object], sub_points: M
 # ---------------------------------------------------------------------------------------
 # Excel half. `ref` maps an answer id to its cell ("D12"); `sub_cell` maps a sub-item id to
 # its 得点 cell. Only functions that Excel 2010+ and LibreOffice evaluate identically.
+
+
+@dataclass
+class Points:
+    """What a book's formulas compute from its answers: the points of every sub-item, indicator, group
+    ((goal id, group kind)), goal and grant, and the total (the scorer's result and the cached values of
+    a written book both come from here)."""
+    subitems: dict[str, float] = field(default_factory=dict)
+    indicators: dict[str, float] = field(default_factory=dict)
+    groups: dict[tuple[str, str], float] = field(default_factory=dict)
+    goals: dict[str, float] = field(default_factory=dict)
+    grants: dict[str, float] = field(default_factory=dict)
+    total: float = 0
+
+
+def points(catalog: Catalog, answers: Mapping[str, object]) -> Points:
+    out = Points()
+    for grant in catalog.grants:
+        grant_total = 0
+        for goal in grant.goals:
+            goal_total = 0
+            for group in goal.groups:
+                group_total = 0
+                for ind in group.indicators:
+                    for sub in ind.subitems:
+                        out.subitems[sub.id] = subitem_points(ind, sub, answers)
+                    out.indicators[ind.id] = score_indicator(ind, answers, out.subitems)
+                    group_total += out.indicators[ind.id]
+                out.groups[(goal.id, group.kind.value)] = group_total
+                goal_total += group_total
+            out.goals[goal.id] = goal_total
+            grant_total += goal_total
+        out.grants[grant.id] = grant_total
+        out.total += grant_total
+    return out
 
 
 def _met_expr(cell: str) -> str:

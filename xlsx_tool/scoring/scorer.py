@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from xlsx_tool.catalog.answers import AnswerProblem, answer_slots, unanswered_ids, validate_answers
 from xlsx_tool.catalog.model import Catalog
-from xlsx_tool.catalog.rules import score_indicator, subitem_points
+from xlsx_tool.catalog.rules import points
 
 
 def rate(points: float, maximum: float) -> float:
@@ -75,24 +75,8 @@ class ScoreResult:
 
 
 def score(catalog: Catalog, answers: Mapping[str, object]) -> ScoreResult:
-    res = ScoreResult(catalog=catalog)
-    for grant in catalog.grants:
-        grant_total = 0
-        for goal in grant.goals:
-            goal_total = 0
-            for group in goal.groups:
-                group_total = 0
-                for ind in group.indicators:
-                    for sub in ind.subitems:
-                        res.subitems[sub.id] = subitem_points(ind, sub, answers)
-                    points = res.indicators[ind.id] = score_indicator(ind, answers, res.subitems)
-                    group_total += points
-                res.groups[(goal.id, group.kind.value)] = group_total
-                goal_total += group_total
-            res.goals[goal.id] = goal_total
-            grant_total += goal_total
-        res.grants[grant.id] = grant_total
-        res.total += grant_total
+    p = points(catalog, answers)
+    res = ScoreResult(catalog, p.subitems, p.indicators, p.groups, p.goals, p.grants, p.total)
     res.unanswered = unanswered_ids(catalog, answers)
     res.problems = validate_answers(catalog, answers)
     return res

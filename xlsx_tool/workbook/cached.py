@@ -21,7 +21,7 @@ from openpyxl.xml.functions import Element, SubElement
 
 from xlsx_tool.catalog.eligibility import EligibilityInputs, check
 from xlsx_tool.catalog.model import Catalog
-from xlsx_tool.catalog.rules import figure, score_indicator, subitem_points
+from xlsx_tool.catalog.rules import figure, points
 
 _KEYS = "_xlsx_tool_formula_keys"  # worksheet attribute: coordinate -> key
 _VALUES = "_xlsx_tool_formula_values"  # worksheet attribute: coordinate -> cached value
@@ -54,29 +54,18 @@ def book_values(catalog: Catalog, answers: Mapping[str, object]) -> dict[tuple, 
     values: dict[tuple, object] = {("done", aid): 0 if answers.get(aid) in (None, "") else 1
                                    for aid in catalog.answer_ids()}
     values[("answered",)] = sum(values.values())
-    total = 0
-    for grant in catalog.grants:
-        grant_total = 0
-        for goal in grant.goals:
-            goal_total = 0
-            for group in goal.groups:
-                group_total = 0
-                for ind in group.indicators:
-                    subs = {s.id: subitem_points(ind, s, answers) for s in ind.subitems}
-                    values.update({("sub", sid): points for sid, points in subs.items()})
-                    values[("ind", ind.id)] = points = score_indicator(ind, answers, subs)
-                    if getattr(ind.rule, "ratio", None) is not None:
-                        values[("figure", ind.id)] = _blank_as_text(figure(ind, answers))
-                    group_total += points
-                values[("group", goal.id, group.kind.value)] = group_total
-                kind = ("kind", group.kind.value)
-                values[kind] = values.get(kind, 0) + group_total
-                goal_total += group_total
-            values[("goal", goal.id)] = goal_total
-            grant_total += goal_total
-        values[("grant", grant.id)] = grant_total
-        total += grant_total
-    values[("total",)] = total
+    p = points(catalog, answers)
+    values.update({("sub", sid): v for sid, v in p.subitems.items()})
+    values.update({("ind", iid): v for iid, v in p.indicators.items()})
+    for (goal_id, kind), v in p.groups.items():
+        values[("group", goal_id, kind)] = v
+        values[("kind", kind)] = values.get(("kind", kind), 0) + v
+    values.update({("goal", gid): v for gid, v in p.goals.items()})
+    values.update({("grant", gid): v for gid, v in p.grants.items()})
+    values[("total",)] = p.total
+    for *_, ind in catalog.indicators():
+        if getattr(ind.rule, "ratio", None) is not None:
+            values[("figure", ind.id)] = _blank_as_text(figure(ind, answers))
     values.update(_eligibility_values())
     return values
 
