@@ -179,6 +179,11 @@ def test_national_results_file_gives_ranks_and_means(tmp_path):
     # 6 entities are not the nation (1,741 municipalities): nothing computed from them is labelled 全国
     assert "比較対象 6 団体 4 位 / 6" in text and "全国 4 位" not in text
     assert "比較対象 6 団体平均" in text and "全国平均" not in text and "全国比較" not in text
+    # the missed items' rates: a sub-item's is the nation's (the tally), an indicator's the file's mean
+    missed = text[text.index('<table id="missed">'):]
+    missed = missed[:missed.index("</table>")]
+    assert "<th>全国</th>" not in missed and "<th>得点率（全国・比較対象）</th>" in missed
+    assert "比較対象 6 団体の平均" in missed or "全国集計表" in missed  # each rate says where it is from
     md = tmp_path / "report.md"
     assert CliRunner().invoke(main, ["report", str(book), "--format", "md", "--out", str(md), "--compare",
                                      str(results)]).exit_code == 0

@@ -101,15 +101,26 @@ def _chart(report: GapReport) -> LayoutTable:
 
 def _missed(report: GapReport) -> LayoutTable:
     money = bool(report.missed_yen)  # the 概算 yen column only when the user gave the money inputs
+    national = report.national_scope == "全国"
     rows = [LayoutRow([i, m.label, m.text, m.lost, *([report.missed_yen.get(m.answer_id)] if money else []),
                        shown(m.answer), m.national_rate,
-                       " ".join(t for t in (m.peers or ("多くの団体が得点" if m.high else ""), m.note) if t)],
+                       " ".join(t for t in (m.peers or ("多くの団体が得点" if m.high else ""), m.note,
+                                            _rate_source(m, report.national_scope)) if t)],
                       key=f"missed:{m.answer_id}",
                       formats={5 + money: PERCENT, **({4: YEN} if money else {})})
             for i, m in enumerate(report.missed, 1)]
+    # a sub-item's rate is the nation's (the tally) whatever file is compared; an indicator's comes from
+    # the comparison file, which is not the nation when it covers fewer entities (issue 18, item 3)
     headers = [("順", 5), ("項目", 30), ("内容", 40), ("失点", 6), *([("概算（円）", 12)] if money else []),
-               ("回答", 8), ("全国得点率", 10), ("備考", 16)]
+               ("回答", 8), ("全国得点率" if national else "得点率（全国・比較対象）", 10), ("備考", 16)]
     return LayoutTable("missed", "得点できなかった項目（失った点数の大きい順）", headers, rows)
+
+
+def _rate_source(m, scope: str) -> str:
+    """Where a missed item's rate comes from, said when it is not the nation's."""
+    if scope == "全国" or m.national_rate is None:
+        return ""
+    return "得点率は全国集計表" if m.peers_known else f"得点率は{scope}の平均"
 
 
 def _below(report: GapReport) -> LayoutTable:
