@@ -33,6 +33,8 @@ from xlsx_tool.catalog.answers import problem_lines
 from xlsx_tool.catalog.entity import code_key
 from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
 from xlsx_tool.catalog.model import Catalog
+from xlsx_tool.collect.discovery import discover, not_a_file
+from xlsx_tool.collect.results import ACCEPTED, REJECTED, WARNING, FileResult, rejected
 from xlsx_tool.collect.roster import RosterEntry
 from xlsx_tool.collect.tamper import catalog_hash, check_tampering, check_tampering_fast, fast_template_print
 from xlsx_tool.read.core import BookContents, BookError, meta_pairs, saved_time
@@ -41,9 +43,6 @@ from xlsx_tool.read.file_checks import FileRejected, check_container
 from xlsx_tool.read.openpyxl_engine import read_answers
 from xlsx_tool.scoring.gap import answer_labels
 from xlsx_tool.scoring.scorer import score
-from xlsx_tool.collect.discovery import discover, not_a_file
-from xlsx_tool.collect.results import ACCEPTED, REJECTED, WARNING, FileResult
-from xlsx_tool.collect.results import rejected as _rejected
 from xlsx_tool.util.names import readable, shown_name, shown_path
 from xlsx_tool.util.problems import message
 from xlsx_tool.util.version import __version__
@@ -147,7 +146,7 @@ def inspect_file(path: Path, expect: Expectation, reader: str = "fast") -> FileR
 
 
 def _unreadable(path: Path, exc: Exception) -> FileResult:
-    result = _rejected(path, message("book.cannot_load", detail=f"{type(exc).__name__}: {exc}"))
+    result = rejected(path, message("book.cannot_load", detail=f"{type(exc).__name__}: {exc}"))
     result.reader = "openpyxl"
     return result
 
@@ -156,10 +155,10 @@ def _inspect(path: Path, expect: Expectation, reader: str = "fast") -> FileResul
     if reader not in READERS:
         raise ValueError(f"reader must be one of {READERS}")
     if path.name.startswith("~$"):
-        return _rejected(path, message("file.lock_file"))
+        return rejected(path, message("file.lock_file"))
     # .ods, .xlsb and .zip are read: the container checks say what they are and what to do
     if path.suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".zip"):
-        return _rejected(path, message("file.not_a_book", suffix=path.suffix or "なし"))
+        return rejected(path, message("file.not_a_book", suffix=path.suffix or "なし"))
     fallback = ""
     if reader == "fast":
         from xlsx_tool.read.fast_engine import load_book
@@ -168,7 +167,7 @@ def _inspect(path: Path, expect: Expectation, reader: str = "fast") -> FileResul
             try:
                 book = load_book(path)
             except FileRejected as rej:
-                result = _rejected(path, rej.reason)
+                result = rejected(path, rej.reason)
             else:
                 result = _evaluate(path, expect, book, check_tampering_fast)
             result.reader = "fast"
@@ -182,7 +181,7 @@ def _inspect(path: Path, expect: Expectation, reader: str = "fast") -> FileResul
         wb = load_workbook(path, data_only=False, keep_vba=False, keep_links=False)
         result = _evaluate(path, expect, wb, check_tampering)
     except FileRejected as rej:
-        result = _rejected(path, rej.reason)
+        result = rejected(path, rej.reason)
     except Exception as exc:
         if not fallback:
             raise
@@ -195,7 +194,7 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
     """Everything after opening the book; `wb` is an openpyxl workbook or a read.fast_engine.FastBook."""
     meta, id_note = _identify(wb)
     if not meta:
-        return _rejected(path, message("collect.not_ours"))
+        return rejected(path, message("collect.not_ours"))
     code, cat = _code(meta.get("entity_code")), expect.catalog
     base = {"code": code, "name": str(meta.get("entity_name") or ""), "year": str(meta.get("year") or "")}
     if (meta.get("year"), meta.get("kind")) != (cat.year, cat.kind.value):
@@ -203,13 +202,13 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
             other = load_shipped_catalog(str(meta.get("year")), str(meta.get("kind"))).year_label
         except CatalogError:
             other = f"{meta.get('year')} {meta.get('kind')}"
-        return _rejected(path, message("collect.other_year", other=other, expected=cat.year_label), **base)
+        return rejected(path, message("collect.other_year", other=other, expected=cat.year_label), **base)
     if meta.get("catalog_hash") not in (None, catalog_hash(cat)):
-        return _rejected(path, _other_catalog(meta, cat), **base)
+        return rejected(path, _other_catalog(meta, cat), **base)
     if not code:
-        return _rejected(path, message("collect.no_code"), **base)
+        return rejected(path, message("collect.no_code"), **base)
     if expect.roster_codes and code_key(code) not in expect.roster_codes:
-        return _rejected(path, message("collect.not_in_roster", code=code), **base)
+        return rejected(path, message("collect.not_in_roster", code=code), **base)
     findings = tampering(wb, cat)
     if findings.tampered:
         return FileResult(str(path), REJECTED, findings.reasons(), **base)
@@ -217,12 +216,12 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
     try:
         read_answers(wb, cat, contents)
     except BookError as err:
-        return _rejected(path, err.problem.message, **base)
+        return rejected(path, err.problem.message, **base)
     res = score(cat, contents.answers)  # res.problems: answers.validate_answers
     if res.problems:
         return FileResult(str(path), REJECTED, _answer_reasons(cat, contents, res.problems), **base)
     if not res.answered:
-        return _rejected(path, message("collect.no_answers"), **base)
+        return rejected(path, message("collect.no_answers"), **base)
     notes = [n for n in [id_note] if n]
     if res.unanswered:
         notes.append(message("collect.unanswered", count=len(res.unanswered)))
@@ -313,7 +312,7 @@ def inspect_all(files: list[Path], expect: Expectation, workers: int | None = No
         suspects = pool.run(todo, chunk, workers, POOL_GRACE_SECONDS + PER_FILE_SECONDS * len(todo) / workers)
         for i in suspects:  # alone, so that the file that ended or hung its worker is the one reported
             if pool.run([i], 1, 1, PER_FILE_SECONDS):
-                results[i] = _rejected(files[i], message(pool.failure))
+                results[i] = rejected(files[i], message(pool.failure))
                 advance()
         before, todo = len(todo), [i for i in todo if i not in results]
         stalled = 0 if len(todo) < before else stalled + 1
