@@ -19,6 +19,7 @@ from xlsx_tool.catalog.entity import code_key
 from xlsx_tool.catalog.loading import CatalogError, load_shipped_catalog
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.cli.common import KIND_CHOICE, catalog_for, console, err_console, fail
+from xlsx_tool.collect.results import ACCEPTED, REJECTED, STATUS_LABELS
 from xlsx_tool.util.atomic import OutputError
 from xlsx_tool.util.names import readable, shown_path
 from xlsx_tool.util.problems import message
@@ -100,7 +101,6 @@ def _from_books(path: Path, catalog: Catalog, entries, workers, tag: str) -> Dat
     from rich.progress import Progress
 
     from xlsx_tool.collect.batch import collect
-    from xlsx_tool.collect.results import STATUS_LABELS
 
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task(f"{tag}ブックを検査中", total=None)
@@ -130,16 +130,16 @@ def _from_results(path: Path, catalog: Catalog, entries, tag: str) -> Dataset:
         source = f"{rows[0].where} ほか 計 {len(rows)} 行" if len(rows) > 1 else rows[0].where
         entity = roster.get(key)
         if entity is None:
-            accounts.append(Account(source, tag + "不受理", rows[0].code, "",
+            accounts.append(Account(source, tag + STATUS_LABELS[REJECTED], rows[0].code, "",
                                     message("collect.not_in_roster", code=rows[0].code)))
             continue
         answers, problems = answers_from_results(catalog, rows)
         if problems:
-            accounts.append(Account(source, tag + "不受理", entity.code, entity.name,
+            accounts.append(Account(source, tag + STATUS_LABELS[REJECTED], entity.code, entity.name,
                                     message("analyze.rows_refused", problems="／".join(problems))))
             continue
         members.append(Member(entity.code, entity.name, answers))
-        accounts.append(Account(source, tag + "受理", entity.code, entity.name))
+        accounts.append(Account(source, tag + STATUS_LABELS[ACCEPTED], entity.code, entity.name))
     accounts += [Account("", tag + MISSING, e.entity.code, e.entity.name, message("analyze.no_rows", file=path.name))
                  for e in entries if code_key(e.entity.code) not in by_code]
     members.sort(key=lambda m: m.code)
@@ -148,9 +148,9 @@ def _from_results(path: Path, catalog: Catalog, entries, tag: str) -> Dataset:
 
 def _print_accounts(accounts: list[Account]) -> None:
     for x in accounts:
-        if x.status.endswith("受理") and not x.status.endswith("不受理"):
+        if x.status.endswith(STATUS_LABELS[ACCEPTED]) and not x.status.endswith(STATUS_LABELS[REJECTED]):
             continue
-        style = "red" if "不受理" in x.status else "yellow"
+        style = "red" if STATUS_LABELS[REJECTED] in x.status else "yellow"
         who = " ".join(p for p in (x.code, x.name) if p)
         console.print(f"[{style}]{escape(x.status)}[/] {escape(x.source or who)}: {escape(x.reason)}")
     counts: dict[str, int] = {}
