@@ -270,10 +270,8 @@ def test_collect_accounts_for_every_foreign_file(book, tmp_path):
                        "メモ.txt": message("file.not_a_book", suffix=".txt")}
 
 
-def test_a_book_cleaned_by_the_document_inspector_is_identified_from_its_cover(book, tmp_path):
-    """Excel's ドキュメント検査 removes hidden sheets (_meta, _lists: the lists' validations become #REF!)
-    and the author names. The cover still says who and which year: collected with a note, same total."""
-    path, answers = book
+def _inspected(path: Path, tmp_path: Path) -> Path:
+    """The book as Excel's ドキュメント検査 leaves it (hidden sheets and author names removed)."""
     wb = load_workbook(path)
     for name in ("_meta", "_lists"):
         del wb[name]
@@ -284,6 +282,21 @@ def test_a_book_cleaned_by_the_document_inspector_is_identified_from_its_cover(b
     wb.properties.creator = wb.properties.lastModifiedBy = None
     cleaned = tmp_path / "cleaned.xlsx"
     wb.save(cleaned)
+    return cleaned
+
+
+def test_score_names_the_document_inspector_for_a_book_without_its_identification(book, tmp_path):
+    """score cannot rebuild what ドキュメント検査 removed; it names the cause and the fix (not 'not ours')."""
+    code, output = _score_output(_inspected(book[0], tmp_path))
+    flat = output.replace("\n", "")
+    assert code != 0 and "cleaned.xlsx" in flat and "ドキュメント検査" in flat and "配布された様式" in flat
+    assert "このツールで作成した自己評価シートではありません" not in flat
+
+
+def test_a_book_cleaned_by_the_document_inspector_is_identified_from_its_cover(book, tmp_path):
+    """Excel's ドキュメント検査 removes hidden sheets (_meta, _lists: the lists' validations become #REF!)
+    and the author names. The cover still says who and which year: collected with a note, same total."""
+    cleaned, answers = _inspected(book[0], tmp_path), book[1]
     for reader in READERS:
         result = inspect_file(cleaned, Expectation(CAT, frozenset({"012345"})), reader)
         assert result.status == "warning" and result.reasons == [message("collect.from_cover")], (reader, result)

@@ -21,7 +21,15 @@ from xlsx_tool.catalog.loading import CatalogError, load_catalog_file, load_ship
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.read.file_checks import FileRejected, check_container
 from xlsx_tool.util.problems import ToolError
-from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, TOOL_ID, input_sheet_names
+from xlsx_tool.workbook.meta import (
+    COL_ANSWER,
+    COL_ID,
+    COL_REMARKS,
+    COVER_SHEET,
+    FIRST_DATA_ROW,
+    TOOL_ID,
+    input_sheet_names,
+)
 
 # the answer cells of a row, in the order an engine gives them: columns COL_ANSWER..COL_ID
 ROW_COLUMNS = sorted((COL_ANSWER, COL_REMARKS, COL_ID))
@@ -160,7 +168,10 @@ def read_contents(path: Path, meta_rows: Iterable[Sequence[object]] | None,
                   catalog_path: str | Path | None = None,
                   thresholds_path: str | Path | None = None) -> tuple[Catalog, BookContents]:
     """(catalog, contents) of a book from the cells an engine gives: identification, the catalog it was
-    made from, its answers; every engine's read_book is this with its own cells."""
+    made from, its answers; every engine's read_book is this with its own cells. A book without the
+    hidden identification sheet but with its cover is one cleaned by Excel's ドキュメント検査: said so."""
+    if meta_rows is None and sheet_rows(COVER_SHEET) is not None:
+        raise BookError(path, "book.meta_removed")
     meta = read_meta(path, meta_rows)
     catalog = resolve_catalog(meta, path, catalog_path, thresholds_path)
     contents = BookContents(path=path, meta=meta)

@@ -235,6 +235,10 @@ _CATALOGUE = {
     "book.cannot_open": Template("ブックを開けません（ファイルが壊れている可能性があります）: {detail}"),
     "book.cannot_load": Template("ブックを読み込めません（ファイルが壊れている可能性があります）: {detail}"),
     "book.no_meta": Template("このツールで作成した自己評価シートではありません（識別情報シートがありません）"),
+    "book.meta_removed": Template("識別情報シート（非表示）がありません。Excel の「ドキュメント検査」で非表示のワークシートを"
+                                  "削除すると、こうなります（回答欄のドロップダウンも使えなくなっています）",
+                                  "検査する前のブック、または配布された様式に回答を入れて保存し直してください"
+                                  "（提出されたこのブックは、collect では表紙の記載から識別して集計されます）"),
     "book.not_ours": Template("このツールで作成した自己評価シートではありません（識別情報が一致しません）"),
     "book.no_catalog": Template("対応するカタログを読み込めません: {detail}"),
     "book.other_catalog": Template("ブックのカタログ ({book}) と指定のカタログ ({given}) が異なります",
