@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from importlib import resources
 
 from click.testing import CliRunner
 from openpyxl import load_workbook
@@ -132,6 +133,15 @@ def test_the_example_thresholds_are_accepted_wherever_generate_accepts_them(tmp_
         result = runner.invoke(main, [*args, "--thresholds", "example"])
         assert result.exit_code == 0 and result.exception is None, (args[0], result.output)
     assert "受理 1" in result.output
+    # another thresholds file than the book's example: refused with the fix, not the example used silently
+    other = tmp_path / "other.yaml"
+    example = resources.files("xlsx_tool.thresholds_data") / "R8-municipality.example.yaml"
+    other.write_text(example.read_text(encoding="utf-8").replace("status: example", "status: official"), encoding="utf-8")
+    for args in (["score", str(book)], ["report", str(book), "--out", str(tmp_path / "r2.html")]):
+        result = runner.invoke(main, [*args, "--thresholds", str(other)])
+        assert result.exit_code != 0 and "ブック作成時のもの" in result.output and "作成し直して" in result.output, \
+            (args[0], result.output)
+        assert "Traceback" not in result.output
     header = (tmp_path / "out" / "回答一覧.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     ratio = next(i.rule.ratio for *_, i in cat.indicators() if getattr(i.rule, "ratio", None))
     assert ratio.numerator in header and ratio.denominator in header

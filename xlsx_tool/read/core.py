@@ -132,10 +132,10 @@ def _with_thresholds(catalog: Catalog, tag: object, path: Path, thresholds_path)
 
     if not tag:
         return catalog
-    if str(tag).startswith(f"{EXAMPLE}:"):  # the book names the shipped example: no file needed
-        tf, got = shipped_example(catalog.id)
-    elif thresholds_path:
+    if thresholds_path:  # a file given is checked against the book's, the shipped example's book too
         tf, got = thresholds_file(thresholds_path, catalog.id)
+    elif str(tag).startswith(f"{EXAMPLE}:"):  # the book names the shipped example: no file needed
+        tf, got = shipped_example(catalog.id)
     else:
         raise BookError(path, "book.thresholds_needed")
     if got != tag:

@@ -247,7 +247,10 @@ _CATALOGUE = {
                                    "作成時のカタログを --catalog で指定してください"),
     "book.thresholds_needed": Template("このブックは採点基準ファイルを使って作成されています",
                                        "--thresholds でそのファイルを指定してください"),
-    "book.other_thresholds": Template("指定の採点基準ファイル（{given}）はブック作成時のもの（{book}）と異なります"),
+    "book.other_thresholds": Template("指定の採点基準ファイル（{given}）はブック作成時のもの（{book}）と異なります",
+                                      "ブックの数式は作成時の基準で得点を計算しています。作成時のファイルを指定するか"
+                                      "（例示で作成したブックは --thresholds example または指定なし）、別の基準で採点する"
+                                      "には、その基準でブックを作成し直してください"),
     "book.no_input_sheet": Template("入力シート「{sheet}」がありません（シート名が変更された可能性があります）"),
     "book.no_eligibility_sheet": Template("「{sheet}」シートがありません（市町村の様式にのみあります）"),
     "book.not_a_number": Template("{sheet}!{cell}: 「{value}」は数値ではありません"),
