@@ -152,7 +152,12 @@ _CATALOGUE = {
     "params.unknown_grants": Template("grants は {known} のみ指定できます"),
     "params.size_classes": Template("size_classes には 5 つの規模区分すべてが必要です: {known}"),
     "params.size_shares": Template("size_classes の割合の合計は 1 でなければなりません"),
-    "params.prefecture_frame": Template("保険者機能強化推進枠は都道府県には適用されません（promotion_frame を 0 にしてください）"),
+    "params.prefecture_frame": Template("保険者機能強化推進枠と成果指向型支援枠は都道府県には適用されません（資料002）",
+                                        "promotion_frame と outcome_oriented を 0 にするか削除してください"),
+    "params.oriented_support": Template("成果指向型支援枠は推進交付金の枠です（資料002）",
+                                        "support の frames から outcome_oriented を削除してください"),
+    "params.cushion": Template("cushion（激変緩和）には floor（下限の倍率）か ceiling（上限の倍率）が必要で、"
+                               "floor は ceiling 以下でなければなりません", "例: cushion: {{floor: 0.9, ceiling: 1.2}}"),
     # -- a file's schema (pydantic's error types, catalog/loading.py): what is wrong and how to fix it
     "schema.extra_forbidden": Template("未定義のキーです", "キー名の綴りを確認し、不要なら削除してください"),
     "schema.missing": Template("必須のキーがありません", "このキーを追加してください"),
@@ -375,6 +380,16 @@ _CATALOGUE = {
                                   "--share-among-given を付けてください"),
     "money.share_among_given": Template("入力した {count} 団体の間での按分（全国 {nation} 団体の配分ではありません）"),
     "money.sample_scope": Template("比較対象 {count} 団体"),
+    "estimate.flag": Template("団体コード {code} の列「{column}」の値 {value} は 0 か 1 ではありません",
+                              "該当する場合は 1、該当しない場合は 0 を入力してください"),
+    "estimate.oriented_needs": Template("団体コード {code} は成果指向型（outcome_oriented = 1）ですが、列「{column}」が空欄です",
+                                        "outcome_oriented_split: {split} では按分にこの値を使います。値を入れるか、"
+                                        "パラメータの outcome_oriented_split を変えてください"),
+    "estimate.last_amount": Template("団体コード {code} の列「{column}」（前年度の交付額）{value} が負の値です",
+                                     "前年度の交付額を円で入力してください（ない場合は空欄）"),
+    "estimate.cushion_not_conserved": Template(
+        "{grant}の激変緩和: 配分額のある全団体が下限か上限に達したため、予算との差 {gap} 円（負は予算超過）を"
+        "調整できません", "パラメータの cushion の floor / ceiling を見直してください"),
     "money.missed_yen_note": Template("概算（円）は失点 × 1 点あたりの金額（指定値: {given}）。仮定: 1 点あたりの金額は"
                                       "得点によらず一定（前年度の交付額からの見込み estimate --from-last-year など）。"
                                       "実際の交付額は全国の得点と予算で決まります"),
