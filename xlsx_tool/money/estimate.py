@@ -38,7 +38,7 @@ over classes that have weight. Only when nobody has any weight is a budget left 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from importlib import resources
 from math import ceil, floor
@@ -48,7 +48,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from xlsx_tool.catalog.entity import NATION_ENTITIES, SIZE_CLASSES, code_key, size_class
+from xlsx_tool.catalog.entity import NATION_ENTITIES, SIZE_CLASSES, code_key, counted_twice, size_class
 from xlsx_tool.catalog.loading import CatalogError, pydantic_problems
 from xlsx_tool.money.calibrate import GRANT_NAMES
 from xlsx_tool.scoring.gap import EntityResult
@@ -198,6 +198,7 @@ class Estimate:
             grants = {g: {**a[i].frames, "allocation": a[i].allocation, "requested": a[i].requested,
                           "payment": a[i].payment} for g, a in self.grants.items()}
             rows.append({"code": e.code, "name": e.name, "prefecture": e.prefecture, "insured": e.insured,
+                         **({"members": list(e.members)} if e.members else {}),
                          "grants": grants, "payment": sum(v["payment"] for v in grants.values())})
         return {"illustrative": self.params.illustrative, "note": self.params.note, "budgets": self.budgets,
                 "unallocated": self.unallocated, "notes": self.notes, "entities": rows}
@@ -247,8 +248,10 @@ def _frame_weights(entities, grant: str, params: Params) -> dict[str, list[Fract
 
 def input_problems(entities: list[EntityResult], params: Params) -> list[str]:
     """What in the results the model cannot use as given: a flag not 0/1, a 成果指向型 entity without the
-    figure its split needs, a negative last amount. Each names the entity's code and the column."""
-    problems = []
+    figure its split needs, a negative last amount, a municipality counted twice (a 広域連合's member that is
+    also a row or another's member). Each names the entity's code and the column."""
+    problems = [message("estimate.counted_twice", code=entities[i].code, member=member, other=entities[j].code)
+                for i, member, j in counted_twice([(e.code, e.members) for e in entities])]
     for e in entities:
         for col in FLAGS:
             if e.scores.get(col, 0) not in (0, 1):
@@ -361,7 +364,7 @@ def with_scores(entities: list[EntityResult], code: str, **changes: float) -> li
             scores = dict(e.scores)
             for k, delta in changes.items():
                 scores[k] = scores.get(k, 0) + delta
-            e = EntityResult(e.code, e.name, e.prefecture, e.insured, scores)
+            e = replace(e, scores=scores)
         out.append(e)
     return out
 
