@@ -230,7 +230,8 @@ def test_cushioned_keeps_the_sum_when_someone_is_free():
 def test_support_money_never_falls_to_the_outcome_oriented_frame(tmp_path):
     params = _params(tmp_path, "  support: {budget: 1000, frames: {basic: 1.0}}\n")
     # nobody has a 支援 score: the 基本分 has no weight; only A is flagged 成果指向型 (a 推進交付金 frame)
-    results = _results(tmp_path, "code,insured,total,support,outcome_oriented\n011002,20000,0,0,1\n012025,20000,0,0,0\n")
+    results = _results(tmp_path, "code,insured,total,support,outcome_oriented\n"
+                                 "011002,20000,0,0,1\n012025,20000,0,0,0\n")
     data = json.loads(_run(tmp_path, params, results, "--json").output)
     assert data["budgets"]["support"] == {"basic": 1000} and data["unallocated"]["support"] == 1000
     assert all(e["grants"]["support"]["allocation"] == 0 for e in data["entities"])

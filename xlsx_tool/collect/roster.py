@@ -4,9 +4,9 @@ Columns (English or Japanese headers): code 団体コード (required), name 団
 prefecture 都道府県, insured 第1号被保険者数, previous 前年度ブック (path of last year's returned
 workbook, relative to the roster file), members 構成市町村 (a 広域連合 / 一部事務組合: the codes of its member
 municipalities separated by 、 ; , or spaces; the row is ONE insurer: one book, named by the insurer, counted
-once; a member listed as its own row or in two insurers is a problem). Codes become 6-digit 全国地方公共団体コード (catalog/entity.py
-column_codes: a 5-digit code gets its check digit, a wrong check digit is a problem). Problems name the
-row as Excel or the CSV file numbers it, blank rows counted.
+once; a member listed as its own row or in two insurers is a problem). Codes become 6-digit
+全国地方公共団体コード (catalog/entity.py column_codes: a 5-digit code gets its check digit, a wrong check
+digit is a problem). Problems name the row as Excel or the CSV file numbers it, blank rows counted.
 """
 
 from __future__ import annotations

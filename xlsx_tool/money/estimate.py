@@ -346,7 +346,8 @@ def allocate(entities: list[EntityResult], params: Params) -> Estimate:
             for row, a, b in zip(rows, after, before):
                 row.frames[CUSHION] = a - b
             if sum(after) != sum(before):
-                notes.append(message("estimate.cushion_not_conserved", grant=GRANT_NAMES[grant], gap=f"{sum(before) - sum(after):,}"))
+                notes.append(message("estimate.cushion_not_conserved", grant=GRANT_NAMES[grant],
+                                     gap=f"{sum(before) - sum(after):,}"))
         for row, e in zip(rows, entities):
             req = e.scores.get(f"requested_{grant}")
             row.requested = None if req is None else int(req)
