@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xlsx_tool.util.problems import ToolError
@@ -13,6 +15,9 @@ SIZE_CLASSES = [  # 第1号被保険者規模, as MHLW groups its rankings [001]
 ]
 
 NATION_ENTITIES = {"municipality": 1741, "prefecture": 47}  # the nation's count, as evaluated [001][002]
+# 1,741 counts municipalities; a 広域連合 / 一部事務組合 is one insurer for the grants, so the nation has fewer
+# insurers (how many is not in the seeds): estimate takes the count from its parameters (entities_in_nation).
+MEMBER_SEPARATORS = re.compile(r"[、,;\s]+")  # 、 ; , or spaces (full-width ， ； fold to , ; under NFKC)
 
 
 def size_class(insured: int | None) -> str | None:
@@ -81,6 +86,26 @@ def column_codes(codes: list[object]) -> list[str | ToolError]:
     return out
 
 
+def member_codes(text: object) -> list[str | ToolError]:
+    """The member municipalities' codes of a 広域連合 / 一部事務組合 (構成市町村), as column_codes reads them."""
+    return column_codes([part for part in MEMBER_SEPARATORS.split(_folded(text)) if part])
+
+
+def counted_twice(insurers: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[int, str, int]]:
+    """(index, member code, index of the insurer that already counts it) for every member that is also an
+    insurer's own code or another insurer's member: a municipality counted twice (same index: its own code)."""
+    owner = {code_key(code): i for i, (code, _) in enumerate(insurers) if code}
+    out = []
+    for i, (_, members) in enumerate(insurers):
+        for member in members:
+            key = code_key(member)
+            if key in owner:
+                out.append((i, member, owner[key]))
+            else:
+                owner[key] = i
+    return out
+
+
 def code_key(code: object) -> str:
     """団体コード for matching: full-width digits folded, spaces trimmed, leading zeros ignored (a code
     typed as a number in Excel or a CSV loses them: 011002 → 11002), and a 5-digit code without its
@@ -97,6 +122,7 @@ class Entity:
     code: str = ""  # 団体コード / 保険者番号
     prefecture: str = ""
     insured: int | None = None  # 第1号被保険者数
+    members: tuple[str, ...] = ()  # 構成市町村 of a 広域連合 / 一部事務組合 (one insurer, one book)
 
     @property
     def label(self) -> str:

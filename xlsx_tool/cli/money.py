@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from xlsx_tool.catalog.entity import NATION_ENTITIES, code_key
+from xlsx_tool.catalog.entity import code_key
 from xlsx_tool.catalog.loading import CatalogError
 from xlsx_tool.catalog.model import KIND_LABELS, Kind
 from xlsx_tool.catalog.official import normalise_year
@@ -190,7 +190,7 @@ def _from_last_year(as_json, grant, last_year, last_amount, last_score, year, sc
 
 
 def _allocation(results_path, params_path, share_among_given, code, book, out_path, as_json) -> None:
-    from xlsx_tool.money.estimate import allocate, load_params
+    from xlsx_tool.money.estimate import allocate, input_problems, load_params
     from xlsx_tool.money.report import entity_detail, print_estimate, write_estimate_csv
     from xlsx_tool.read.tables import read_results
 
@@ -199,7 +199,10 @@ def _allocation(results_path, params_path, share_among_given, code, book, out_pa
         entities = read_results(results_path)
     except CatalogError as err:
         fail(str(err))
-    nation = NATION_ENTITIES[params.kind]
+    problems = input_problems(entities, params)
+    if problems:
+        fail("\n".join([f"{results_path}:", *problems]))
+    nation = params.nation
     partial = len(entities) < nation
     if partial and not share_among_given:
         fail(message("money.partial_set", file=results_path, count=len(entities), nation=f"{nation:,}",

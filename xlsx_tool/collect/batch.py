@@ -58,9 +58,14 @@ log = logging.getLogger(__name__)
 class Expectation:
     catalog: Catalog
     roster_codes: frozenset[str] = frozenset()  # matched by code_key (leading zeros ignored)
+    member_of: tuple[tuple[str, str], ...] = ()  # (member code, its 広域連合's code and name) from the roster
 
     def __post_init__(self):
         object.__setattr__(self, "roster_codes", frozenset(code_key(c) for c in self.roster_codes))
+
+    def insurer_of(self, code: str) -> str | None:
+        """The 広域連合 / 一部事務組合 (code and name) the roster counts this member municipality in."""
+        return next((insurer for member, insurer in self.member_of if code_key(member) == code_key(code)), None)
 
 
 def _cover_identity(wb) -> dict[str, object]:
@@ -208,6 +213,9 @@ def _evaluate(path: Path, expect: Expectation, wb, tampering: Callable) -> FileR
     if not code:
         return rejected(path, message("collect.no_code"), **base)
     if expect.roster_codes and code_key(code) not in expect.roster_codes:
+        insurer = expect.insurer_of(code)
+        if insurer:
+            return rejected(path, message("collect.member_book", code=code, insurer=insurer), **base)
         return rejected(path, message("collect.not_in_roster", code=code), **base)
     findings = tampering(wb, cat)
     if findings.tampered:
@@ -443,7 +451,8 @@ def collect(paths: Iterable[str | Path], catalog: Catalog, roster: list[RosterEn
             on_total: Callable[[int], None] = lambda n: None, reader: str = "fast") -> Collection:
     files = discover(paths)
     on_total(len(files))
-    expect = Expectation(catalog, frozenset(e.entity.code for e in roster))
+    expect = Expectation(catalog, frozenset(e.entity.code for e in roster),
+                         tuple((m, f"{e.entity.code} {e.entity.name}") for e in roster for m in e.entity.members))
     results = inspect_all(files, expect, workers, advance, reader)
     resolve_duplicates(results)
     col = Collection(catalog, results, roster)

@@ -151,12 +151,15 @@ def results_table(col: Collection) -> Table:
     keys = [g.id for g in cat.grants] + [goal.id for g in cat.grants for goal in g.goals] + \
         [k for k, _ in _score_columns(cat) if "." in k]
     roster = {code_key(e.entity.code): e.entity for e in col.roster}
+    members = any(e.entity.members for e in col.roster)  # a 広域連合 in the roster: its members listed
     rows = []
     for r in sorted(col.kept, key=lambda r: r.code):
         ent = roster.get(code_key(r.code))
         rows.append([r.code, ent.name if ent else r.name, ent.prefecture if ent else "",
-                     ent.insured if ent else None, r.total, *[r.groups.get(k) for k in keys]])
-    return Table("結果", ["code", "name", "prefecture", "insured", "total", *keys], rows)
+                     ent.insured if ent else None, r.total, *[r.groups.get(k) for k in keys]]
+                    + (["、".join(ent.members) if ent else ""] if members else []))
+    return Table("結果", ["code", "name", "prefecture", "insured", "total", *keys, *(["members"] if members else [])],
+                 rows)
 
 
 def tables(col: Collection) -> list[Table]:

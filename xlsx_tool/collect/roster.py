@@ -2,9 +2,11 @@
 
 Columns (English or Japanese headers): code 団体コード (required), name 団体名 (required),
 prefecture 都道府県, insured 第1号被保険者数, previous 前年度ブック (path of last year's returned
-workbook, relative to the roster file). Codes become 6-digit 全国地方公共団体コード (catalog/entity.py
-column_codes: a 5-digit code gets its check digit, a wrong check digit is a problem). Problems name the
-row as Excel or the CSV file numbers it, blank rows counted.
+workbook, relative to the roster file), members 構成市町村 (a 広域連合 / 一部事務組合: the codes of its member
+municipalities separated by 、 ; , or spaces; the row is ONE insurer: one book, named by the insurer, counted
+once; a member listed as its own row or in two insurers is a problem). Codes become 6-digit
+全国地方公共団体コード (catalog/entity.py column_codes: a 5-digit code gets its check digit, a wrong check
+digit is a problem). Problems name the row as Excel or the CSV file numbers it, blank rows counted.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlsx_tool.catalog.entity import Entity, code_key, column_codes
+from xlsx_tool.catalog.entity import Entity, code_key, column_codes, counted_twice, member_codes
 from xlsx_tool.read.tables import ALIASES, ComparisonError, table_values
 from xlsx_tool.util.problems import ToolError, located, message
 
 ROSTER_ALIASES = {"前年度ブック": "previous", "前年度": "previous", "previous_book": "previous"}
-KNOWN_COLUMNS = ("code", "name", "prefecture", "insured", "previous")
+KNOWN_COLUMNS = ("code", "name", "prefecture", "insured", "previous", "members")
 
 
 class RosterError(ComparisonError):
@@ -103,8 +105,17 @@ def read_roster(path: str | Path) -> list[RosterEntry]:
             previous = (path.parent / prev_raw) if not Path(prev_raw).is_absolute() else Path(prev_raw)
             if not previous.is_file():
                 problems.append(located("roster.no_previous", f"{i} 行目 列「previous」", previous=prev_raw))
+        members = []
+        for member in member_codes(r.get("members")):
+            if isinstance(member, ToolError):
+                problems.append(located(member.code, f"{i} 行目 列「members」", **member.problem.fields))
+            else:
+                members.append(member)
         entries.append(RosterEntry(i, Entity(name=name, code=code, prefecture=_text(r.get("prefecture")),
-                                             insured=insured), previous))
+                                             insured=insured, members=tuple(members)), previous))
+    for at, member, other in counted_twice([(e.entity.code, e.entity.members) for e in entries]):
+        problems.append(located("roster.counted_twice", f"{entries[at].row} 行目 列「members」", member=member,
+                                other=f"{entries[other].row} 行目"))
     if not entries:
         problems.append(message("roster.empty"))
     if problems:

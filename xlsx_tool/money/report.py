@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from xlsx_tool.money.calibrate import ASSUMPTION, GRANT_NAMES, FromLastYear
-from xlsx_tool.money.estimate import FRAME_LABELS, FRAMES, Estimate, allocate, marginal_yen, with_scores
+from xlsx_tool.money.estimate import CUSHION, FRAME_LABELS, FRAMES, Estimate, allocate, marginal_yen, with_scores
 from xlsx_tool.read.core import BookError
 from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.util.atomic import write_atomically
@@ -77,7 +77,7 @@ def print_from_last_year(console, est: FromLastYear) -> None:
 def print_estimate(console, est: Estimate, code: str | None, detail: dict | None, scope: str = "") -> None:
     """The allocation; with `scope` (a share among the given entities only) every table is preceded by it
     and every line of yen ends with it."""
-    tag = f"（{scope}）" if scope else ""
+    tag = "".join(f"（{p}）" for p in (scope, "例示のパラメータ" if est.params.illustrative else "") if p)
 
     def table(t: Table) -> None:  # the scope on its own line: a table title would wrap
         if scope:
@@ -88,18 +88,21 @@ def print_estimate(console, est: Estimate, code: str | None, detail: dict | None
         console.print("[yellow]注意: 例示のパラメータによる試算です（国の実際の配分額ではありません）。[/]")
     if est.params.note:
         console.print(est.params.note)
-    budgets = Table(title="予算と配分枠（円）")
+    for note in est.notes:
+        console.print(f"[yellow]注意: {note}[/]")
+    mark = "（例示）" if est.params.illustrative else ""  # on every line that shows an example value
+    budgets = Table(title=f"予算と配分枠（円）{mark}")
     for col in ("交付金", "配分枠", "予算", "未配分"):
         budgets.add_column(col, justify="right" if col in ("予算", "未配分") else "left")
     for g, frames in est.budgets.items():
         for f, yen in frames.items():
-            budgets.add_row(GRANT_NAMES[g], FRAME_LABELS[f], f"{yen:,}", "")
+            budgets.add_row(GRANT_NAMES[g], FRAME_LABELS[f] + mark, f"{yen:,}", "")
         budgets.add_row(GRANT_NAMES[g], "合計", f"{sum(frames.values()):,}", f"{est.unallocated[g]:,}",
                         end_section=True)
     table(budgets)
     data = est.to_json(code)["entities"]
     rows = sorted(data, key=lambda r: -r["payment"])[: (None if code else 20)]
-    rows_table = Table(title=("団体の試算" if code else f"交付見込額の上位 {len(rows)} 団体（全 {len(data)} 団体）"))
+    rows_table = Table(title=("団体の試算" if code else f"交付見込額の上位 {len(rows)} 団体（全 {len(data)} 団体）") + mark)
     for col in ("団体コード", "団体名", "推進 配分", "推進 交付", "支援 配分", "支援 交付", "交付合計"):
         rows_table.add_column(col, justify="left" if col in ("団体コード", "団体名") else "right")
     for r in rows:
@@ -118,14 +121,15 @@ def write_estimate_csv(est: Estimate, path: Path) -> Path:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     header = ["code", "name", "prefecture", "insured"]
+    columns = {g: [*FRAMES, *([CUSHION] if est.params.grants[g].cushion else [])] for g in est.grants}
     for g in est.grants:
-        header += [f"{g}_{f}" for f in FRAMES] + [f"{g}_allocation", f"{g}_requested", f"{g}_payment"]
+        header += [f"{g}_{f}" for f in columns[g]] + [f"{g}_allocation", f"{g}_requested", f"{g}_payment"]
     w.writerow(header)
     for r in est.to_json()["entities"]:
         row = [safe(r["code"]), safe(r["name"]), safe(r["prefecture"]), r["insured"]]
         for g in est.grants:
             a = r["grants"][g]
-            row += [a.get(f, 0) for f in FRAMES] + [a["allocation"], a["requested"], a["payment"]]
+            row += [a.get(f, 0) for f in columns[g]] + [a["allocation"], a["requested"], a["payment"]]
         w.writerow(["" if v is None else v for v in row])
     data = buf.getvalue().encode("utf-8-sig")
     return write_atomically(path, lambda tmp: tmp.write_bytes(data))

@@ -3,7 +3,7 @@
 Formats (CSV in UTF-8 with or without BOM, or cp932; or the first sheet of an .xlsx):
 - national results, one row per entity: code, name, prefecture, insured, total, and any of
   promotion, support, P1 … S4, P1.process …, indicator ids (Japanese headers 団体コード, 団体名,
-  都道府県, 第1号被保険者数, 合計 are accepted);
+  都道府県, 第1号被保険者数, 合計 are accepted); members 構成市町村 (a 広域連合's member codes, 、 or ;);
 - averages (e.g. a prefecture's): key, mean[, median][, scope] — key is total, a grant id,
   goal id, group key (P1.process) or indicator id;
 - id mapping across years: previous_id, current_id;
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from xlsx_tool.catalog.entity import code_key
+from xlsx_tool.catalog.entity import code_key, member_codes
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.catalog.official import ResultRow, normalise_year
 from xlsx_tool.catalog.reference import Reference, ReferenceDataError, Stat, load_reference_file
@@ -31,7 +31,8 @@ from xlsx_tool.util.problems import located, message
 ALIASES = {"団体コード": "code", "保険者番号": "code", "団体名": "name", "市町村名": "name", "市区町村": "name",
            "都道府県": "prefecture", "第1号被保険者数": "insured", "合計": "total", "総合計": "total",
            "得点": "total", "区分キー": "key", "平均点": "mean", "平均": "mean", "中央値": "median",
-           "範囲": "scope", "前年度id": "previous_id", "今年度id": "current_id"}
+           "範囲": "scope", "前年度id": "previous_id", "今年度id": "current_id",
+           "構成市町村": "members", "構成団体": "members"}
 
 
 class ComparisonError(ReferenceDataError):
@@ -144,14 +145,17 @@ def read_results(path: str | Path) -> list[EntityResult]:
                 problems.append(located("table.blank", f"{i} 行目 列「{col}」"))
         scores = {}
         for key, value in row.items():
-            if key not in ("code", "name", "prefecture", "insured") and key:
+            if key not in ("code", "name", "prefecture", "insured", "members") and key:
                 number = _number(value, path, i, key, problems)
                 if number is not None:
                     scores[key] = number
+        members = member_codes(row.get("members"))
+        problems += [located(m.code, f"{i} 行目 列「members」", **m.problem.fields)
+                     for m in members if not isinstance(m, str)]
         out.append(EntityResult(code=str(row.get("code") or ""), name=str(row.get("name") or ""),
                                 prefecture=str(row.get("prefecture") or ""),
                                 insured=_number(row.get("insured"), path, i, "insured", problems, integer=True),
-                                scores=scores))
+                                scores=scores, members=tuple(m for m in members if isinstance(m, str))))
     if problems:
         raise ComparisonError(str(path), problems)
     return out

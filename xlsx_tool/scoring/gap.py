@@ -38,6 +38,7 @@ class EntityResult:
     prefecture: str
     insured: int | None
     scores: Mapping[str, float]  # "total", grant ids, goal ids, group keys, indicator ids
+    members: tuple[str, ...] = ()  # 構成市町村 of a 広域連合 / 一部事務組合 (one insurer)
 
 
 @dataclass

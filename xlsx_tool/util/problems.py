@@ -152,7 +152,12 @@ _CATALOGUE = {
     "params.unknown_grants": Template("grants は {known} のみ指定できます"),
     "params.size_classes": Template("size_classes には 5 つの規模区分すべてが必要です: {known}"),
     "params.size_shares": Template("size_classes の割合の合計は 1 でなければなりません"),
-    "params.prefecture_frame": Template("保険者機能強化推進枠は都道府県には適用されません（promotion_frame を 0 にしてください）"),
+    "params.prefecture_frame": Template("保険者機能強化推進枠と成果指向型支援枠は都道府県には適用されません（資料002）",
+                                        "promotion_frame と outcome_oriented を 0 にするか削除してください"),
+    "params.oriented_support": Template("成果指向型支援枠は推進交付金の枠です（資料002）",
+                                        "support の frames から outcome_oriented を削除してください"),
+    "params.cushion": Template("cushion（激変緩和）には floor（下限の倍率）か ceiling（上限の倍率）が必要で、"
+                               "floor は ceiling 以下でなければなりません", "例: cushion: {{floor: 0.9, ceiling: 1.2}}"),
     # -- a file's schema (pydantic's error types, catalog/loading.py): what is wrong and how to fix it
     "schema.extra_forbidden": Template("未定義のキーです", "キー名の綴りを確認し、不要なら削除してください"),
     "schema.missing": Template("必須のキーがありません", "このキーを追加してください"),
@@ -274,6 +279,9 @@ _CATALOGUE = {
     "roster.insured": Template('第1号被保険者数「{value}」は 0 以上の整数ではありません'),
     "roster.no_previous": Template('前年度ブック {previous} が見つかりません'),
     "roster.empty": Template('名簿に団体の行がありません'),
+    "roster.counted_twice": Template("構成市町村 {member} は {other}でも保険者または構成市町村として数えられています",
+                                     "広域連合・一部事務組合は 1 行（1 保険者）にまとめ、各市町村はどれか 1 つの保険者"
+                                     "にだけ含めてください"),
     # -- codes, roster, command line (catalog/entity.py, collect/roster.py, cli/)
     "code.format": Template("団体コード「{value}」は 6 桁（または検査数字を除いた 5 桁）の数字ではありません",
                             "全国地方公共団体コード（例: 千代田区 131016）を半角数字で指定してください"),
@@ -326,6 +334,8 @@ _CATALOGUE = {
                                           "collect に --thresholds でそのファイルを指定してください"),
     "collect.no_code": Template("団体コードが記入されていないため、どの団体のブックか特定できません"),
     "collect.not_in_roster": Template("団体コード {code} は名簿にありません"),
+    "collect.member_book": Template("団体コード {code} は名簿では {insurer}（広域連合・一部事務組合）の構成市町村です",
+                                    "交付金では 1 保険者のため、{insurer} のブック 1 冊で提出してください"),
     "collect.invalid_answers": Template("入力できない回答が {count} 件あります", "次の回答欄を直して提出し直してください"),
     "collect.more_problems": Template("ほか {count} 件"),
     "collect.no_answers": Template("回答が 1 件も入力されていません（記入前の様式のままです）",
@@ -379,9 +389,23 @@ _CATALOGUE = {
     "money.partial_set": Template("{file} は {count} 団体分で、全国の{kind} {nation} 団体に足りません。"
                                   "一部の団体だけで全国の予算を配分すると、実際の交付額とかけ離れた額になります",
                                   "全国の結果の一覧を指定するか、入力した {count} 団体の間での按分として見るなら "
-                                  "--share-among-given を付けてください"),
+                                  "--share-among-given を付けてください（広域連合・一部事務組合は 1 保険者で 1 行。"
+                                  "全国の保険者数が {nation} と異なるならパラメータ entities_in_nation で指定）"),
     "money.share_among_given": Template("入力した {count} 団体の間での按分（全国 {nation} 団体の配分ではありません）"),
     "money.sample_scope": Template("比較対象 {count} 団体"),
+    "estimate.flag": Template("団体コード {code} の列「{column}」の値 {value} は 0 か 1 ではありません",
+                              "該当する場合は 1、該当しない場合は 0 を入力してください"),
+    "estimate.oriented_needs": Template("団体コード {code} は成果指向型（outcome_oriented = 1）ですが、列「{column}」が空欄です",
+                                        "outcome_oriented_split: {split} では按分にこの値を使います。値を入れるか、"
+                                        "パラメータの outcome_oriented_split を変えてください"),
+    "estimate.counted_twice": Template("団体コード {code} の構成市町村 {member} は団体コード {other} の行でも数えられています",
+                                       "広域連合・一部事務組合は 1 行（1 保険者）にまとめ、各市町村はどれか 1 つの行にだけ"
+                                       "含めてください"),
+    "estimate.last_amount": Template("団体コード {code} の列「{column}」（前年度の交付額）{value} が負の値です",
+                                     "前年度の交付額を円で入力してください（ない場合は空欄）"),
+    "estimate.cushion_not_conserved": Template(
+        "{grant}の激変緩和: 配分額のある全団体が下限か上限に達したため、予算との差 {gap} 円（負は予算超過）を"
+        "調整できません", "パラメータの cushion の floor / ceiling を見直してください"),
     "money.missed_yen_note": Template("概算（円）は失点 × 1 点あたりの金額（指定値: {given}）。仮定: 1 点あたりの金額は"
                                       "得点によらず一定（前年度の交付額からの見込み estimate --from-last-year など）。"
                                       "実際の交付額は全国の得点と予算で決まります"),
