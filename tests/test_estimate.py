@@ -297,3 +297,10 @@ def test_gap_report_shows_the_yen_of_each_missed_item_only_when_given(tmp_path):
 def test_a_malformed_yen_per_point_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["report", str(tmp_path / "x.xlsx"), "--yen-per-point", "推進"])
     assert result.exit_code == 2 and "推進=80453" in result.output and "Traceback" not in result.output
+
+
+def test_an_entity_not_in_the_results_is_named_with_the_file(tmp_path):
+    result = CliRunner().invoke(main, _three(tmp_path) + ["--share-among-given", "--entity", "999999"])
+    out = result.output.replace("\n", "")
+    assert result.exit_code != 0 and "999999" in out and "three.csv" in out and "広域連合" in out
+    assert "Traceback" not in out

@@ -208,7 +208,7 @@ def _allocation(results_path, params_path, share_among_given, code, book, out_pa
         fail(message("money.partial_set", file=results_path, count=len(entities), nation=f"{nation:,}",
                      kind=KIND_LABELS[Kind(params.kind)]))
     if code and code_key(code) not in {code_key(e.code) for e in entities}:
-        fail(f"団体コード {code} は {results_path} にありません")
+        fail(message("money.no_entity", code=code, file=results_path))
     est = allocate(entities, params)
     if out_path:
         write_estimate_csv(est, Path(out_path))

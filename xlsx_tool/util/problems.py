@@ -393,6 +393,9 @@ _CATALOGUE = {
                                   "全国の保険者数が {nation} と異なるならパラメータ entities_in_nation で指定）"),
     "money.share_among_given": Template("入力した {count} 団体の間での按分（全国 {nation} 団体の配分ではありません）"),
     "money.sample_scope": Template("比較対象 {count} 団体"),
+    "money.no_entity": Template("--entity の団体コード {code} は {file} にありません",
+                                "結果ファイルの団体コードを確認してください（広域連合・一部事務組合の構成市町村は、その保険者の"
+                                "団体コードで指定します）"),
     "estimate.flag": Template("団体コード {code} の列「{column}」の値 {value} は 0 か 1 ではありません",
                               "該当する場合は 1、該当しない場合は 0 を入力してください"),
     "estimate.oriented_needs": Template("団体コード {code} は成果指向型（outcome_oriented = 1）ですが、列「{column}」が空欄です",
