@@ -10,7 +10,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from xlsx_tool.catalog.eligibility import INPUT_ROWS, sheet_formulas
+from xlsx_tool.catalog.eligibility import GUIDANCE, INPUT_ROWS, SOURCE, sheet_formulas
 from xlsx_tool.catalog.entity import Entity, size_class
 from xlsx_tool.catalog.model import GROUP_LABELS, KIND_LABELS, PROVENANCE_LABELS, Catalog, GroupKind
 from xlsx_tool.catalog.rules import rule_summary
@@ -210,16 +210,23 @@ def write_notes(wb, catalog: Catalog, entity: Entity) -> None:
 
 def write_eligibility(wb, entity: Entity, validations: Validations) -> None:
     ws = wb.create_sheet(ELIGIBILITY_SHEET)
-    for col, width in zip("ABC", (4, 66, 18)):
+    widths = dict(zip("ABCD", (4, 56, 18, 64)))
+    for col, width in widths.items():
         ws.column_dimensions[col].width = width
     put(ws, "A1", f"介護保険保険者努力支援交付金 交付要件の確認 {entity.label}", font=TITLE, border=False,
          align=Alignment(vertical="center"))
-    put(ws, "A2", "（1）～（4）を順に確認し、最初に該当したもので判定します（資料[002]）。"
+    put(ws, "A2", f"（1）～（4）を順に確認し、最初に該当したもので判定します{SOURCE}。"
                    "額は円、人数は人で入力してください。", border=False, align=Alignment(vertical="center"))
+    for col, text in zip("BCD", ("項目", "入力", f"留意点{SOURCE}")):
+        put(ws, f"{col}{ELIGIBILITY_FIRST_ROW - 1}", text, font=BOLD, fill=FILL_HEADER, align=CENTER)
     cells = eligibility_cells()
     for field, label, kind in INPUT_ROWS:
         ref = cells[field]
-        put(ws, f"B{ref[1:]}", label)
+        row = ref[1:]
+        put(ws, f"B{row}", label)
+        note = GUIDANCE.get(field)
+        put(ws, f"D{row}", note)
+        ws.row_dimensions[int(row)].height = max(row_height(label, widths["B"]), row_height(note or "", widths["D"]))
         c = put(ws, ref, None, fill=FILL_INPUT, fmt="#,##0")
         c.protection = UNLOCKED
         if kind == "yesno":
@@ -240,7 +247,7 @@ def write_eligibility(wb, entity: Entity, validations: Validations) -> None:
             f"eligibility_{key}", attr_text=f"{quote_sheet(ELIGIBILITY_SHEET)}!$C${r + j}")
     ws.conditional_formatting.add(f"C{ELIGIBILITY_FIRST_ROW}:C{ELIGIBILITY_FIRST_ROW + len(INPUT_ROWS) - 1}",
                                   FormulaRule(formula=[f"LEN(C{ELIGIBILITY_FIRST_ROW})=0"], fill=FILL_UNANSWERED))
-    print_setup(ws, entity, f"A1:C{r + 3}")
+    print_setup(ws, entity, f"A1:D{r + 3}", landscape=True)
 
 
 def write_meta(wb, catalog: Catalog, entity: Entity, generated_at: str, thresholds: str | None) -> None:
