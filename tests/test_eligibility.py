@@ -86,3 +86,45 @@ def test_sheet_formulas_equal_the_python_check(tmp_path, soffice):
         assert (got["decided_by"] or "") == expected.decided_by, (name, got)
         if expected.current is not None:
             assert (got["current"], got["baseline"]) == (expected.current, expected.baseline), name
+
+
+# Issue 18 item 6: what seed 002 says about each test, next to that test's row. The phrases are the seed's
+# own words (checked against the seed file), keyed by words of the row's label as staff read it.
+SEED_GUIDANCE = {
+    "当該年度当初予算": ["当該年度当初予算における地域支援事業の事業費全額", "寄付金その他収入も含む",
+                        "重層的支援体制整備事業への移行分の額"],
+    "前年度決算額": ["前年度決算額・変更交付申請後額・前年度当初予算における地域支援事業の事業費全額のうちいづれか低い額"],
+    "上限に係っている": ["地域支援事業の上限に係っている場合は、①と②の丈比べの際に保健福祉事業・一般会計事業",
+                       "を追加してもよい"],
+    "前年度末の第1号被保険者数": ["第1号被保険者数の減少率", "（1）の減少率のほうが小さかった場合は交付の対象とする"],
+    "新規事業": ["当該年度中の補正予算で実施する予定の場合も含む",
+                "事業費全体の増減に関わらず、一部拡充（人数、回数の増など）があれば該当",
+                "地域支援事業のうち支援交付金の宛先+推進交付金の市町村特別給付・保健福祉事業・一般会計充当分"],
+}
+
+
+def _seed_002() -> str:
+    import re
+
+    from shared_paths import SEEDS, shared_file
+
+    (path,) = sorted(shared_file(SEEDS).glob("002_*.txt"))
+    return re.sub(r"\s+", "", path.read_text(encoding="utf-8"))
+
+
+def test_eligibility_sheet_quotes_seed_002_beside_each_test(tmp_path):
+    import re
+
+    seed = _seed_002()
+    cat = load_shipped_catalog("R8", "municipality")
+    ws = load_workbook(write_workbook(cat, Entity(name="テスト町", code="1"), tmp_path / "b.xlsx"))[ELIGIBILITY_SHEET]
+    rows = {r[1]: " ".join(str(v) for v in (r[0], *r[2:]) if isinstance(v, str))
+            for r in ws.iter_rows(values_only=True) if isinstance(r[1], str)}  # label -> the other cells' text
+    for words, phrases in SEED_GUIDANCE.items():
+        (label,) = [label for label in rows if words in label]  # the one row of that test
+        for phrase in phrases:
+            assert phrase in seed, phrase  # the seed's own words
+            assert phrase in rows[label] and "（資料002）" in rows[label], (label, phrase)
+            assert [other for other in rows if phrase in rows[other]] == [label], phrase  # beside that row only
+    quoted = re.findall(r"「([^」]+)」", " ".join(rows.values()))
+    assert len(quoted) >= 8 and all(q in seed for q in quoted), [q for q in quoted if q not in seed]

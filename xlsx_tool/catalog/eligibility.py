@@ -84,6 +84,27 @@ INPUT_ROWS = [
 ]
 
 
+# What seed 002 says about each test, beside the first input row of that test on the sheet: its own words
+# in 「」 where quoted (short), the tool's reading outside them.
+SOURCE = "（資料002）"
+GUIDANCE = {
+    "budget_this_year": "①は「当該年度当初予算における地域支援事業の事業費全額（寄付金その他収入も含む）及び"
+                        "重層的支援体制整備事業への移行分の額」" + SOURCE + "。移行分は下の行に入力します。",
+    "settlement_last_year": "②は「前年度決算額・変更交付申請後額・前年度当初予算における地域支援事業の事業費全額のうち"
+                            "いづれか低い額」" + SOURCE + "。3つとも入力してください（最も低い額で比べます）。",
+    "at_cap": "（2）「地域支援事業の上限に係っている場合は、①と②の丈比べの際に保健福祉事業・一般会計事業」"
+              "（介護予防・健康づくりに資する取組に限る）「を追加してもよい」" + SOURCE + "。上限に係っているときは、"
+              "下の2行の額を①と②にそれぞれ加えて比べます。",
+    "insured_last_year_end": "（3）（1）（2）に該当せず第1号被保険者数が減少している場合、「第1号被保険者数の減少率"
+                             "（前年度末の値と一昨年度末の値でたけくらべ）と（1）の減少率をくらべ、（1）の減少率のほうが"
+                             "小さかった場合は交付の対象とする」" + SOURCE + "。（1）の減少率は（②－①）÷②です。",
+    "new_or_expanded": "（4）「地域支援事業のうち支援交付金の宛先+推進交付金の市町村特別給付・保健福祉事業・一般会計充当分」"
+                       "での新規事業・既存事業の拡充。「当該年度中の補正予算で実施する予定の場合も含む」。"
+                       "「拡充事業」は「事業費全体の増減に関わらず、一部拡充（人数、回数の増など）があれば該当」"
+                       + SOURCE + "。",
+}
+
+
 def sheet_formulas(cell: dict[str, str]) -> dict[str, str]:
     """Formulas of the result cells, given the input cells by field name (same rules as check())."""
     c = cell

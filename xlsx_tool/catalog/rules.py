@@ -31,6 +31,7 @@ from xlsx_tool.catalog.model import (
     TiersRule,
     answer_key,
     ladder_points,
+    ladder_top,
     ratio_ids,
 )
 
@@ -207,6 +208,31 @@ def indicator_formula(ind: Indicator, ref: Mapping[str, str], sub_cell: Mapping[
     if isinstance(rule, DirectRule):
         return f"=IF(ISNUMBER({cell}),MAX(0,MIN({ind.points},{cell})),0)"
     raise TypeError(f"unknown rule {rule!r}")
+
+
+# ---------------------------------------------------------------------------------------
+# Money: the points a row has not reached, at a yen per point the user gives (both halves)
+
+
+def money_rows(ind: Indicator) -> list[tuple[str, float]]:
+    """(id, points) of the rows of an indicator that carry points of their own: each sub-item of a sum or a
+    ladder (its points, its ladder's top), else the indicator itself (no sub-items, or counted tiers)."""
+    if isinstance(ind.rule, SumRule):
+        return [(s.id, s.points) for s in ind.subitems if s.points]
+    if isinstance(ind.rule, LevelsRule):
+        return [(s.id, ladder_top(s)) for s in ind.subitems]
+    return [(ind.id, ind.points)]
+
+
+def missed_yen(maximum: float, got: float, yen: object) -> float | str:
+    """(points − 得点) × yen per point; blank ("") when yen is not a number or nothing is missed."""
+    if not is_number(yen) or got >= maximum:
+        return ""
+    return (maximum - got) * yen
+
+
+def missed_yen_formula(points_cell: str, score_cell: str, yen_cell: str) -> str:
+    return f'=IF(AND(ISNUMBER({yen_cell}),{score_cell}<{points_cell}),({points_cell}-{score_cell})*{yen_cell},"")'
 
 
 # ---------------------------------------------------------------------------------------

@@ -92,13 +92,13 @@ def _sheet_print(ws, editable_cols: str | None, answer_ids: frozenset[str] = fro
     ids, cells, inputs = [], {}, set()
     for row in ws.iter_rows(min_row=2):
         for c in row:
+            if not c.protection.locked:  # an input, empty in the template too (集計's yen per point)
+                inputs.add(c.coordinate)
             if normalise(c.value) is None:
                 continue
             if c.column == _COL[COL_ID] and c.row >= FIRST_DATA_ROW:  # column index: merged cells have no letter
                 ids.append((c.row, c.value))
-            if not c.protection.locked:
-                inputs.add(c.coordinate)
-            else:
+            if c.protection.locked:
                 cells[c.coordinate] = normalise(c.value)
     if editable_cols:  # input cells are empty in the template but still inputs (rows of an answer)
         for r, ident in ids:

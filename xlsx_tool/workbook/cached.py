@@ -4,8 +4,9 @@ recalculates every formula when it opens the book for editing.
 
 The writers name what each formula cell computes with a key (formula_value): ("ind", id) an indicator's
 得点, ("group", goal, kind), ("goal", id), ("grant", id), ("total",), ("kind", kind), ("rate", key, points),
-("sub", id), ("figure", id), ("done", id), ("answer", id), ("answered",), ("eligibility", field).
-book_values computes them from the answers with the Python half of catalog/rules.py, summed as the
+("sub", id), ("figure", id), ("done", id), ("answer", id), ("answered",), ("eligibility", field), ("yen", id)
+the 見込額 of a row (catalog.rules.money_rows). book_values computes them from the answers (and the yen per
+point typed on 集計) with the Python half of catalog/rules.py, summed as the
 scorer sums them (scoring/scorer.py score: the same numbers the sheet computes). openpyxl writes no
 cached value: its sheet writer's cell writer is extended here, in this one place, to write the value a
 sheet holds for a formula cell (set_values); the fast writer (template.py) renders the same cells.
@@ -21,7 +22,7 @@ from openpyxl.xml.functions import Element, SubElement
 
 from xlsx_tool.catalog.eligibility import EligibilityInputs, check
 from xlsx_tool.catalog.model import Catalog
-from xlsx_tool.catalog.rules import figure, points
+from xlsx_tool.catalog.rules import figure, missed_yen, money_rows, points
 
 _KEYS = "_xlsx_tool_formula_keys"  # worksheet attribute: coordinate -> key
 _VALUES = "_xlsx_tool_formula_values"  # worksheet attribute: coordinate -> cached value
@@ -49,8 +50,10 @@ def _eligibility_values() -> dict[tuple, object]:
             ("eligibility", "decided_by"): result.decided_by, ("eligibility", "verdict"): verdict}
 
 
-def book_values(catalog: Catalog, answers: Mapping[str, object]) -> dict[tuple, object]:
-    """The value of every key for these answers (answer id -> the answer cell's value; missing: blank)."""
+def book_values(catalog: Catalog, answers: Mapping[str, object],
+                yen: Mapping[str, object] | None = None) -> dict[tuple, object]:
+    """The value of every key for these answers (answer id -> the answer cell's value; missing: blank) and
+    yen per point (grant id -> the 集計 cell's value; missing: blank)."""
     values: dict[tuple, object] = {("done", aid): 0 if answers.get(aid) in (None, "") else 1
                                    for aid in catalog.answer_ids()}
     values[("answered",)] = sum(values.values())
@@ -67,6 +70,10 @@ def book_values(catalog: Catalog, answers: Mapping[str, object]) -> dict[tuple, 
         if getattr(ind.rule, "ratio", None) is not None:
             values[("figure", ind.id)] = _blank_as_text(figure(ind, answers))
     values.update(_eligibility_values())
+    scores = {**p.indicators, **p.subitems}
+    for grant, *_, ind in catalog.indicators():
+        for row_id, maximum in money_rows(ind):
+            values[("yen", row_id)] = missed_yen(maximum, scores[row_id], (yen or {}).get(grant.id))
     return values
 
 
@@ -79,9 +86,10 @@ def value_of(values: Mapping[tuple, object], answers: Mapping[str, object], key:
     return values[key]
 
 
-def set_values(wb, catalog: Catalog, answers: Mapping[str, object], keep=lambda key: True) -> None:
+def set_values(wb, catalog: Catalog, answers: Mapping[str, object], keep=lambda key: True,
+               yen: Mapping[str, object] | None = None) -> None:
     """The cached value of every formula cell a sheet names a key for (and `keep` keeps)."""
-    values = book_values(catalog, answers)
+    values = book_values(catalog, answers, yen)
     for ws in wb.worksheets:
         ws.__dict__[_VALUES] = {coord: value_of(values, answers, key)
                                 for coord, key in formula_keys(ws).items() if keep(key)}

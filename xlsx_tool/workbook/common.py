@@ -25,6 +25,7 @@ from xlsx_tool.workbook.meta import (
     COL_SCORE,
     COL_SOURCE,
     COL_TEXT,
+    COL_YEN,
     FIRST_DATA_ROW,
     LISTS_SHEET,
     quote_sheet,
@@ -36,6 +37,7 @@ INPUT_COLUMNS = {  # column: (header, width)
     COL_NUMBER: ("番号", 7), COL_TEXT: ("評価指標・評価項目", 62), COL_POINTS: ("配点", 7),
     COL_ANSWER: ("回答", 10), COL_SCORE: ("得点", 7), COL_REMARKS: ("根拠・備考", 30),
     COL_SOURCE: ("出典・全国該当率", 22), COL_ID: ("id", 12), COL_DONE: ("回答済", 6),
+    COL_YEN: ("見込額（円）", 14),  # after the hidden columns and 前年度回答 (J): the letters before it stay
 }
 
 

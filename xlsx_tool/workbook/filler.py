@@ -16,7 +16,7 @@ from xlsx_tool.util.memo import per_object
 from xlsx_tool.util.problems import message
 from xlsx_tool.workbook.cached import formula_keys, formula_value, set_values
 from xlsx_tool.workbook.ignored_errors import mark_code_cells
-from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, FIRST_DATA_ROW, input_sheet_names
+from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, FIRST_DATA_ROW, input_sheet_names, yen_name
 from xlsx_tool.workbook.writer import build_workbook
 
 
@@ -42,9 +42,9 @@ def fill_workbook(source: str | Path, answers: Mapping[str, object], target: str
 
 
 def cache_values(wb, catalog: Catalog) -> None:
-    """The formulas' cached values (cached.py) in a book openpyxl read (it drops them), for the answers the
-    book holds: on each cell holding the very formula the writer puts there for this catalog, not on the
-    交付要件 results, whose inputs a book may hold."""
+    """The formulas' cached values (cached.py) in a book openpyxl read (it drops them), for the answers and
+    the yen per point the book holds: on each cell holding the very formula the writer puts there for this
+    catalog, not on the 交付要件 results, whose inputs a book may hold."""
     ids, answers = set(catalog.answer_ids()), {}
     for sheet in input_sheet_names(catalog).values():
         if sheet in wb.sheetnames:
@@ -58,7 +58,19 @@ def cache_values(wb, catalog: Catalog) -> None:
             for coord, (key, formula) in cells.items():
                 if key[0] != "eligibility" and ws[coord].data_type == "f" and ws[coord].value == formula:
                     formula_value(ws, coord, key)
-    set_values(wb, catalog, answers)
+    set_values(wb, catalog, answers, yen=yen_inputs(wb, catalog))
+
+
+def yen_inputs(wb, catalog: Catalog) -> dict[str, object]:
+    """grant id -> the value of the book's 集計 cell named yen_per_point_<grant> (a name that is missing or
+    names no single cell: not listed, its 見込額 cached blank)."""
+    out = {}
+    for grant in catalog.grants:
+        name = wb.defined_names.get(yen_name(grant.id))
+        for sheet, coord in (name.destinations if name is not None else ()):
+            if sheet in wb.sheetnames and ":" not in coord:
+                out[grant.id] = wb[sheet][coord.replace("$", "")].value
+    return out
 
 
 _FORMULAS: dict = {}  # catalog -> sheet title -> formula cell -> (key, formula)

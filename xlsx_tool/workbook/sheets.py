@@ -10,7 +10,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from xlsx_tool.catalog.eligibility import INPUT_ROWS, sheet_formulas
+from xlsx_tool.catalog.eligibility import GUIDANCE, INPUT_ROWS, SOURCE, sheet_formulas
 from xlsx_tool.catalog.entity import Entity, size_class
 from xlsx_tool.catalog.model import GROUP_LABELS, KIND_LABELS, PROVENANCE_LABELS, Catalog, GroupKind
 from xlsx_tool.catalog.rules import rule_summary
@@ -46,10 +46,20 @@ from xlsx_tool.workbook.meta import (
     defined_name_for,
     eligibility_cells,
     quote_sheet,
+    yen_name,
 )
 
+YEN_LABEL = "1点あたりの金額（円・見込み）"
+YEN_NOTE = ("空欄のままでも構いません。入力すると、各交付金シートの「見込額（円）」列に、得点していない点数 × この金額が"
+            "表示され、取り組む項目の優先順位を金額で比べられます。金額は見込みです（例: xlsx-tool estimate "
+            "--from-last-year が示す「1 点あたり」の額）。実際の交付額は全国の得点と予算で決まります。")
+YEN_COLUMN_NOTE = ("見込額（円）＝ 得点していない点数（配点 − 得点）× 集計シートに入力した「" + YEN_LABEL + "」。"
+                   "金額が空欄の間は表示しません。小項目の合計に上限がある指標などでは、実際に増える点数はこれより"
+                   "少ないことがあります。")
 
-def write_summary(wb, catalog: Catalog, layouts: dict[str, SheetLayout], entity: Entity) -> str:
+
+def write_summary(wb, catalog: Catalog, layouts: dict[str, SheetLayout], entity: Entity,
+                  validations: Validations) -> str:
     ws = wb.create_sheet(SUMMARY_SHEET)
     put(ws, "A1", f"{catalog.year_label} 評価結果 集計 {entity.label}", font=TITLE, border=False,
          align=Alignment(vertical="center"))
@@ -98,12 +108,32 @@ def write_summary(wb, catalog: Catalog, layouts: dict[str, SheetLayout], entity:
                 line("合計", "指標群別", GROUP_LABELS[kind], pts, f"=SUM({','.join(kind_cells[kind.value])})",
                      defined_name_for("group", kind.value), ("kind", kind.value), FILL_GROUP)
     line("総合計", "", "", catalog.total, f"=SUM({','.join(grant_cells)})", "score_total", ("total",), FILL_GOAL, BOLD)
+    last = _write_yen_inputs(wb, ws, catalog, row + 1, validations)
     ws.freeze_panes = "A4"
-    print_setup(ws, entity, f"A1:F{row - 1}")
+    print_setup(ws, entity, f"A1:F{last}")
     ws.print_title_rows = "3:3"
     for name, target in names.items():
         wb.defined_names[name] = DefinedName(name, attr_text=target)
     return names["score_total"]
+
+
+def _write_yen_inputs(wb, ws, catalog: Catalog, row: int, validations: Validations) -> int:
+    """The yen per point of each grant, typed by staff (empty by default), named yen_per_point_<grant>: the
+    input sheets' 見込額 column multiplies the points not reached by it. Returns the last row written."""
+    for col, text in zip("ABC", ("交付金", YEN_LABEL, "金額（円）")):
+        put(ws, f"{col}{row}", text, font=BOLD, fill=FILL_HEADER, align=CENTER)
+    for grant in catalog.grants:
+        row += 1
+        put(ws, f"A{row}", grant.short)
+        put(ws, f"B{row}", grant.name)
+        put(ws, f"C{row}", None, fill=FILL_INPUT, fmt="#,##0").protection = UNLOCKED
+        validations.add_number(ws, f"C{row}")
+        wb.defined_names[yen_name(grant.id)] = DefinedName(
+            yen_name(grant.id), attr_text=f"{quote_sheet(SUMMARY_SHEET)}!$C${row}")
+    row += 1
+    put(ws, f"B{row}", YEN_NOTE, border=False)
+    ws.row_dimensions[row].height = row_height(YEN_NOTE, 58)
+    return row
 
 
 def write_cover(ws, catalog: Catalog, entity: Entity, layouts: dict[str, SheetLayout]) -> None:
@@ -180,16 +210,23 @@ def write_notes(wb, catalog: Catalog, entity: Entity) -> None:
 
 def write_eligibility(wb, entity: Entity, validations: Validations) -> None:
     ws = wb.create_sheet(ELIGIBILITY_SHEET)
-    for col, width in zip("ABC", (4, 66, 18)):
+    widths = dict(zip("ABCD", (4, 56, 18, 64)))
+    for col, width in widths.items():
         ws.column_dimensions[col].width = width
     put(ws, "A1", f"介護保険保険者努力支援交付金 交付要件の確認 {entity.label}", font=TITLE, border=False,
          align=Alignment(vertical="center"))
-    put(ws, "A2", "（1）～（4）を順に確認し、最初に該当したもので判定します（資料[002]）。"
+    put(ws, "A2", f"（1）～（4）を順に確認し、最初に該当したもので判定します{SOURCE}。"
                    "額は円、人数は人で入力してください。", border=False, align=Alignment(vertical="center"))
+    for col, text in zip("BCD", ("項目", "入力", f"留意点{SOURCE}")):
+        put(ws, f"{col}{ELIGIBILITY_FIRST_ROW - 1}", text, font=BOLD, fill=FILL_HEADER, align=CENTER)
     cells = eligibility_cells()
     for field, label, kind in INPUT_ROWS:
         ref = cells[field]
-        put(ws, f"B{ref[1:]}", label)
+        row = ref[1:]
+        put(ws, f"B{row}", label)
+        note = GUIDANCE.get(field)
+        put(ws, f"D{row}", note)
+        ws.row_dimensions[int(row)].height = max(row_height(label, widths["B"]), row_height(note or "", widths["D"]))
         c = put(ws, ref, None, fill=FILL_INPUT, fmt="#,##0")
         c.protection = UNLOCKED
         if kind == "yesno":
@@ -210,7 +247,7 @@ def write_eligibility(wb, entity: Entity, validations: Validations) -> None:
             f"eligibility_{key}", attr_text=f"{quote_sheet(ELIGIBILITY_SHEET)}!$C${r + j}")
     ws.conditional_formatting.add(f"C{ELIGIBILITY_FIRST_ROW}:C{ELIGIBILITY_FIRST_ROW + len(INPUT_ROWS) - 1}",
                                   FormulaRule(formula=[f"LEN(C{ELIGIBILITY_FIRST_ROW})=0"], fill=FILL_UNANSWERED))
-    print_setup(ws, entity, f"A1:C{r + 3}")
+    print_setup(ws, entity, f"A1:D{r + 3}", landscape=True)
 
 
 def write_meta(wb, catalog: Catalog, entity: Entity, generated_at: str, thresholds: str | None) -> None:

@@ -31,7 +31,14 @@ from xlsx_tool.catalog.model import (
     national_text,
     ratio_ids,
 )
-from xlsx_tool.catalog.rules import figure_formula, indicator_formula, rule_summary, subitem_formula
+from xlsx_tool.catalog.rules import (
+    figure_formula,
+    indicator_formula,
+    missed_yen_formula,
+    money_rows,
+    rule_summary,
+    subitem_formula,
+)
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.cells import put, row_height
 from xlsx_tool.util.styles import (
@@ -64,14 +71,23 @@ from xlsx_tool.workbook.meta import (
     COL_SCORE,
     COL_SOURCE,
     COL_TEXT,
+    COL_YEN,
     FIRST_DATA_ROW,
     HEADER_ROW,
     LISTS_SHEET,
     input_sheet_name,
     quote_sheet,
+    yen_name,
 )
 from xlsx_tool.workbook.protection import protect
-from xlsx_tool.workbook.sheets import write_cover, write_eligibility, write_meta, write_notes, write_summary
+from xlsx_tool.workbook.sheets import (
+    YEN_COLUMN_NOTE,
+    write_cover,
+    write_eligibility,
+    write_meta,
+    write_notes,
+    write_summary,
+)
 
 
 def _indicator_comment(ind: Indicator) -> Comment | None:
@@ -85,6 +101,12 @@ def _indicator_comment(ind: Indicator) -> Comment | None:
     parts.append(f"【出典】{PROVENANCE_LABELS[prov.status]} {src} {prov.note}".rstrip())
     comment = Comment("\n".join(parts), "xlsx_tool")
     comment.width, comment.height = 480, min(800, 60 + 14 * len("\n".join(parts)) // 30)
+    return comment
+
+
+def _yen_comment() -> Comment:
+    comment = Comment(YEN_COLUMN_NOTE, "xlsx_tool")
+    comment.width, comment.height = 360, 120
     return comment
 
 
@@ -115,9 +137,10 @@ def _write_repeated_answer(ws, row, sub, answered) -> str:
     return ref
 
 
-def _write_indicator(ws, row, ind, validations, previous, prefill, answered) -> tuple[int, str]:
+def _write_indicator(ws, row, ind, validations, previous, prefill, answered, yen) -> tuple[int, str]:
     """Write an indicator (and its sub-items) from `row`; return next row and its score cell.
-    `answered` (answer id -> (sheet, cell)) grows with every answer cell written."""
+    `answered` (answer id -> (sheet, cell)) grows with every answer cell written; `yen`: the name of the
+    grant's yen per point (集計), which the 見込額 column multiplies."""
     ind_row = row
     put(ws, f"{COL_NUMBER}{row}", ind.number, font=BOLD, align=CENTER)
     text = f"{ind.text}{SHORT_TITLE_MARK}（設問文は資料に記載なし）" if ind.short_title else \
@@ -145,8 +168,10 @@ def _write_indicator(ws, row, ind, validations, previous, prefill, answered) -> 
         answered[sub.id] = (ws.title, refs[sub.id])
     last_row, row = row, ind_row
     levels = isinstance(ind.rule, LevelsRule)
+    rows = {ind.id: ind_row}
     for sub in ind.subitems:
         row += 1
+        rows[sub.id] = row
         put(ws, f"{COL_NUMBER}{row}", sub.label, align=CENTER)
         text = f"{SHORT_TITLE_MARK}{sub.text}" if sub.short_title else sub.text
         put(ws, f"{COL_TEXT}{row}", text, font=MUTED if sub.short_title else BASE)
@@ -164,6 +189,11 @@ def _write_indicator(ws, row, ind, validations, previous, prefill, answered) -> 
     score_cell = f"{COL_SCORE}{ind_row}"
     put(ws, score_cell, indicator_formula(ind, refs, sub_cells), font=BOLD, align=CENTER, fmt=POINTS_FMT, formula=True)
     formula_value(ws, score_cell, ("ind", ind.id))
+    for row_id, _ in money_rows(ind):
+        r = rows[row_id]
+        put(ws, f"{COL_YEN}{r}", missed_yen_formula(f"{COL_POINTS}{r}", f"{COL_SCORE}{r}", yen),
+            align=Alignment(horizontal="right", vertical="top"), fmt="#,##0", formula=True)
+        formula_value(ws, f"{COL_YEN}{r}", ("yen", row_id))
     return last_row + 1, score_cell
 
 
@@ -217,6 +247,7 @@ def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations,
     for col, (header, width) in columns.items():
         put(ws, f"{col}{HEADER_ROW}", header, font=BOLD, fill=FILL_HEADER, align=CENTER)
         ws.column_dimensions[col].width = width
+    ws[f"{COL_YEN}{HEADER_ROW}"].comment = _yen_comment()
     row = FIRST_DATA_ROW
     goal_cells = []
     for goal in grant.goals:
@@ -226,7 +257,8 @@ def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations,
             group_row, row = row, row + 1
             ind_cells = []
             for ind in group.indicators:
-                row, cell = _write_indicator(ws, row, ind, validations, previous, prefill, answered)
+                row, cell = _write_indicator(ws, row, ind, validations, previous, prefill, answered,
+                                             yen_name(grant.id))
                 ind_cells.append(cell)
             cell = f"{COL_SCORE}{group_row}"
             _band(ws, group_row, "", GROUP_LABELS[group.kind], group.points, f"=SUM({','.join(ind_cells)})",
@@ -248,9 +280,9 @@ def _write_input_sheet(wb, catalog: Catalog, grant, entity: Entity, validations,
         fill=FILL_UNANSWERED, stopIfTrue=False))
     ws.column_dimensions[COL_ID].hidden = True
     ws.column_dimensions[COL_DONE].hidden = True
+    ws.column_dimensions[COL_PREVIOUS].hidden = previous is None
     ws.freeze_panes = f"A{FIRST_DATA_ROW}"
-    last_col = COL_PREVIOUS if previous is not None else COL_SOURCE  # hidden columns do not print
-    print_setup(ws, entity, f"A1:{last_col}{layout.last_row}", landscape=True)
+    print_setup(ws, entity, f"A1:{COL_YEN}{layout.last_row}", landscape=True)  # hidden columns do not print
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     return layout
 
@@ -269,7 +301,7 @@ def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str
     answered: dict[str, tuple[str, str]] = {}
     layouts = {g.id: _write_input_sheet(wb, catalog, g, entity, validations, previous_answers, prefill or {},
                                         answered) for g in catalog.grants}
-    write_summary(wb, catalog, layouts, entity)
+    write_summary(wb, catalog, layouts, entity, validations)
     write_cover(cover, catalog, entity, layouts)
     mark_code_cells(wb)
     write_notes(wb, catalog, entity)
