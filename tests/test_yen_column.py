@@ -1,7 +1,8 @@
 """Issue 18 item 4 in the workbook: 集計 takes a yen per point for each grant (empty by default), and each
-input sheet's 見込額（円） column shows, for every row with points of its own that is not at its maximum,
-the points not reached × that yen (blank while the yen cell is empty). The expected values are computed
-here from the catalog's points and the scorer's result, not from the code that writes the column."""
+input sheet's 見込額（円） column shows, for every row with points of its own, the points its indicator
+would gain if that row reached its top × that yen (blank while the yen cell is empty, or nothing to gain:
+a best-of ladder below the indicator's score, a sum at its cap). The expected values are found here by
+scoring changed answers with the scorer, not from the code that writes the column."""
 
 import random
 
@@ -11,7 +12,7 @@ from openpyxl import load_workbook
 
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.loading import load_shipped_catalog, parse_catalog
-from xlsx_tool.catalog.model import LevelsRule, SumRule, TiersRule, ladder_top
+from xlsx_tool.catalog.model import ANSWER_MET, LevelsRule, SumRule, TiersRule, answer_key
 from xlsx_tool.collect.batch import Expectation, inspect_file
 from xlsx_tool.collect.tamper import check_tampering
 from xlsx_tool.scoring.scorer import score
@@ -45,21 +46,33 @@ def _yen_column(ws):
 
 
 def _expected(cat, answers, yen_of):
-    """id -> the yen its row shows (None: the row has no 見込額 cell; "": shown blank), from the catalog."""
+    """id -> the yen its row shows (None: the row has no 見込額 cell; "": shown blank): the points its
+    indicator gains when the row alone reaches its top (a sub-item met, with the one it requires; a
+    ladder at its last level), found by scoring the changed answers, × the grant's yen."""
     res = score(cat, answers)
     out = {}
     for grant, _, _, ind in cat.indicators():
         yen = yen_of.get(grant.id)
 
-        def shown(maximum, got):
-            return "" if yen is None or got >= maximum else (maximum - got) * yen
+        def shown(gain):
+            return "" if yen is None or gain <= 0 else gain * yen
+
+        def gain_of(change):
+            return score(cat, {**answers, **change}).indicators[ind.id] - res.indicators[ind.id]
         if isinstance(ind.rule, (SumRule, LevelsRule)):
             out[ind.id] = None  # its sub-items carry the points
             for sub in ind.subitems:
-                top = sub.points if isinstance(ind.rule, SumRule) else ladder_top(sub)
-                out[sub.id] = shown(top, res.subitems[sub.id]) if top else None
+                if isinstance(ind.rule, LevelsRule):
+                    out[sub.id] = shown(gain_of({answer_key(sub): sub.bands[-1].label}))
+                elif sub.points:
+                    change = {answer_key(sub): ANSWER_MET}
+                    if sub.requires and answers.get(sub.requires) != ANSWER_MET:
+                        change[sub.requires] = ANSWER_MET
+                    out[sub.id] = shown(gain_of(change))
+                else:
+                    out[sub.id] = None
         else:
-            out[ind.id] = shown(ind.points, res.indicators[ind.id])
+            out[ind.id] = shown(ind.points - res.indicators[ind.id])
             for sub in ind.subitems if isinstance(ind.rule, TiersRule) else ():
                 out[sub.id] = None  # counted, no points of their own
     return out

@@ -214,25 +214,65 @@ def indicator_formula(ind: Indicator, ref: Mapping[str, str], sub_cell: Mapping[
 # Money: the points a row has not reached, at a yen per point the user gives (both halves)
 
 
-def money_rows(ind: Indicator) -> list[tuple[str, float]]:
-    """(id, points) of the rows of an indicator that carry points of their own: each sub-item of a sum or a
-    ladder (its points, its ladder's top), else the indicator itself (no sub-items, or counted tiers)."""
-    if isinstance(ind.rule, SumRule):
-        return [(s.id, s.points) for s in ind.subitems if s.points]
-    if isinstance(ind.rule, LevelsRule):
-        return [(s.id, ladder_top(s)) for s in ind.subitems]
-    return [(ind.id, ind.points)]
+@dataclass(frozen=True)
+class MoneyRow:
+    """A row of the 見込額 column: the points the indicator gains if this row reaches its top — its own
+    points not reached, plus those of the sub-item it counts with while that one is not counted, plus
+    those of the sub-items answered 該当 that count only with it — held to what the indicator's maximum
+    leaves (the cap of a sum, the top of a best-of ladder)."""
+    id: str  # the row: a sub-item, or the indicator itself
+    indicator: str
+    points: float  # the row's top
+    limit: float | None = None  # the indicator's maximum the row can raise it to (None: the row is the indicator)
+    requires: tuple[str, float] | None = None  # the sub-item it counts with, and its points
+    unlocks: tuple[tuple[str, float], ...] = ()  # the sub-items that count only with it, and their points
+    best: bool = False  # a ladder of a best-of indicator: its limit is its own top
 
 
-def missed_yen(maximum: float, got: float, yen: object) -> float | str:
-    """(points − 得点) × yen per point; blank ("") when yen is not a number or nothing is missed."""
-    if not is_number(yen) or got >= maximum:
-        return ""
-    return (maximum - got) * yen
+def money_rows(ind: Indicator) -> list[MoneyRow]:
+    """The rows of an indicator that carry points of their own: each sub-item of a sum or a ladder, else
+    the indicator itself (no sub-items, or counted tiers)."""
+    rule = ind.rule
+    if isinstance(rule, SumRule):
+        limit = ind.points if rule.cap is None else rule.cap
+        own = {s.id: s.points or 0 for s in ind.subitems}
+        return [MoneyRow(s.id, ind.id, s.points, limit, (s.requires, own[s.requires]) if s.requires else None,
+                         tuple((d.id, own[d.id]) for d in ind.subitems if d.requires == s.id))
+                for s in ind.subitems if s.points]
+    if isinstance(rule, LevelsRule):
+        best = rule.combine == "best"
+        return [MoneyRow(s.id, ind.id, ladder_top(s), ladder_top(s) if best else ind.points, best=best)
+                for s in ind.subitems]
+    return [MoneyRow(ind.id, ind.id, ind.points)]
 
 
-def missed_yen_formula(points_cell: str, score_cell: str, yen_cell: str) -> str:
-    return f'=IF(AND(ISNUMBER({yen_cell}),{score_cell}<{points_cell}),({points_cell}-{score_cell})*{yen_cell},"")'
+def row_gain(row: MoneyRow, scores: Mapping[str, float], answers: Mapping[str, object]) -> float:
+    """The points the indicator gains if the row reaches its top (scores: sub-item and indicator points)."""
+    own = row.points - scores[row.id]
+    if row.requires is not None and not scores[row.requires[0]]:
+        own += row.requires[1]
+    own += sum(p for d, p in row.unlocks if is_met(answers.get(d)) and not scores[d])
+    return own if row.limit is None else min(own, row.limit - scores[row.indicator])
+
+
+def missed_yen(row: MoneyRow, scores: Mapping[str, float], answers: Mapping[str, object], yen: object) -> float | str:
+    """row_gain × yen per point; blank ("") when yen is not a number or the row gains nothing."""
+    gain = row_gain(row, scores, answers)
+    return (gain * yen) if is_number(yen) and gain > 0 else ""
+
+
+def missed_yen_formula(row: MoneyRow, points_cell: str, score_cell: Mapping[str, str], ref: Mapping[str, str],
+                       yen_cell: str) -> str:
+    """missed_yen in the sheet: `score_cell` maps the row, the indicator and the sub-items it counts with to
+    their 得点 cells, `ref` the sub-items to their answer cells."""
+    own = f"{points_cell}-{score_cell[row.id]}"
+    if row.requires is not None:
+        own += f"+IF({score_cell[row.requires[0]]}=0,{_num(row.requires[1])},0)"
+    for d, p in row.unlocks:
+        own += f"+IF(AND({_met_expr(ref[d])},{score_cell[d]}=0),{_num(p)},0)"
+    limit = points_cell if row.best else None if row.limit is None else _num(row.limit)
+    gain = own if limit is None else f"MIN({own},{limit}-{score_cell[row.indicator]})"
+    return f'=IF(AND(ISNUMBER({yen_cell}),{gain}>0),({gain})*{yen_cell},"")'
 
 
 # ---------------------------------------------------------------------------------------

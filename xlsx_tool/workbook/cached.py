@@ -72,8 +72,8 @@ def book_values(catalog: Catalog, answers: Mapping[str, object],
     values.update(_eligibility_values())
     scores = {**p.indicators, **p.subitems}
     for grant, *_, ind in catalog.indicators():
-        for row_id, maximum in money_rows(ind):
-            values[("yen", row_id)] = missed_yen(maximum, scores[row_id], (yen or {}).get(grant.id))
+        for money in money_rows(ind):
+            values[("yen", money.id)] = missed_yen(money, scores, answers, (yen or {}).get(grant.id))
     return values
 
 

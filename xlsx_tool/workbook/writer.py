@@ -189,11 +189,12 @@ def _write_indicator(ws, row, ind, validations, previous, prefill, answered, yen
     score_cell = f"{COL_SCORE}{ind_row}"
     put(ws, score_cell, indicator_formula(ind, refs, sub_cells), font=BOLD, align=CENTER, fmt=POINTS_FMT, formula=True)
     formula_value(ws, score_cell, ("ind", ind.id))
-    for row_id, _ in money_rows(ind):
-        r = rows[row_id]
-        put(ws, f"{COL_YEN}{r}", missed_yen_formula(f"{COL_POINTS}{r}", f"{COL_SCORE}{r}", yen),
+    score_cells = {**sub_cells, ind.id: score_cell}
+    for money in money_rows(ind):
+        r = rows[money.id]
+        put(ws, f"{COL_YEN}{r}", missed_yen_formula(money, f"{COL_POINTS}{r}", score_cells, refs, yen),
             align=Alignment(horizontal="right", vertical="top"), fmt="#,##0", formula=True)
-        formula_value(ws, f"{COL_YEN}{r}", ("yen", row_id))
+        formula_value(ws, f"{COL_YEN}{r}", ("yen", money.id))
     return last_row + 1, score_cell
 
 
