@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import random
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
+from xml.sax.saxutils import escape
 
 import pytest
 from click.testing import CliRunner
+from openpyxl.utils import get_column_letter, range_boundaries
 
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.loading import load_shipped_catalog
@@ -78,6 +81,82 @@ def test_answer_dropdowns_are_list_validations_as_excel_writes_them(tmp_path):
             assert len(dv.get("prompt")) <= 255 and len(dv.get("error")) <= 225
             formulas.add(formula)
     assert len(formulas) >= 3  # 該当/非該当, ア–エ, ①–④ (and more): one list each
+
+
+X14_EXT = ('<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+           'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+           '<x14:dataValidations count="{n}" xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+           '{items}</x14:dataValidations></ext></extLst>')
+LIST_DV = re.compile(r'<dataValidation [^>]*type="list"[^>]*>.*?</dataValidation>', re.S)
+
+
+def _source(formula: str) -> tuple[str, str]:
+    """(sheet, range) of a list formula, however the sheet name is quoted."""
+    sheet, _, ref = formula.rpartition("!")
+    return sheet.strip("'"), ref
+
+
+def _list_cells(book: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(sheet, cell) -> the source of its plain list validation, every sheet of the book."""
+    wb = _xml(book, "xl/workbook.xml")
+    out = {}
+    for sheet in wb.iter(f"{M}sheet"):
+        for dv in _xml(book, _sheet_part(book, sheet.get("name"))).iter(f"{M}dataValidation"):
+            if dv.get("type") == "list":
+                for ref in dv.get("sqref").split():
+                    min_col, min_row, max_col, max_row = range_boundaries(ref)
+                    for row in range(min_row, max_row + 1):
+                        for col in range(min_col, max_col + 1):
+                            out[sheet.get("name"), f"{get_column_letter(col)}{row}"] = \
+                                _source(dv.find(f"{M}formula1").text)
+    return out
+
+
+def _as_excel_saves_it(book: Path, target: Path) -> Path:
+    """`book` as Excel 2010+ saves it: a list validation pointing at another sheet is not in <dataValidations>
+    but in the x14 extension at the end of the sheet (formula in xm:f, Excel's unquoted sheet name, cells in
+    xm:sqref); the rest of each part byte for byte."""
+    with zipfile.ZipFile(book) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name.startswith("xl/worksheets/sheet") and LIST_DV.search(data.decode()):
+                text = data.decode()
+                items = []
+                for found in LIST_DV.findall(text):
+                    dv = ET.fromstring(found)
+                    attrs = " ".join(f'{k}="{escape(v, {chr(34): "&quot;"})}"' for k, v in dv.attrib.items()
+                                     if k != "sqref")
+                    formula = "!".join(_source(dv.find("formula1").text))
+                    items.append(f"<x14:dataValidation {attrs}><x14:formula1><xm:f>{escape(formula)}</xm:f>"
+                                 f"</x14:formula1><xm:sqref>{dv.get('sqref')}</xm:sqref></x14:dataValidation>")
+                text = LIST_DV.sub("", text)
+                left = text.count("<dataValidation ")
+                text = re.sub(r'<dataValidations count="\d+">', f'<dataValidations count="{left}">', text)
+                text = text.replace('<dataValidations count="0"></dataValidations>', "")
+                ext = X14_EXT.replace("{n}", str(len(items))).replace("{items}", "".join(items))
+                data = text.replace("</worksheet>", ext + "</worksheet>").encode()
+            dst.writestr(name, data)
+    return target
+
+
+def test_the_report_copy_of_a_book_saved_in_excel_keeps_its_dropdowns(tmp_path):
+    """openpyxl drops extLst when it reads a sheet, where Excel keeps every dropdown of our books (their
+    lists are on the _lists sheet). The report copy of such a book has each answer cell's dropdown, with the
+    same list."""
+    template = write_workbook(R8, ENTITY, tmp_path / "template.xlsx")
+    filled = fill_workbook(template, random_answers(R8, random.Random(5)), tmp_path / "filled.xlsx", R8)
+    expected = _list_cells(filled)
+    answer_sheets = set(input_sheet_names(R8).values())
+    assert answer_sheets <= {sheet for sheet, _ in expected}  # every input sheet has its dropdowns
+    saved = _as_excel_saves_it(filled, tmp_path / "saved_in_excel.xlsx")
+    assert _list_cells(saved) == {}, "the book is not in Excel's form: a list validation is left in place"
+    out = tmp_path / "report.xlsx"
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(main, ["report", str(saved), "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _list_cells(out) == expected
+    assert not [w for w in seen if "Data Validation" in str(w.message)]  # openpyxl's "will be removed": untrue
 
 
 # -- conditional formats: the unanswered-cell highlight --------------------------------------------
