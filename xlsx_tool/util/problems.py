@@ -220,6 +220,7 @@ _CATALOGUE = {
                                 "xlwings のボタンはファイル名のモジュール（ここでは {module}）の main() を呼びます"),
     "addin.no_template": Template("xlwings のアドインのひな形が見つかりません: {source}"),
     "addin.no_callback": Template("{source} にリボンのコールバック {callback} がありません（xlwings の版が想定と異なります）"),
+    "addin.no_ribbon_relationship": Template("{source} にリボン {part} への関連付けがありません（xlwings の版が想定と異なります）"),
     # -- the rest: a catalog that cannot become a workbook, a report over its source, a catalog named on the command line
     "xlsx.cannot_open": Template("ブックを開けません / cannot open: {detail}", "書き出した .xlsx ファイルを指定してください"),
     "xlsx.too_long": Template("{length} 文字あり、セルの上限 {limit} 文字を超えます", "文を分けてください"),
