@@ -486,6 +486,37 @@ def test_indicator_rows_are_tall_enough_for_their_wrapped_text(tmp_path):
     assert checked, "no indicator text of three lines or more in the first input sheet"
 
 
+def _sheet_formats(book: Path) -> dict[str, ET.Element]:
+    wb = _xml(book, "xl/workbook.xml")
+    return {s.get("name"): _xml(book, _sheet_part(book, s.get("name"))).find(f"{M}sheetFormatPr")
+            for s in wb.iter(f"{M}sheet")}
+
+
+def test_sheets_declare_the_default_row_height_of_yu_gothic(tmp_path):
+    """Excel writes the default font's row height as sheetFormatPr's defaultRowHeight, alone: 13.5 for ＭＳ Ｐ
+    ゴシック 11 pt (default_format06.xlsx), 15 for Calibri 11 pt (default_format01.xlsx). A sheet of ours, whose
+    default is 游ゴシック 11 pt, declares 18.75 pt (issue 16), in every sheet of a generated book (both
+    writers) and of the report copy; openpyxl wrote Calibri's 15 and baseColWidth."""
+    ref = _xml(_reference("default_format06.xlsx"), "xl/worksheets/sheet1.xml").find(f"{M}sheetFormatPr")
+    assert ref.attrib == {"defaultRowHeight": "13.5"}
+    assert _xml(_reference("default_format01.xlsx"), "xl/worksheets/sheet1.xml").find(
+        f"{M}sheetFormatPr").get("defaultRowHeight") == "15"
+    from xlsx_tool.workbook.template import template_for
+
+    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
+    fast = template_for(R8).write(tmp_path / "fast.xlsx", Entity(name="札幌市", code="011002"))
+    filled = fill_workbook(book, random_answers(R8, random.Random(2)), tmp_path / "filled.xlsx", R8)
+    out = tmp_path / "report.xlsx"
+    result = CliRunner().invoke(main, ["report", str(filled), "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for path in (book, fast, out):
+        formats = _sheet_formats(path)
+        assert len(formats) >= 6
+        for title, fmt in formats.items():
+            assert fmt is not None and set(fmt.attrib) == set(ref.attrib), (path.name, title, fmt.attrib)
+            assert float(fmt.get("defaultRowHeight")) == 18.75, (path.name, title)
+
+
 # -- the report sheet: printed on A4 with its title, protected as Excel protects --------------------------
 
 

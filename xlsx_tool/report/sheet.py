@@ -26,6 +26,7 @@ from xlsx_tool.util.styles import (
     WRAP_TOP,
     font,
     show_axes,
+    use_default_row_height,
 )
 from xlsx_tool.workbook.filler import cache_values
 from xlsx_tool.workbook.ignored_errors import mark_code_cells
@@ -121,6 +122,7 @@ def write_report_sheet(report: GapReport, source: str | Path, target: str | Path
     if REPORT_SHEET in wb.sheetnames:
         del wb[REPORT_SHEET]
     ws = wb.create_sheet(REPORT_SHEET, index=wb.sheetnames.index(SUMMARY_SHEET) + 1)
+    use_default_row_height(*wb.worksheets)  # openpyxl read the others back with its baseColWidth
     for i, (_, width) in enumerate(group_headers(), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.column_dimensions["B"].width = 30  # item labels and texts in the lower tables

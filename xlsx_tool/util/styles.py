@@ -13,6 +13,7 @@ def font(size: float = 10, **kwargs) -> Font:
 
 
 DEFAULT_FONT = font(11, color=Color(theme=1))  # Excel's Japanese default: 11 pt, the theme's text colour
+DEFAULT_ROW_HEIGHT = 18.75  # points: the row Excel gives 游ゴシック 11 pt (25 px at 96 dpi), not Calibri's 15
 BASE = font(10)
 BOLD = font(10, bold=True)
 TITLE = font(14, bold=True)
@@ -40,6 +41,15 @@ def show_axes(*charts) -> None:
     for chart in charts:
         for axis in (chart.x_axis, chart.y_axis):
             axis.delete = False
+
+
+def use_default_row_height(*sheets) -> None:
+    """<sheetFormatPr defaultRowHeight="18.75"/>: a sheet's empty rows as tall as Excel makes them for
+    DEFAULT_FONT, in the form Excel writes for a default font of its own (default_format02-06.xlsx: the
+    height alone; openpyxl's baseColWidth="8" is the spec's default and Excel leaves it out)."""
+    for ws in sheets:
+        ws.sheet_format.defaultRowHeight = DEFAULT_ROW_HEIGHT
+        ws.sheet_format.baseColWidth = None
 
 
 def use_default_font(wb) -> None:
