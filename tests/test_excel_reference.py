@@ -433,21 +433,44 @@ def test_the_default_font_is_yu_gothic_as_excel_writes_a_japanese_default(tmp_pa
     family: Excel writes family="2" with charset 128 for its Japanese defaults (ＭＳ Ｐゴシック here, 游ゴシック in
     a Japanese Excel's new book); 11 pt is the size of 游ゴシック as Excel's Japanese default.
     The book used to start with Calibri while its cells used 游ゴシック without charset or family."""
+    _check_yu_gothic_default(write_workbook(R8, ENTITY, tmp_path / "book.xlsx"))
+
+
+def _check_yu_gothic_default(book: Path) -> None:
     ref = _xml(_reference("default_format06.xlsx"), "xl/styles.xml").find(f"{M}fonts/{M}font")
     assert ref.find(f"{M}charset").get("val") == "128" and ref.find(f"{M}scheme") is None
-    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
     styles = _xml(book, "xl/styles.xml")
     fonts = styles.findall(f"{M}fonts/{M}font")
     first = fonts[0]
-    assert {c.tag for c in first} == {c.tag for c in ref}, ET.tostring(first)
-    assert first.find(f"{M}name").get("val") == "游ゴシック" and float(first.find(f"{M}sz").get("val")) == 11
+    assert {c.tag for c in first} == {c.tag for c in ref}, (book.name, ET.tostring(first))
+    assert first.find(f"{M}name").get("val") == "游ゴシック" and first.find(f"{M}sz").get("val") == "11"
     assert first.find(f"{M}family").get("val") == ref.find(f"{M}family").get("val") == "2"
     assert first.find(f"{M}charset").get("val") == "128"
     assert styles.find(f"{M}cellStyleXfs/{M}xf").get("fontId") == "0"
     for font in fonts:  # every font of the book: 游ゴシック, with its charset and family
-        assert font.find(f"{M}name").get("val") == "游ゴシック", ET.tostring(font)
+        assert font.find(f"{M}name").get("val") == "游ゴシック", (book.name, ET.tostring(font))
         assert font.find(f"{M}charset").get("val") == "128" and font.find(f"{M}family").get("val") == "2"
-        assert font.find(f"{M}scheme") is None
+        assert font.find(f"{M}scheme") is None, (book.name, ET.tostring(font))
+
+
+def test_the_summary_book_and_the_catalog_export_have_the_books_default_font(tmp_path):
+    """集計結果.xlsx (collect, XlsxWriter) and `catalog export` (openpyxl) used Calibri as the default font
+    (every cell without a font of its own, the Normal style): now 游ゴシック 11 pt as in the generated books,
+    with Excel's default row height for it (as default_format06.xlsx holds its font's)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    template = write_workbook(R8, Entity(name="市", code="142034"), tmp_path / "t.xlsx")
+    fill_workbook(template, random_answers(R8, random.Random(1)), inbox / "142034.xlsx", R8)
+    runner = CliRunner()
+    result = runner.invoke(main, ["collect", str(inbox), "--out", str(tmp_path / "out"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    catalog = tmp_path / "catalog.xlsx"
+    result = runner.invoke(main, ["catalog", "export", "--year", "R8", "--kind", "municipality", "--out", str(catalog)])
+    assert result.exit_code == 0, result.output
+    for book in (tmp_path / "out" / "集計結果.xlsx", catalog):
+        _check_yu_gothic_default(book)
+        for title, fmt in _sheet_formats(book).items():
+            assert float(fmt.get("defaultRowHeight")) == 18.75 and "customHeight" not in fmt.attrib, (book, title)
 
 
 # -- row heights: wrapped text shown whole ---------------------------------------------------------------
