@@ -93,6 +93,44 @@ def test_the_add_in_file_name_decides_the_module(tmp_path):
         addin.build_addin(tmp_path / "xlsx_tool.xlsm")
 
 
+# The ribbon part's namespace and the package relationship type that must point at it (issue 16; Microsoft's
+# MS-OI29500 3.4.1.3 "CustomUI Part": root namespace 2006/01/customui, source relationship .../2006/...)
+RIBBON_TYPE_OF_NAMESPACE = {
+    "http://schemas.microsoft.com/office/2006/01/customui":
+        "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility",
+    "http://schemas.microsoft.com/office/2009/07/customui":
+        "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility",
+}
+PACKAGE_RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+@pytest.mark.parametrize("callback", sorted(addin.CALLBACKS))
+def test_the_ribbon_relationship_type_matches_the_ribbon_namespace(tmp_path, callback):
+    out = addin.build_addin(tmp_path / "xlsx_tool.xlam", callback=callback)
+    namespace = _ribbon(out).tag[1:].split("}")[0]
+    with zipfile.ZipFile(out) as z:
+        rels = ET.fromstring(z.read("_rels/.rels"))
+    to_ribbon = [r for r in rels.iter(f"{PACKAGE_RELS_NS}Relationship")
+                 if r.get("Target").lstrip("/") == addin.CUSTOM_UI]
+    assert [r.get("Type") for r in to_ribbon] == [RIBBON_TYPE_OF_NAMESPACE[namespace]]
+    others = {r.get("Id"): r.get("Type") for r in rels if r not in to_ribbon}
+    with zipfile.ZipFile(addin.template_path()) as z:  # the rest as xlwings ships it
+        shipped = ET.fromstring(z.read("_rels/.rels"))
+    assert others == {r.get("Id"): r.get("Type") for r in shipped if r.get("Target").lstrip("/") != addin.CUSTOM_UI}
+
+
+def test_a_template_without_a_ribbon_relationship_is_refused_in_japanese(tmp_path):
+    template = tmp_path / "quickstart_addin_ribbon.xlam"
+    with zipfile.ZipFile(addin.template_path()) as src, zipfile.ZipFile(template, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "_rels/.rels":
+                data = re.sub(rb'<Relationship [^>]*customUI/customUI.xml"[^>]*/>', b"", data)
+            dst.writestr(name, data)
+    with pytest.raises(addin.AddinError, match="リボン customUI/customUI.xml への関連付けがありません"):
+        addin.build_addin(tmp_path / "xlsx_tool.xlam", template=template)
+
+
 def test_package_main_runs_the_bridge(tmp_path, monkeypatch):
     """What the add-in's command `import xlsx_tool;xlsx_tool.main()` reaches (here on a remote book)."""
     if not hasattr(xlsx_tool, "main"):

@@ -224,6 +224,32 @@ def _refused(data, needle, action=bridge.score_book, **kwargs):
     return outcome, replay
 
 
+MAC_ERROR = ("Command failed:\n\t\tOSERROR: -50\n\t\tMESSAGE: パラメータのエラーです。\n\t\tCOMMAND: "
+             "app('/Applications/Microsoft Excel.app').make(new=k.worksheet, at=...)")
+
+
+def test_a_sheet_excel_will_not_add_is_refused_with_how_to_lift_the_protection(tmp_path, monkeypatch):
+    """Excel for Mac: the structure protection cannot be lifted through the Windows call, and Excel refuses the
+    new sheet (appscript's CommandError, passed on by xlwings' Sheets.add). The bridge says what to do
+    (校閲 → ブックの保護, no password) instead of the raw error, and nothing is written."""
+    from xlwings.pro import _xlremote
+
+    def refuse(self, before=None, after=None, name=None):
+        raise RuntimeError(MAC_ERROR)
+
+    monkeypatch.setattr(_xlremote.Sheets, "add", refuse)
+    catalog = load_shipped_catalog("R8", "municipality")
+    data = payload(_book(tmp_path, catalog, extreme_answers(catalog, best=True)))
+    for action in (bridge.score_book, bridge.gap_report):
+        book = remote_book(data)
+        outcome = action(book, now=NOW)
+        assert not outcome.ok and outcome.sheet is None
+        assert "校閲" in outcome.message and "ブックの保護" in outcome.message and "パスワード" in outcome.message
+        assert "Command failed:" in outcome.message and "OSERROR" not in outcome.message  # its first line only
+        assert "Traceback" not in outcome.message
+        assert book.json()["actions"] == []
+
+
 def test_a_foreign_book_is_refused(tmp_path):
     wb = Workbook()
     wb.active.title = "売上"

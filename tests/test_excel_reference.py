@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import random
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
+from xml.sax.saxutils import escape
 
 import pytest
 from click.testing import CliRunner
+from openpyxl.utils import get_column_letter, range_boundaries
 
 from xlsx_tool.catalog.entity import Entity
 from xlsx_tool.catalog.loading import load_shipped_catalog
@@ -78,6 +81,82 @@ def test_answer_dropdowns_are_list_validations_as_excel_writes_them(tmp_path):
             assert len(dv.get("prompt")) <= 255 and len(dv.get("error")) <= 225
             formulas.add(formula)
     assert len(formulas) >= 3  # 該当/非該当, ア–エ, ①–④ (and more): one list each
+
+
+X14_EXT = ('<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+           'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+           '<x14:dataValidations count="{n}" xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+           '{items}</x14:dataValidations></ext></extLst>')
+LIST_DV = re.compile(r'<dataValidation [^>]*type="list"[^>]*>.*?</dataValidation>', re.S)
+
+
+def _source(formula: str) -> tuple[str, str]:
+    """(sheet, range) of a list formula, however the sheet name is quoted."""
+    sheet, _, ref = formula.rpartition("!")
+    return sheet.strip("'"), ref
+
+
+def _list_cells(book: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(sheet, cell) -> the source of its plain list validation, every sheet of the book."""
+    wb = _xml(book, "xl/workbook.xml")
+    out = {}
+    for sheet in wb.iter(f"{M}sheet"):
+        for dv in _xml(book, _sheet_part(book, sheet.get("name"))).iter(f"{M}dataValidation"):
+            if dv.get("type") == "list":
+                for ref in dv.get("sqref").split():
+                    min_col, min_row, max_col, max_row = range_boundaries(ref)
+                    for row in range(min_row, max_row + 1):
+                        for col in range(min_col, max_col + 1):
+                            out[sheet.get("name"), f"{get_column_letter(col)}{row}"] = \
+                                _source(dv.find(f"{M}formula1").text)
+    return out
+
+
+def _as_excel_saves_it(book: Path, target: Path) -> Path:
+    """`book` as Excel 2010+ saves it: a list validation pointing at another sheet is not in <dataValidations>
+    but in the x14 extension at the end of the sheet (formula in xm:f, Excel's unquoted sheet name, cells in
+    xm:sqref); the rest of each part byte for byte."""
+    with zipfile.ZipFile(book) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name.startswith("xl/worksheets/sheet") and LIST_DV.search(data.decode()):
+                text = data.decode()
+                items = []
+                for found in LIST_DV.findall(text):
+                    dv = ET.fromstring(found)
+                    attrs = " ".join(f'{k}="{escape(v, {chr(34): "&quot;"})}"' for k, v in dv.attrib.items()
+                                     if k != "sqref")
+                    formula = "!".join(_source(dv.find("formula1").text))
+                    items.append(f"<x14:dataValidation {attrs}><x14:formula1><xm:f>{escape(formula)}</xm:f>"
+                                 f"</x14:formula1><xm:sqref>{dv.get('sqref')}</xm:sqref></x14:dataValidation>")
+                text = LIST_DV.sub("", text)
+                left = text.count("<dataValidation ")
+                text = re.sub(r'<dataValidations count="\d+">', f'<dataValidations count="{left}">', text)
+                text = text.replace('<dataValidations count="0"></dataValidations>', "")
+                ext = X14_EXT.replace("{n}", str(len(items))).replace("{items}", "".join(items))
+                data = text.replace("</worksheet>", ext + "</worksheet>").encode()
+            dst.writestr(name, data)
+    return target
+
+
+def test_the_report_copy_of_a_book_saved_in_excel_keeps_its_dropdowns(tmp_path):
+    """openpyxl drops extLst when it reads a sheet, where Excel keeps every dropdown of our books (their
+    lists are on the _lists sheet). The report copy of such a book has each answer cell's dropdown, with the
+    same list."""
+    template = write_workbook(R8, ENTITY, tmp_path / "template.xlsx")
+    filled = fill_workbook(template, random_answers(R8, random.Random(5)), tmp_path / "filled.xlsx", R8)
+    expected = _list_cells(filled)
+    answer_sheets = set(input_sheet_names(R8).values())
+    assert answer_sheets <= {sheet for sheet, _ in expected}  # every input sheet has its dropdowns
+    saved = _as_excel_saves_it(filled, tmp_path / "saved_in_excel.xlsx")
+    assert _list_cells(saved) == {}, "the book is not in Excel's form: a list validation is left in place"
+    out = tmp_path / "report.xlsx"
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(main, ["report", str(saved), "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _list_cells(out) == expected
+    assert not [w for w in seen if "Data Validation" in str(w.message)]  # openpyxl's "will be removed": untrue
 
 
 # -- conditional formats: the unanswered-cell highlight --------------------------------------------
@@ -354,21 +433,44 @@ def test_the_default_font_is_yu_gothic_as_excel_writes_a_japanese_default(tmp_pa
     family: Excel writes family="2" with charset 128 for its Japanese defaults (ＭＳ Ｐゴシック here, 游ゴシック in
     a Japanese Excel's new book); 11 pt is the size of 游ゴシック as Excel's Japanese default.
     The book used to start with Calibri while its cells used 游ゴシック without charset or family."""
+    _check_yu_gothic_default(write_workbook(R8, ENTITY, tmp_path / "book.xlsx"))
+
+
+def _check_yu_gothic_default(book: Path) -> None:
     ref = _xml(_reference("default_format06.xlsx"), "xl/styles.xml").find(f"{M}fonts/{M}font")
     assert ref.find(f"{M}charset").get("val") == "128" and ref.find(f"{M}scheme") is None
-    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
     styles = _xml(book, "xl/styles.xml")
     fonts = styles.findall(f"{M}fonts/{M}font")
     first = fonts[0]
-    assert {c.tag for c in first} == {c.tag for c in ref}, ET.tostring(first)
-    assert first.find(f"{M}name").get("val") == "游ゴシック" and float(first.find(f"{M}sz").get("val")) == 11
+    assert {c.tag for c in first} == {c.tag for c in ref}, (book.name, ET.tostring(first))
+    assert first.find(f"{M}name").get("val") == "游ゴシック" and first.find(f"{M}sz").get("val") == "11"
     assert first.find(f"{M}family").get("val") == ref.find(f"{M}family").get("val") == "2"
     assert first.find(f"{M}charset").get("val") == "128"
     assert styles.find(f"{M}cellStyleXfs/{M}xf").get("fontId") == "0"
     for font in fonts:  # every font of the book: 游ゴシック, with its charset and family
-        assert font.find(f"{M}name").get("val") == "游ゴシック", ET.tostring(font)
+        assert font.find(f"{M}name").get("val") == "游ゴシック", (book.name, ET.tostring(font))
         assert font.find(f"{M}charset").get("val") == "128" and font.find(f"{M}family").get("val") == "2"
-        assert font.find(f"{M}scheme") is None
+        assert font.find(f"{M}scheme") is None, (book.name, ET.tostring(font))
+
+
+def test_the_summary_book_and_the_catalog_export_have_the_books_default_font(tmp_path):
+    """集計結果.xlsx (collect, XlsxWriter) and `catalog export` (openpyxl) used Calibri as the default font
+    (every cell without a font of its own, the Normal style): now 游ゴシック 11 pt as in the generated books,
+    with Excel's default row height for it (as default_format06.xlsx holds its font's)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    template = write_workbook(R8, Entity(name="市", code="142034"), tmp_path / "t.xlsx")
+    fill_workbook(template, random_answers(R8, random.Random(1)), inbox / "142034.xlsx", R8)
+    runner = CliRunner()
+    result = runner.invoke(main, ["collect", str(inbox), "--out", str(tmp_path / "out"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    catalog = tmp_path / "catalog.xlsx"
+    result = runner.invoke(main, ["catalog", "export", "--year", "R8", "--kind", "municipality", "--out", str(catalog)])
+    assert result.exit_code == 0, result.output
+    for book in (tmp_path / "out" / "集計結果.xlsx", catalog):
+        _check_yu_gothic_default(book)
+        for title, fmt in _sheet_formats(book).items():
+            assert float(fmt.get("defaultRowHeight")) == 18.75 and "customHeight" not in fmt.attrib, (book, title)
 
 
 # -- row heights: wrapped text shown whole ---------------------------------------------------------------
@@ -405,6 +507,37 @@ def test_indicator_rows_are_tall_enough_for_their_wrapped_text(tmp_path):
             assert ws.row_dimensions[row].height >= 16.5 * _lines(text, width), (row, text)
             checked += 1
     assert checked, "no indicator text of three lines or more in the first input sheet"
+
+
+def _sheet_formats(book: Path) -> dict[str, ET.Element]:
+    wb = _xml(book, "xl/workbook.xml")
+    return {s.get("name"): _xml(book, _sheet_part(book, s.get("name"))).find(f"{M}sheetFormatPr")
+            for s in wb.iter(f"{M}sheet")}
+
+
+def test_sheets_declare_the_default_row_height_of_yu_gothic(tmp_path):
+    """Excel writes the default font's row height as sheetFormatPr's defaultRowHeight, alone: 13.5 for ＭＳ Ｐ
+    ゴシック 11 pt (default_format06.xlsx), 15 for Calibri 11 pt (default_format01.xlsx). A sheet of ours, whose
+    default is 游ゴシック 11 pt, declares 18.75 pt (issue 16), in every sheet of a generated book (both
+    writers) and of the report copy; openpyxl wrote Calibri's 15 and baseColWidth."""
+    ref = _xml(_reference("default_format06.xlsx"), "xl/worksheets/sheet1.xml").find(f"{M}sheetFormatPr")
+    assert ref.attrib == {"defaultRowHeight": "13.5"}
+    assert _xml(_reference("default_format01.xlsx"), "xl/worksheets/sheet1.xml").find(
+        f"{M}sheetFormatPr").get("defaultRowHeight") == "15"
+    from xlsx_tool.workbook.template import template_for
+
+    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
+    fast = template_for(R8).write(tmp_path / "fast.xlsx", Entity(name="札幌市", code="011002"))
+    filled = fill_workbook(book, random_answers(R8, random.Random(2)), tmp_path / "filled.xlsx", R8)
+    out = tmp_path / "report.xlsx"
+    result = CliRunner().invoke(main, ["report", str(filled), "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for path in (book, fast, out):
+        formats = _sheet_formats(path)
+        assert len(formats) >= 6
+        for title, fmt in formats.items():
+            assert fmt is not None and set(fmt.attrib) == set(ref.attrib), (path.name, title, fmt.attrib)
+            assert float(fmt.get("defaultRowHeight")) == 18.75, (path.name, title)
 
 
 # -- the report sheet: printed on A4 with its title, protected as Excel protects --------------------------

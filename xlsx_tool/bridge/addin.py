@@ -40,6 +40,11 @@ from xlsx_tool.util.problems import message
 TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
 CUSTOM_UI = "customUI/customUI.xml"
 CUSTOM_UI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
+# The package relationship to a ribbon of that namespace (MS-OI29500 3.4.1.3, CustomUI part). xlwings' file
+# has .../2007/relationships/ui/extensibility, the type of the Office 2010 ribbon part (2009/07 namespace,
+# customUI14.xml), on its 2006/01 ribbon: the type is set to match the namespace the build writes.
+RIBBON_REL_TYPE = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
+PACKAGE_RELS = "_rels/.rels"
 SHIPPED_CALLBACK = "RibbonMyAddin.RunMain"
 BUTTON_CALLBACK = "RibbonMyAddin.RunAction"  # appended to xlwings' ribbon module by the build
 MODULE_CALLBACK = "XlsxTool.RibbonAction"
@@ -182,6 +187,7 @@ def build_addin(out: str | Path = DEFAULT_OUT, *, callback: str = "button", temp
     if CUSTOM_UI not in parts or SHIPPED_CALLBACK.encode() not in parts[CUSTOM_UI] or "xl/vbaProject.bin" not in parts:
         raise AddinError(message("addin.no_callback", source=source.name, callback=SHIPPED_CALLBACK))
     parts[CUSTOM_UI] = ribbon_xml(callback).encode("utf-8")
+    parts[PACKAGE_RELS] = _ribbon_relationship(parts.get(PACKAGE_RELS, b""), source.name)
     if callback == "button":
         parts["xl/vbaProject.bin"] = _with_button_callback(parts["xl/vbaProject.bin"], source.name)
     config = {k: v for k, v in (("Interpreter_Win", interpreter_win), ("Interpreter_Mac", interpreter_mac)) if v}
@@ -194,6 +200,23 @@ def build_addin(out: str | Path = DEFAULT_OUT, *, callback: str = "button", temp
                 zout.writestr(info, parts[info.filename], compress_type=zipfile.ZIP_DEFLATED)
 
     return write_atomically(out, write)
+
+
+def _ribbon_relationship(rels: bytes, source: str) -> bytes:
+    """The package relationships with the one to the ribbon typed for CUSTOM_UI_NS (RIBBON_REL_TYPE)."""
+    target = re.compile(r'\bTarget="/?' + re.escape(CUSTOM_UI) + '"')
+    found = []
+
+    def retype(m: re.Match) -> str:
+        if not target.search(m.group(0)):
+            return m.group(0)
+        found.append(m.group(0))
+        return re.sub(r'\bType="[^"]*"', f'Type="{RIBBON_REL_TYPE}"', m.group(0))
+
+    text = re.sub(r"<Relationship\b[^>]*>", retype, rels.decode("utf-8"))
+    if not found:
+        raise AddinError(message("addin.no_ribbon_relationship", source=source, part=CUSTOM_UI))
+    return text.encode("utf-8")
 
 
 def _with_button_callback(project: bytes, source: str) -> bytes:

@@ -76,13 +76,14 @@ def _read_only(book) -> bool:
 
 
 @contextmanager
-def _structure_unlocked(book):
-    """Desktop Excel: lift the workbook structure protection (no password) to add a sheet, then restore it."""
+def _structure_unlocked(book, name: str):
+    """Desktop Excel on Windows: lift the workbook structure protection (no password) to add a sheet, then
+    restore it. Elsewhere (Excel for Mac: no COM call to lift it) a failing add is refused with what to do."""
     api = None
     if engine_name(book) == "excel":
         try:
             api = book.api if bool(book.api.ProtectStructure) else None
-        except Exception:  # not Windows COM: let Excel say it, the caller turns it into a message
+        except Exception:  # not Windows COM: let Excel say it, below
             api = None
     if api is not None:
         try:
@@ -91,6 +92,9 @@ def _structure_unlocked(book):
             raise Refused(message("bridge.structure_locked")) from None
     try:
         yield
+    except Exception as exc:  # Excel's own error (appscript's on a Mac), as xlwings passes it on
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise Refused(message("bridge.cannot_add_sheet", sheet=name, detail=first)) from None
     finally:
         if api is not None:
             try:
@@ -116,7 +120,7 @@ def _prepare_sheet(book, name: str) -> tuple[object, dict[str, object]]:
         return sheet, memos
     order = [SUMMARY_SHEET, *REPORT_SHEETS]
     anchor = next((n for n in reversed(order[:order.index(name)]) if n in names), names[-1])
-    with _structure_unlocked(book):
+    with _structure_unlocked(book, name):
         sheet = book.sheets.add(name=name, after=book.sheets[anchor])
     return sheet, {}
 

@@ -39,7 +39,7 @@ from xlsx_tool.catalog.model import Catalog, Provenance
 from xlsx_tool.util.atomic import write_atomically
 from xlsx_tool.util.cells import put, row_height
 from xlsx_tool.util.problems import located
-from xlsx_tool.util.styles import BOLD, BOX, FILL_HEADER, TITLE, WRAP_TOP
+from xlsx_tool.util.styles import BOLD, BOX, FILL_HEADER, TITLE, WRAP_TOP, use_default_font, use_default_row_height
 
 # -- export -------------------------------------------------------------------------------
 
@@ -105,12 +105,14 @@ def _texts(node, where: str):
 
 def catalog_workbook(catalog: Catalog) -> Workbook:
     wb = Workbook()
+    use_default_font(wb)  # the generated books' 游ゴシック, not openpyxl's Calibri
     _write_readme(wb.active)
     _write_header_sheet(wb.create_sheet(HEADER.name), catalog)
     for spec, rows in ((GRANTS, grant_rows(catalog)), (GOALS, goal_rows(catalog)),
                        (INDICATORS, indicator_rows(catalog)), (SUBITEMS, subitem_rows(catalog)),
                        (STEPS, step_rows(catalog)), (BANDS, band_rows(catalog))):
         _write_table(wb.create_sheet(spec.name), spec, rows)
+    use_default_row_height(*wb.worksheets)
     return wb
 
 

@@ -7,6 +7,8 @@ Click's own texts (usage errors, help headings) are Japanese: cli/click_ja.py, i
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 from xlsx_tool.cli import addin, analyze, bench, books, catalog, collect, money
@@ -14,6 +16,7 @@ from xlsx_tool.cli.click_ja import japanese_usage
 from xlsx_tool.cli.common import fail
 from xlsx_tool.util.atomic import OutputError
 from xlsx_tool.util.version import __version__
+from xlsx_tool.workbook.x14_validations import DROPPED_WARNING
 
 
 class _Main(click.Group):
@@ -28,6 +31,7 @@ class _Main(click.Group):
 @click.version_option(__version__, prog_name="xlsx-tool")
 def main() -> None:
     """介護保険 インセンティブ交付金 自己評価ワークブックの作成・採点ツール"""
+    warnings.filterwarnings("ignore", DROPPED_WARNING, UserWarning)  # a book saved in Excel: nothing lost
 
 
 for command in (books.generate, books.score_cmd, books.report, books.demo, catalog.catalog, collect.collect_cmd,

@@ -20,7 +20,7 @@ import zlib
 
 try:  # the same API, about twice as fast to inflate and CRC-check (collections inflate every book)
     from zlib_ng import zlib_ng as fast_zlib
-except ImportError:  # pragma: no cover - a declared dependency; stdlib zlib gives the same bytes
+except ImportError:  # not installed under Pyodide (xlwings Lite, pyproject's marker): stdlib zlib, the same bytes
     fast_zlib = zlib
 from pathlib import Path
 

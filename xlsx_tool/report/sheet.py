@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from openpyxl import load_workbook
 from openpyxl.chart import BarChart
 from openpyxl.chart import Reference as ChartRef
 from openpyxl.styles import Alignment
@@ -27,11 +26,13 @@ from xlsx_tool.util.styles import (
     WRAP_TOP,
     font,
     show_axes,
+    use_default_row_height,
 )
 from xlsx_tool.workbook.filler import cache_values
 from xlsx_tool.workbook.ignored_errors import mark_code_cells
 from xlsx_tool.workbook.meta import SUMMARY_SHEET
 from xlsx_tool.workbook.protection import protect_sheet
+from xlsx_tool.workbook.x14_validations import load_keeping_validations
 
 REPORT_SHEET = "採点結果"
 KEY_COL = "M"  # hidden: row keys for programs reading the report back
@@ -117,10 +118,11 @@ def write_report_sheet(report: GapReport, source: str | Path, target: str | Path
     if source.resolve() == target.resolve():
         raise ValueError(message("report.same_file"))
     layout = gap_layout(report)
-    wb = load_workbook(source)
+    wb = load_keeping_validations(source)  # a book saved in Excel has its dropdowns where openpyxl drops them
     if REPORT_SHEET in wb.sheetnames:
         del wb[REPORT_SHEET]
     ws = wb.create_sheet(REPORT_SHEET, index=wb.sheetnames.index(SUMMARY_SHEET) + 1)
+    use_default_row_height(*wb.worksheets)  # openpyxl read the others back with its baseColWidth
     for i, (_, width) in enumerate(group_headers(), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.column_dimensions["B"].width = 30  # item labels and texts in the lower tables

@@ -212,6 +212,11 @@ _CATALOGUE = {
     "bridge.previous_path": Template("前年度回答の取込には前年度ブックのパスが必要です"),
     "bridge.structure_locked": Template("ブックの構成がパスワードで保護されているため、結果のシートを追加できません",
                                         "パスワードを外すか、xlsx-tool report --format xlsx を使ってください。"),
+    "bridge.cannot_add_sheet": Template(
+        "結果のシート「{sheet}」を追加できませんでした（Excel の応答: {detail}）。ブックの構成が保護されていると"
+        "シートを追加できず、Mac の Excel ではこのツールから保護を解除できません",
+        "［校閲］タブの［ブックの保護］をクリックして保護を解除し（このツールが作ったブックにはパスワードは"
+        "ありません）、もう一度実行してください。"),
     "bridge.foreign_sheet": Template("シート「{sheet}」はこのツールが作成したものではないため、書き換えません",
                                      "シート名を変えてから、もう一度実行してください。"),
     # -- building the Excel add-in (bridge/addin.py)
@@ -225,6 +230,7 @@ _CATALOGUE = {
                                 "xlwings のボタンはファイル名のモジュール（ここでは {module}）の main() を呼びます"),
     "addin.no_template": Template("xlwings のアドインのひな形が見つかりません: {source}"),
     "addin.no_callback": Template("{source} にリボンのコールバック {callback} がありません（xlwings の版が想定と異なります）"),
+    "addin.no_ribbon_relationship": Template("{source} にリボン {part} への関連付けがありません（xlwings の版が想定と異なります）"),
     # -- the rest: a catalog that cannot become a workbook, a report over its source, a catalog named on the command line
     "xlsx.cannot_open": Template("ブックを開けません / cannot open: {detail}", "書き出した .xlsx ファイルを指定してください"),
     "xlsx.too_long": Template("{length} 文字あり、セルの上限 {limit} 文字を超えます", "文を分けてください"),

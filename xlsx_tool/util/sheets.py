@@ -23,12 +23,16 @@ from xlsxwriter.utility import xl_col_to_name
 
 from xlsx_tool.util.cells import INJECTION_PREFIXES, safe
 from xlsx_tool.util.names import readable
-from xlsx_tool.util.styles import FILL_HEADER, FONT, PERCENT
+from xlsx_tool.util.styles import CHARSET, DEFAULT_ROW_HEIGHT, DEFAULT_SIZE, FAMILY, FILL_HEADER, FONT, PERCENT
 
 PERCENT_COLUMNS = ("得点率", "実施率", "前年度実施率", "増減")
 CM = 37.8  # pixels per centimetre at 96 dpi (XlsxWriter sizes charts in pixels)
 MARK_FORMAT = '"○";"○";"×"'  # 1 shows ○, 0 shows ×: the cell keeps the number (filters, sums)
 MET_FILL, NOT_MET_FILL = "#C6EFCE", "#FFC7CE"  # Excel's own 良い / 悪い colours
+# scheme none: a format naming the default font would otherwise get scheme="minor" (the theme's Calibri)
+XLSXWRITER_DEFAULT_FONT = {"font_name": FONT, "font_size": DEFAULT_SIZE, "font_family": FAMILY,
+                           "font_charset": CHARSET, "font_scheme": "none"}
+DEFAULT_ROW_PIXELS = round(DEFAULT_ROW_HEIGHT * 96 / 72)  # XlsxWriter takes it in pixels: 18.75 pt = 25 px
 
 
 @dataclass
@@ -49,7 +53,12 @@ class TableBook:
     def __init__(self, path: Path):
         self.path = path
         self.wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                                  "nan_inf_to_errors": True})
+                                                  "nan_inf_to_errors": True,
+                                                  # the default font of the generated books (styles.py), as
+                                                  # XlsxWriter writes a Japanese default (its default_format06
+                                                  # test); every format starts from it
+                                                  "default_format_properties": XLSXWRITER_DEFAULT_FONT,
+                                                  "default_row_height": DEFAULT_ROW_PIXELS})
         header = {"bold": True, "font_name": FONT, "font_size": 10, "pattern": 1,
                   "bg_color": "#" + FILL_HEADER.fgColor.rgb[-6:]}
         self.header_format = header

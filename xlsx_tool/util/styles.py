@@ -4,15 +4,18 @@ from openpyxl.styles import Alignment, Border, Color, Font, PatternFill, Protect
 from openpyxl.utils.indexed_list import IndexedList
 
 FONT = "游ゴシック"
+FAMILY, CHARSET = 2, 128  # what Excel writes with a Japanese font: family 2, charset 128 (Shift_JIS)
+DEFAULT_SIZE = 11  # points: Excel's Japanese default
 
 
 def font(size: float = 10, **kwargs) -> Font:
     """游ゴシック with the attributes Excel writes for it: charset 128 (Japanese, Shift_JIS) and family 2;
     no scheme="minor", which would make Excel take the theme's font (Calibri) instead of the name."""
-    return Font(name=FONT, size=size, family=2, charset=128, **kwargs)
+    return Font(name=FONT, size=size, family=FAMILY, charset=CHARSET, **kwargs)
 
 
-DEFAULT_FONT = font(11, color=Color(theme=1))  # Excel's Japanese default: 11 pt, the theme's text colour
+DEFAULT_FONT = font(DEFAULT_SIZE, color=Color(theme=1))  # Excel's Japanese default, the theme's text colour
+DEFAULT_ROW_HEIGHT = 18.75  # points: the row Excel gives 游ゴシック 11 pt (25 px at 96 dpi), not Calibri's 15
 BASE = font(10)
 BOLD = font(10, bold=True)
 TITLE = font(14, bold=True)
@@ -40,6 +43,15 @@ def show_axes(*charts) -> None:
     for chart in charts:
         for axis in (chart.x_axis, chart.y_axis):
             axis.delete = False
+
+
+def use_default_row_height(*sheets) -> None:
+    """<sheetFormatPr defaultRowHeight="18.75"/>: a sheet's empty rows as tall as Excel makes them for
+    DEFAULT_FONT, in the form Excel writes for a default font of its own (default_format02-06.xlsx: the
+    height alone; openpyxl's baseColWidth="8" is the spec's default and Excel leaves it out)."""
+    for ws in sheets:
+        ws.sheet_format.defaultRowHeight = DEFAULT_ROW_HEIGHT
+        ws.sheet_format.baseColWidth = None
 
 
 def use_default_font(wb) -> None:

@@ -56,6 +56,7 @@ from xlsx_tool.util.styles import (
     TITLE,
     UNLOCKED,
     use_default_font,
+    use_default_row_height,
 )
 from xlsx_tool.workbook.cached import formula_value, set_values
 from xlsx_tool.workbook.common import INPUT_COLUMNS, SheetLayout, Validations, print_setup
@@ -312,6 +313,7 @@ def build_workbook(catalog: Catalog, entity: Entity = Entity(), *, password: str
                 thresholds)
     wb.move_sheet(lists_ws, offset=len(wb.sheetnames))
     lists_ws.sheet_state = "hidden"
+    use_default_row_height(*wb.worksheets)
     protect(wb, password)
     set_values(wb, catalog, prefill or {})  # what the formulas show before Excel calculates (Protected View)
     wb.active = 0
