@@ -68,8 +68,10 @@ class SplitSheet:
 _PROLOG = re.compile(rb'(?:<\?xml(?:[^>](?!encoding))*(?:\sencoding=["\'](?i:utf-8)["\'][^>]*)?\?>)?\s*'
                      rb"(<worksheet\b[^>]*>)")
 # A formula cell's cached result: a <v> right after the </f> of the cell's formula and right before the
-# cell's end. A literal start and replacement (no lookbehind, no groups): ten times faster on a sheet.
-_FORMULA_RESULT = re.compile(rb"</f><v>[^<]*</v></c>")
+# cell's end, holding printable ASCII but "<", "&" (so nothing the parser would refuse or expand: what is
+# dropped could not have changed the verdict on the piece). Results in other characters stay (the row is
+# then remembered with them). A literal start and replacement, no groups: one fast pass over a sheet.
+_FORMULA_RESULT = re.compile(rb"</f><v>[ -%'-;=-~]*</v></c>")
 _NOT_IN_ROWS = frozenset({M + "sheetProtection", M + "mergeCells", M + "hyperlinks", M + "row",
                           M + "sheetData", M + "worksheet"})
 _NUMBER = operator.attrgetter("number")
@@ -197,16 +199,25 @@ def _remember(table: RowTable, root_tag: bytes, pieces: list[bytes], found: list
 def _without_results(piece: bytes) -> bytes:
     """The piece without the cached results of its formula cells, where that cannot change what it
     reads as: a <v> between the end of a <f> and the end of their <c> (a cell with a formula is read
-    as its formula, whatever its <v>), and nothing in the piece that could make
-    those tags mean something else (comment, CDATA, processing instruction, namespace declaration) or
-    that the parser would refuse (which must not be stripped away before it is parsed)."""
-    if b"</f><v>" not in piece or b"<!" in piece or b"<?" in piece or b"xmlns" in piece or not _plain_text(piece):
+    as its formula, whatever its <v>), in a piece without comment, CDATA or processing instruction
+    (where such text would not be tags) and without namespace declaration (which could put the <f> in
+    another namespace, and its <v> would then be the cell's value)."""
+    if b"</f><v>" not in piece or b"xmlns" in piece or _declarations(piece):
         return piece
-    try:
-        piece.decode("utf-8")
-    except UnicodeDecodeError:
-        return piece  # what the parser refuses must stay in the piece that is parsed
     return _FORMULA_RESULT.sub(b"</f></c>", piece)
+
+
+def _declarations(piece: bytes) -> bool:
+    """Whether the piece holds "<!" or "<?"; the single characters are looked for first (a scan for a
+    lone byte is many times faster than for a pair starting with "<", and "!" is rare in sheet data)."""
+    if b"?" in piece and b"<?" in piece:
+        return True
+    at = piece.find(b"!")
+    while at >= 0:
+        if at and piece[at - 1] == 0x3C:  # "<"
+            return True
+        at = piece.find(b"!", at + 1)
+    return False
 
 
 def _decode_together(root_tag: bytes, plains: list[bytes]) -> list[tuple[RowRecord, ...] | None]:
