@@ -34,6 +34,7 @@ from xlsx_tool.catalog.model import (
     ladder_top,
     ratio_ids,
 )
+from xlsx_tool.util.memo import per_object, remember
 
 # ---------------------------------------------------------------------------------------
 # Python half
@@ -133,6 +134,7 @@ class Points:
 
 def points(catalog: Catalog, answers: Mapping[str, object]) -> Points:
     out = Points()
+    memo = per_object(_MEMOS, catalog, _Memo)
     for grant in catalog.grants:
         grant_total = 0
         for goal in grant.goals:
@@ -140,9 +142,8 @@ def points(catalog: Catalog, answers: Mapping[str, object]) -> Points:
             for group in goal.groups:
                 group_total = 0
                 for ind in group.indicators:
-                    for sub in ind.subitems:
-                        out.subitems[sub.id] = subitem_points(ind, sub, answers)
-                    out.indicators[ind.id] = score_indicator(ind, answers, out.subitems)
+                    subs, out.indicators[ind.id] = memo.indicator(ind, answers)
+                    out.subitems.update(subs)
                     group_total += out.indicators[ind.id]
                 out.groups[(goal.id, group.kind.value)] = group_total
                 goal_total += group_total
@@ -151,6 +152,37 @@ def points(catalog: Catalog, answers: Mapping[str, object]) -> Points:
         out.grants[grant.id] = grant_total
         out.total += grant_total
     return out
+
+
+class _Memo:
+    """An indicator's points, remembered by the answers it reads (books of a collection repeat them):
+    keyed by each answer's type and value, since 1, 1.0 and True are equal keys but not equal answers."""
+
+    LIMIT = 50_000  # entries (a few hundred bytes each); emptied when full
+
+    def __init__(self, catalog: Catalog):
+        self.keys = {ind.id: _read_by(ind) for *_, ind in catalog.indicators()}
+        self.known: dict = {}
+
+    def indicator(self, ind: Indicator, answers: Mapping[str, object]) -> tuple[dict[str, float], float]:
+        values = [answers.get(k) for k in self.keys[ind.id]]
+        key = (ind.id, *values, *map(type, values))
+        known = self.known.get(key)
+        if known is None:
+            subs = {sub.id: subitem_points(ind, sub, answers) for sub in ind.subitems}
+            known = remember(self.known, key, (subs, score_indicator(ind, answers, subs)), self.LIMIT)
+        return known
+
+
+def _read_by(ind: Indicator) -> tuple[str, ...]:
+    """Every answer the indicator's points depend on."""
+    ids = [answer_key(s) for s in ind.subitems] + [s.requires for s in ind.subitems if s.requires]
+    if not ind.subitems:
+        ids += [ind.id, *(ratio_ids(ind) if getattr(ind.rule, "ratio", None) is not None else ())]
+    return tuple(dict.fromkeys(ids))
+
+
+_MEMOS: dict = {}
 
 
 def _met_expr(cell: str) -> str:
