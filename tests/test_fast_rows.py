@@ -444,7 +444,8 @@ HOSTILE.update({
         count=1))(bad)
        for name, bad in [("char_ref_0", b"&#0;"), ("undefined_entity", b"&foo;"), ("noncharacter", b"\xef\xbf\xbf"),
                          ("control", b"\x01"), ("not_utf8", b"\xff"), ("japanese_text", "未回答".encode()),
-                         ("ascii_text", b"n/a - 0"), ("double_dash", b"--")]},
+                         ("ascii_text", b"n/a - 0"), ("double_dash", b"--"), ("cdata_end", b"1]]>2"),
+                         ("cdata_end_alone", b"]]>")]},
     # a cell's result inside a comment: dropping it would drop the "--" the parser refuses there
     "result_with_double_dash_in_a_comment": lambda d: re.sub(
         rb'(<row r="6"[^>]*>.*?)</row>', rb'\1<!-- <c r="Q6"><f>1</f><v>--</v></c> --></row>', d, count=1, flags=re.S),

@@ -68,10 +68,11 @@ class SplitSheet:
 _PROLOG = re.compile(rb'(?:<\?xml(?:[^>](?!encoding))*(?:\sencoding=["\'](?i:utf-8)["\'][^>]*)?\?>)?\s*'
                      rb"(<worksheet\b[^>]*>)")
 # A formula cell's cached result: a <v> right after the </f> of the cell's formula and right before the
-# cell's end, holding printable ASCII but "<", "&" (so nothing the parser would refuse or expand: what is
-# dropped could not have changed the verdict on the piece). Results in other characters stay (the row is
-# then remembered with them). A literal start and replacement, no groups: one fast pass over a sheet.
-_FORMULA_RESULT = re.compile(rb"</f><v>[ -%'-;=-~]*</v></c>")
+# cell's end, holding printable ASCII but "<", "&" and ">" (so nothing the parser would refuse or expand,
+# "]]>" included: what is dropped could not have changed the verdict on the piece). Results in other
+# characters stay (the row is then remembered with them). A literal start and replacement, no groups:
+# one fast pass over a sheet.
+_FORMULA_RESULT = re.compile(rb"</f><v>[ -%'-;=?-~]*</v></c>")
 _NOT_IN_ROWS = frozenset({M + "sheetProtection", M + "mergeCells", M + "hyperlinks", M + "row",
                           M + "sheetData", M + "worksheet"})
 _NUMBER = operator.attrgetter("number")
@@ -231,8 +232,7 @@ def _decode_together(root_tag: bytes, plains: list[bytes]) -> list[tuple[RowReco
             out[i] = (simple,)
         else:
             rest.append(i)
-    if len(rest) > 1 and all(plains[i].count(b"<row") == 1 and b"<!" not in plains[i] and b"<?" not in plains[i]
-                             for i in rest):  # every "</row>" a real end tag: the rows line up with the pieces
+    if len(rest) > 1 and all(plains[i].count(b"<row") == 1 and not _declarations(plains[i]) for i in rest):  # every "</row>" a real end tag: the rows line up with the pieces
         sheet_data = _sheet_data(root_tag + b"<sheetData>" + b"</row>".join(plains[i] for i in rest)
                                  + b"</row></sheetData></worksheet>")
         if sheet_data is not None and len(sheet_data) == len(rest):
