@@ -112,14 +112,36 @@ def test_summary_has_an_empty_unlocked_yen_cell_per_grant_and_the_column_is_blan
     assert _shown(book, cat) == expected and set(expected.values()) == {""}
 
 
-@pytest.mark.parametrize("which", ["R8", "rules"])
+def _repeated_catalog():
+    """The rules catalog and a 支援 sum whose dependent sub-item repeats a 推進 answer (same_as + requires)."""
+    data = rules_catalog()
+    support = data["grants"][1]
+    support["goals"][0]["groups"][0]["indicators"].append(
+        {"id": "S1-p2", "number": "2", "text": "イはアが該当のときのみ加点", "points": 10, "rule": {"type": "sum"},
+         "provenance": data["provenance"],
+         "subitems": [{"id": "S1-p2-a", "label": "ア", "text": "小項目 ア", "points": 6},
+                      {"id": "S1-p2-b", "label": "イ", "text": "小項目 イ", "points": 4, "requires": "S1-p2-a",
+                       "same_as": "P1-p1-a"}]})
+    for node in (support, support["goals"][0], support["goals"][0]["groups"][0]):
+        node["points"] += 10
+    data["total"] += 10
+    return parse_catalog(data, "repeated")
+
+
+CATALOGS = {"R8": lambda: load_shipped_catalog("R8", "municipality"),
+            "rules": lambda: parse_catalog(rules_catalog(), "rules"), "repeated": _repeated_catalog}
+
+
+@pytest.mark.parametrize("which", list(CATALOGS))
 def test_cached_yen_of_a_filled_book_is_points_not_reached_times_the_typed_yen(tmp_path, which):
     """A book whose 集計 yen cells were typed (openpyxl, saved), then filled: what a preview shows (the
     cached values) is each row's points not reached × its grant's yen; 0 lost: blank."""
-    cat = load_shipped_catalog("R8", "municipality") if which == "R8" else parse_catalog(rules_catalog(), "rules")
+    cat = CATALOGS[which]()
     blank = write_workbook(cat, ENTITY, tmp_path / "blank.xlsx")
     with_yen = _set_yen(blank, tmp_path / "yen.xlsx", cat, YEN)
     answers = random_answers(cat, random.Random(18), blank_rate=0.2)
+    if which == "repeated":  # イ answered (through the 推進 sub-item it repeats) but not counted: ア unlocks it
+        answers.update({"P1-p1-a": ANSWER_MET, "S1-p2-a": "非該当"})
     filled = fill_workbook(with_yen, answers, tmp_path / "filled.xlsx", cat)
     yen_of = {g.id: YEN[i] for i, g in enumerate(cat.grants)}
     expected = _with_cell(_expected(cat, answers, yen_of))
@@ -153,7 +175,7 @@ def test_libreoffice_calculates_the_yen_column_as_points_not_reached_times_the_y
     from xlsx_tool.workbook.recalc import recalculate
 
     books, cases = [], []
-    for n, cat in enumerate([load_shipped_catalog("R8", "municipality"), parse_catalog(rules_catalog(), "rules")]):
+    for n, cat in enumerate(make() for make in CATALOGS.values()):
         blank = write_workbook(cat, ENTITY, tmp_path / f"blank{n}.xlsx")
         answers = random_answers(cat, random.Random(n), blank_rate=0.2)
         without = fill_workbook(blank, answers, tmp_path / f"noyen{n}.xlsx", cat)

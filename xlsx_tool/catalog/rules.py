@@ -257,7 +257,7 @@ class MoneyRow:
     points: float  # the row's top
     limit: float | None = None  # the indicator's maximum the row can raise it to (None: the row is the indicator)
     requires: tuple[str, float] | None = None  # the sub-item it counts with, and its points
-    unlocks: tuple[tuple[str, float], ...] = ()  # the sub-items that count only with it, and their points
+    unlocks: tuple[tuple[str, str, float], ...] = ()  # the sub-items that count only with it: id, answer key, points
     best: bool = False  # a ladder of a best-of indicator: its limit is its own top
 
 
@@ -269,7 +269,7 @@ def money_rows(ind: Indicator) -> list[MoneyRow]:
         limit = ind.points if rule.cap is None else rule.cap
         own = {s.id: s.points or 0 for s in ind.subitems}
         return [MoneyRow(s.id, ind.id, s.points, limit, (s.requires, own[s.requires]) if s.requires else None,
-                         tuple((d.id, own[d.id]) for d in ind.subitems if d.requires == s.id))
+                         tuple((d.id, answer_key(d), own[d.id]) for d in ind.subitems if d.requires == s.id))
                 for s in ind.subitems if s.points]
     if isinstance(rule, LevelsRule):
         best = rule.combine == "best"
@@ -283,7 +283,7 @@ def row_gain(row: MoneyRow, scores: Mapping[str, float], answers: Mapping[str, o
     own = row.points - scores[row.id]
     if row.requires is not None and not scores[row.requires[0]]:
         own += row.requires[1]
-    own += sum(p for d, p in row.unlocks if is_met(answers.get(d)) and not scores[d])
+    own += sum(p for d, key, p in row.unlocks if is_met(answers.get(key)) and not scores[d])
     return own if row.limit is None else min(own, row.limit - scores[row.indicator])
 
 
@@ -300,7 +300,7 @@ def missed_yen_formula(row: MoneyRow, points_cell: str, score_cell: Mapping[str,
     own = f"{points_cell}-{score_cell[row.id]}"
     if row.requires is not None:
         own += f"+IF({score_cell[row.requires[0]]}=0,{_num(row.requires[1])},0)"
-    for d, p in row.unlocks:
+    for d, _, p in row.unlocks:  # ref[d]: the row's answer cell, or the cell showing the answer it repeats
         own += f"+IF(AND({_met_expr(ref[d])},{score_cell[d]}=0),{_num(p)},0)"
     limit = points_cell if row.best else None if row.limit is None else _num(row.limit)
     gain = own if limit is None else f"MIN({own},{limit}-{score_cell[row.indicator]})"
