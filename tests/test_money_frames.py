@@ -152,6 +152,21 @@ def test_cushion_holds_each_within_its_bounds_and_conserves_the_budget(tmp_path)
     assert "promotion_cushion" in csv_text.splitlines()[0] and ",-70000," in csv_text
 
 
+def test_cushion_without_a_whole_yen_between_its_bounds_holds_at_the_floor(tmp_path):
+    params = _params(tmp_path, "  promotion:\n    budget: 1000\n    frames: {basic: 1.0}\n"
+                               "    cushion: {floor: 0.95, ceiling: 0.95}\n", "insured_weight: 0\n")
+    results = _results(tmp_path, "code,name,insured,total,promotion,last_amount_promotion\n"
+                                 "011002,甲,20000,100,100,101\n012025,乙,20000,100,100,\n")
+    result = _run(tmp_path, params, results, "--json")
+    assert result.exit_code == 0, result.output
+    # 500 each by score; 甲's bounds: 0.95 x 101 = 95.95 -> [96, 95], no whole yen: held at 96; 乙 (no last
+    # amount) takes the 404 freed: 904
+    rows = [e["grants"]["promotion"] for e in json.loads(result.output)["entities"]]
+    assert [r["allocation"] for r in rows] == [96, 904] and [r["cushion"] for r in rows] == [-404, 404]
+    text = _run(tmp_path, params, results, "--entity", "011002").output.replace("\n", "")
+    assert "激変緩和による調整 -404 円" in text
+
+
 def test_cushion_that_cannot_be_conserved_is_reported(tmp_path):
     params = _params(tmp_path, "  promotion:\n    budget: 1000000\n    frames: {basic: 1.0}\n"
                                "    cushion: {floor: 1.0}\n", "insured_weight: 0\n")

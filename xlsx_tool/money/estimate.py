@@ -15,7 +15,8 @@ Prefectures: 基本分 by share of the national score; アウトカム枠 by out
 
 激変緩和 (seed 001: R6 cushioned against the R5 amounts; the method is not published): optional per grant,
 `cushion: {floor: F, ceiling: C}` against the results' `last_amount_<grant>` column (yen). An entity
-with a last amount L > 0 is held within [ceil(F × L), floor(C × L)] (either bound may be omitted); an
+with a last amount L > 0 is held within [ceil(F × L), floor(C × L)] (either bound may be omitted; when no
+whole yen lies between them, as with F = C and F × L not whole, at ceil(F × L)); an
 entity without one (blank or 0) has no bound but 0. The rule, exactly: every allocation outside its
 bounds is set to the bound and leaves the sharing; the money this frees (or needs) is shared among the
 entities still inside their bounds in proportion to their frame allocation (largest remainder, whole
@@ -62,7 +63,6 @@ CUSHION = "cushion"  # the 激変緩和 adjustment, kept beside the frames
 CUSHION_LABEL = "激変緩和による調整"
 CRITERIA = ("crit_continuing_top", "crit_depopulated_top", "crit_rank_improved")
 FLAGS = (*CRITERIA, "outcome_oriented")  # 0/1 columns of the results
-SPLITS = ("equal", "requested", "insured")
 GRANTS = ("promotion", "support")
 OUTCOME_COLUMNS = {"promotion": ("outcome_promotion", "outcome", "P4"), "support": ("outcome_support", "outcome", "S4")}
 
@@ -278,7 +278,7 @@ def _bounds(e: EntityResult, grant: str, cushion: Cushion) -> tuple[int, int | N
         return 0, None
     lower = ceil(Fraction(str(cushion.floor)) * last) if cushion.floor is not None else 0
     upper = floor(Fraction(str(cushion.ceiling)) * last) if cushion.ceiling is not None else None
-    return lower, upper
+    return lower, None if upper is None else max(upper, lower)  # no whole yen between them: the floor's
 
 
 def cushioned(alloc: list[int], bounds: list[tuple[int, int | None]]) -> list[int]:

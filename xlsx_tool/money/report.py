@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from xlsx_tool.money.calibrate import ASSUMPTION, GRANT_NAMES, FromLastYear
-from xlsx_tool.money.estimate import CUSHION, FRAME_LABELS, FRAMES, Estimate, allocate, marginal_yen, with_scores
+from xlsx_tool.money.estimate import CUSHION, CUSHION_LABEL, FRAME_LABELS, FRAMES, Estimate, allocate, marginal_yen, with_scores
 from xlsx_tool.read.core import BookError
 from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.util.atomic import write_atomically
@@ -110,6 +110,10 @@ def print_estimate(console, est: Estimate, code: str | None, detail: dict | None
         rows_table.add_row(r["code"], r["name"], f"{p.get('allocation', 0):,}", f"{p.get('payment', 0):,}",
                            f"{s.get('allocation', 0):,}", f"{s.get('payment', 0):,}", f"{r['payment']:,}")
     table(rows_table)
+    for r in rows if code else ():  # the one entity: what 激変緩和 added to or took from its allocation
+        for g, grant in r["grants"].items():
+            if CUSHION in grant:
+                console.print(f"{GRANT_NAMES[g]}: {CUSHION_LABEL} {grant[CUSHION]:+,} 円（配分に含む）{tag}")
     if detail:
         for g, yen in detail["marginal_yen_per_point"].items():
             console.print(f"{GRANT_NAMES[g]}: 1 点あたり約 {yen:,} 円{tag}")
