@@ -293,6 +293,18 @@ def test_score_names_the_document_inspector_for_a_book_without_its_identificatio
     assert "このツールで作成した自己評価シートではありません" not in flat
 
 
+def test_a_foreign_book_with_a_sheet_named_cover_is_not_blamed_on_the_inspection(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "表紙"
+    wb.active["A1"], wb.active["B1"] = "件名", "会議資料"
+    wb.save(tmp_path / "other.xlsx")
+    code, output = _score_output(tmp_path / "other.xlsx")
+    flat = output.replace("\n", "")
+    assert code != 0 and "ドキュメント検査" not in flat and "このツールで作成した自己評価シートではありません" in flat
+
+
 def test_a_book_cleaned_by_the_document_inspector_is_identified_from_its_cover(book, tmp_path):
     """Excel's ドキュメント検査 removes hidden sheets (_meta, _lists: the lists' validations become #REF!)
     and the author names. The cover still says who and which year: collected with a note, same total."""

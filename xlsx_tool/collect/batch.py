@@ -17,7 +17,6 @@ import gc
 import multiprocessing
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -37,7 +36,7 @@ from xlsx_tool.collect.discovery import discover, not_a_file
 from xlsx_tool.collect.results import ACCEPTED, REJECTED, WARNING, FileResult, rejected
 from xlsx_tool.collect.roster import RosterEntry
 from xlsx_tool.collect.tamper import catalog_hash, check_tampering, check_tampering_fast, fast_template_print
-from xlsx_tool.read.core import BookContents, BookError, meta_pairs, saved_time
+from xlsx_tool.read.core import BookContents, BookError, cover_identity, meta_pairs, saved_time
 from xlsx_tool.read.checked_zip import FastPathUnsupported
 from xlsx_tool.read.file_checks import FileRejected, check_container
 from xlsx_tool.read.openpyxl_engine import read_answers
@@ -72,11 +71,7 @@ def _cover_identity(wb) -> dict[str, object]:
     """Fallback identification from the cover (団体コード, 年度 and 区分 as the generator writes them)."""
     if COVER_SHEET not in wb.sheetnames:
         return {}
-    fields = {r[0]: r[1] for r in wb[COVER_SHEET].iter_rows(max_col=2, values_only=True) if isinstance(r[0], str)}
-    year = re.search(r"令和(\d+)年度", str(fields.get("年度") or ""))
-    kind = {"市町村分": "municipality", "都道府県分": "prefecture"}.get(str(fields.get("区分") or ""))
-    return {"entity_code": fields.get("団体コード"), "entity_name": fields.get("団体名"),
-            "year": f"R{year.group(1)}" if year else None, "kind": kind}
+    return cover_identity(wb[COVER_SHEET].iter_rows(max_col=2, values_only=True))
 
 
 def _identify(wb) -> tuple[dict[str, object], str]:

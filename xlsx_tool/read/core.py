@@ -9,6 +9,7 @@ util/problems.py.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,6 @@ from xlsx_tool.workbook.meta import (
     COL_ANSWER,
     COL_ID,
     COL_REMARKS,
-    COVER_SHEET,
     FIRST_DATA_ROW,
     TOOL_ID,
     input_sheet_names,
@@ -100,6 +100,16 @@ def meta_pairs(rows: Iterable[Sequence[object]]) -> dict[str, object]:
     return meta
 
 
+def cover_identity(rows: Iterable[Sequence[object]]) -> dict[str, object]:
+    """Who and which year a cover (表紙: label in A, value in B, as the generator writes them) names;
+    year and kind are None when it does not name them as ours do."""
+    fields = {r[0]: r[1] for r in rows if len(r) >= 2 and isinstance(r[0], str)}
+    year = re.search(r"令和(\d+)年度", str(fields.get("年度") or ""))
+    kind = {"市町村分": "municipality", "都道府県分": "prefecture"}.get(str(fields.get("区分") or ""))
+    return {"entity_code": fields.get("団体コード"), "entity_name": fields.get("団体名"),
+            "year": f"R{year.group(1)}" if year else None, "kind": kind}
+
+
 def read_meta(path: Path, rows: Iterable[Sequence[object]] | None) -> dict[str, object]:
     """The identification of one of our books (rows: its _meta sheet, None if it has none)."""
     if rows is None:
@@ -166,12 +176,16 @@ def read_answers(catalog: Catalog, contents: BookContents,
 def read_contents(path: Path, meta_rows: Iterable[Sequence[object]] | None,
                   sheet_rows: Callable[[str], Iterable[Sequence[object]] | None],
                   catalog_path: str | Path | None = None,
-                  thresholds_path: str | Path | None = None) -> tuple[Catalog, BookContents]:
+                  thresholds_path: str | Path | None = None,
+                  cover_rows: Iterable[Sequence[object]] | None = None) -> tuple[Catalog, BookContents]:
     """(catalog, contents) of a book from the cells an engine gives: identification, the catalog it was
     made from, its answers; every engine's read_book is this with its own cells. A book without the
-    hidden identification sheet but with its cover is one cleaned by Excel's ドキュメント検査: said so."""
-    if meta_rows is None and sheet_rows(COVER_SHEET) is not None:
-        raise BookError(path, "book.meta_removed")
+    hidden identification sheet whose cover (`cover_rows`, columns A:B) names its year and kind as ours
+    do is one cleaned by Excel's ドキュメント検査: said so."""
+    if meta_rows is None and cover_rows is not None:
+        cover = cover_identity(cover_rows)
+        if cover["year"] and cover["kind"]:
+            raise BookError(path, "book.meta_removed")
     meta = read_meta(path, meta_rows)
     catalog = resolve_catalog(meta, path, catalog_path, thresholds_path)
     contents = BookContents(path=path, meta=meta)

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.read import core
 from xlsx_tool.read.core import BookContents, BookError, check_book_file
-from xlsx_tool.workbook.meta import FIRST_DATA_ROW, META_SHEET
+from xlsx_tool.workbook.meta import COVER_SHEET, FIRST_DATA_ROW, META_SHEET
 
 if TYPE_CHECKING:
     from xlsx_tool.catalog.eligibility import EligibilityInputs
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 def _meta_rows(wb):
     return wb[META_SHEET].iter_rows(min_col=1, max_col=2, values_only=True) if META_SHEET in wb.sheetnames else None
+
+
+def _cover_rows(wb):
+    return wb[COVER_SHEET].iter_rows(min_col=1, max_col=2, values_only=True) if COVER_SHEET in wb.sheetnames else None
 
 
 def _sheet_rows(wb):
@@ -51,7 +55,8 @@ def read_book(path: str | Path, catalog_path: str | Path | None = None,
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise BookError(path, "book.cannot_open", detail=exc) from None
     try:
-        return core.read_contents(path, _meta_rows(wb), _sheet_rows(wb), catalog_path, thresholds_path)
+        return core.read_contents(path, _meta_rows(wb), _sheet_rows(wb), catalog_path, thresholds_path,
+                                  _cover_rows(wb))
     finally:
         wb.close()
 
