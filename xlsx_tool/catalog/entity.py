@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from xlsx_tool.util.problems import ToolError
+from xlsx_tool.util.problems import ToolError, located
 
 SIZE_CLASSES = [  # 第1号被保険者規模, as MHLW groups its rankings [001]
     (100_000, "10万人以上"), (50_000, "5万人以上10万人未満"), (10_000, "1万人以上5万人未満"),
@@ -89,6 +89,14 @@ def column_codes(codes: list[object]) -> list[str | ToolError]:
 def member_codes(text: object) -> list[str | ToolError]:
     """The member municipalities' codes of a 広域連合 / 一部事務組合 (構成市町村), as column_codes reads them."""
     return column_codes([part for part in MEMBER_SEPARATORS.split(_folded(text)) if part])
+
+
+def members_column(text: object, where: str) -> tuple[tuple[str, ...], list[str]]:
+    """member_codes of a table's members column: the codes, and a located problem line per code that is
+    not one (`where`: the row and column, as the table shows them)."""
+    members = member_codes(text)
+    return (tuple(m for m in members if isinstance(m, str)),
+            [located(m.code, where, **m.problem.fields) for m in members if not isinstance(m, str)])
 
 
 def counted_twice(insurers: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[int, str, int]]:

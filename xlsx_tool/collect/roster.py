@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlsx_tool.catalog.entity import Entity, code_key, column_codes, counted_twice, member_codes
+from xlsx_tool.catalog.entity import Entity, code_key, column_codes, counted_twice, members_column
 from xlsx_tool.read.tables import ALIASES, ComparisonError, table_values
 from xlsx_tool.util.problems import ToolError, located, message
 
@@ -105,14 +105,10 @@ def read_roster(path: str | Path) -> list[RosterEntry]:
             previous = (path.parent / prev_raw) if not Path(prev_raw).is_absolute() else Path(prev_raw)
             if not previous.is_file():
                 problems.append(located("roster.no_previous", f"{i} 行目 列「previous」", previous=prev_raw))
-        members = []
-        for member in member_codes(r.get("members")):
-            if isinstance(member, ToolError):
-                problems.append(located(member.code, f"{i} 行目 列「members」", **member.problem.fields))
-            else:
-                members.append(member)
+        members, wrong = members_column(r.get("members"), f"{i} 行目 列「members」")
+        problems += wrong
         entries.append(RosterEntry(i, Entity(name=name, code=code, prefecture=_text(r.get("prefecture")),
-                                             insured=insured, members=tuple(members)), previous))
+                                             insured=insured, members=members), previous))
     for at, member, other in counted_twice([(e.entity.code, e.entity.members) for e in entries]):
         problems.append(located("roster.counted_twice", f"{entries[at].row} 行目 列「members」", member=member,
                                 other=f"{entries[other].row} 行目"))

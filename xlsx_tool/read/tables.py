@@ -20,7 +20,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from xlsx_tool.catalog.entity import code_key, member_codes
+from xlsx_tool.catalog.entity import code_key, members_column
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.catalog.official import ResultRow, normalise_year
 from xlsx_tool.catalog.reference import Reference, ReferenceDataError, Stat, load_reference_file
@@ -149,13 +149,12 @@ def read_results(path: str | Path) -> list[EntityResult]:
                 number = _number(value, path, i, key, problems)
                 if number is not None:
                     scores[key] = number
-        members = member_codes(row.get("members"))
-        problems += [located(m.code, f"{i} 行目 列「members」", **m.problem.fields)
-                     for m in members if not isinstance(m, str)]
+        members, wrong = members_column(row.get("members"), f"{i} 行目 列「members」")
+        problems += wrong
         out.append(EntityResult(code=str(row.get("code") or ""), name=str(row.get("name") or ""),
                                 prefecture=str(row.get("prefecture") or ""),
                                 insured=_number(row.get("insured"), path, i, "insured", problems, integer=True),
-                                scores=scores, members=tuple(m for m in members if isinstance(m, str))))
+                                scores=scores, members=members))
     if problems:
         raise ComparisonError(str(path), problems)
     return out
