@@ -152,10 +152,10 @@ def test_ratio_figures_are_rounded_like_the_sheet_compares():
 
 
 def test_answers_equal_in_python_but_not_in_the_sheet_are_scored_apart():
-    """Books of a collection are scored one after another: 12 typed as TRUE (a bool, which ISNUMBER
-    refuses) after a book with the number 12, and the reverse, each get their own points."""
+    """Books of a collection are scored one after another: TRUE (a bool, which ISNUMBER refuses) after a
+    book with the number 1 (equal keys in Python), and the reverse, each get their own points."""
     cat = parse_catalog(rules_catalog(), "rules")
-    for first, second in ((12, True), (True, 12), (1, True), (12.0, 12)):
+    for first, second in ((1, True), (True, 1), (1.0, True), (0, False), (False, 0), (12.0, 12)):
         got = [score(cat, {"S1-p1": v}).indicators["S1-p1"] for v in (first, second)]
         expect = [0 if isinstance(v, bool) else min(20, v) for v in (first, second)]
         assert got == expect, (first, second, got)
