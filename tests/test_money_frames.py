@@ -226,7 +226,7 @@ def test_every_frame_and_the_cushion_conserve_the_budget(tmp_path_factory, rows,
     assert all(y >= 0 for y in got)
     if not any(score or crit or oriented for score, _, crit, oriented, _ in rows):
         return  # nobody has any weight: nothing to share
-    if est.notes:
+    if any("激変緩和" in note for note in est.notes):  # the only note that says the budget was not kept
         assert sum(got) != budget and est.unallocated["promotion"] == budget - sum(got)
     else:
         assert sum(got) == budget and est.unallocated["promotion"] == 0
@@ -250,3 +250,16 @@ def test_support_money_never_falls_to_the_outcome_oriented_frame(tmp_path):
     data = json.loads(_run(tmp_path, params, results, "--json").output)
     assert data["budgets"]["support"] == {"basic": 1000} and data["unallocated"]["support"] == 1000
     assert all(e["grants"]["support"]["allocation"] == 0 for e in data["entities"])
+
+
+def test_a_frame_nobody_qualifies_for_is_moved_and_said_so(tmp_path):
+    params = _params(tmp_path, "  promotion:\n    budget: 1000000\n    frames: {basic: 0.5, outcome: 0.5}\n",
+                     "insured_weight: 0\n")
+    results = _results(tmp_path, "code,name,insured,total,promotion\n011002,甲,20000,100,300\n012025,乙,20000,100,100\n")
+    data = json.loads(_run(tmp_path, params, results, "--json").output)
+    # no outcome column: the 500,000 of アウトカム指標配分枠 joins 基本分, 1,000,000 by score 300:100
+    assert data["budgets"]["promotion"] == {"basic": 1_000_000}
+    assert [e["grants"]["promotion"]["allocation"] for e in data["entities"]] == [750_000, 250_000]
+    assert len(data["notes"]) == 1 and "アウトカム指標配分枠" in data["notes"][0] and "基本分" in data["notes"][0]
+    text = _run(tmp_path, params, results).output.replace("\n", "")
+    assert "注意: 推進交付金のアウトカム指標配分枠" in text

@@ -318,7 +318,8 @@ def _allowed(grant: str, params: Params) -> list[str]:
             and not (grant == "support" and f == "outcome_oriented")]
 
 
-def _split_frames(entities, grant: str, gp: GrantParams, params: Params) -> tuple[list[GrantAllocation], dict]:
+def _split_frames(entities, grant: str, gp: GrantParams, params: Params,
+                  notes: list[str]) -> tuple[list[GrantAllocation], dict]:
     weights = _frame_weights(entities, grant, params)
     names = [f for f in FRAMES if gp.frames.get(f)]
     split = dict(zip(names, largest_remainder(gp.budget, [Fraction(gp.frames[f]) for f in names])))
@@ -327,6 +328,8 @@ def _split_frames(entities, grant: str, gp: GrantParams, params: Params) -> tupl
     for f in names:  # a frame nobody qualifies for goes to the first frame someone does (基本分 first)
         if sum(weights[f]) == 0 and live:
             split[live[0]] = split.get(live[0], 0) + split.pop(f)
+            notes.append(message("estimate.frame_moved", grant=GRANT_NAMES[grant], frame=FRAME_LABELS[f],
+                                 to=FRAME_LABELS[live[0]]))
     rows = [GrantAllocation() for _ in entities]
     for f, budget in split.items():
         shares = _split_basic(budget, entities, weights[f], params) if f == "basic" \
@@ -339,7 +342,7 @@ def _split_frames(entities, grant: str, gp: GrantParams, params: Params) -> tupl
 def allocate(entities: list[EntityResult], params: Params) -> Estimate:
     grants, budgets, unallocated, notes = {}, {}, {}, []
     for grant, gp in params.grants.items():
-        rows, split = _split_frames(entities, grant, gp, params)
+        rows, split = _split_frames(entities, grant, gp, params, notes)
         if gp.cushion:
             before = [r.allocation for r in rows]
             after = cushioned(before, [_bounds(e, grant, gp.cushion) for e in entities])

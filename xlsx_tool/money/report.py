@@ -93,7 +93,7 @@ def print_estimate(console, est: Estimate, code: str | None, detail: dict | None
     mark = "（例示）" if est.params.illustrative else ""  # on every line that shows an example value
     budgets = Table(title=f"予算と配分枠（円）{mark}")
     for col in ("交付金", "配分枠", "予算", "未配分"):
-        budgets.add_column(col, justify="right" if col in ("予算", "未配分") else "left")
+        budgets.add_column(col, justify="right" if col in ("予算", "未配分") else "left", overflow="fold")
     for g, frames in est.budgets.items():
         for f, yen in frames.items():
             budgets.add_row(GRANT_NAMES[g], FRAME_LABELS[f] + mark, f"{yen:,}", "")
@@ -104,7 +104,8 @@ def print_estimate(console, est: Estimate, code: str | None, detail: dict | None
     rows = sorted(data, key=lambda r: -r["payment"])[: (None if code else 20)]
     rows_table = Table(title=("団体の試算" if code else f"交付見込額の上位 {len(rows)} 団体（全 {len(data)} 団体）") + mark)
     for col in ("団体コード", "団体名", "推進 配分", "推進 交付", "支援 配分", "支援 交付", "交付合計"):
-        rows_table.add_column(col, justify="left" if col in ("団体コード", "団体名") else "right")
+        rows_table.add_column(col, justify="left" if col in ("団体コード", "団体名") else "right",
+                              overflow="fold")  # a narrow terminal wraps an amount, never cuts its digits
     for r in rows:
         p, s = r["grants"].get("promotion", {}), r["grants"].get("support", {})
         rows_table.add_row(r["code"], r["name"], f"{p.get('allocation', 0):,}", f"{p.get('payment', 0):,}",

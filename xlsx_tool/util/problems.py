@@ -412,6 +412,9 @@ _CATALOGUE = {
                                        "含めてください"),
     "estimate.last_amount": Template("団体コード {code} の列「{column}」（前年度の交付額）{value} が負の値です",
                                      "前年度の交付額を円で入力してください（ない場合は空欄）"),
+    "estimate.frame_moved": Template("{grant}の{frame}: 該当する団体が結果にない（その列がないか、すべて 0）ため、"
+                                     "その予算を{to}に含めて配分しました",
+                                     "結果ファイルにその列を加えるか、パラメータの frames からその枠を外してください"),
     "estimate.cushion_not_conserved": Template(
         "{grant}の激変緩和: 配分額のある全団体が下限か上限に達したため、予算との差 {gap} 円（負は予算超過）を"
         "調整できません", "パラメータの cushion の floor / ceiling を見直してください"),
