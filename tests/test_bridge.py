@@ -502,3 +502,29 @@ def test_the_bridge_and_the_xlsx_report_show_the_same_rows(tmp_path):
         width = max(len(got), len(want))
         for a, b in zip((got + [""] * width)[:width], (want + [""] * width)[:width]):
             assert a == (pytest.approx(b, rel=1e-12) if isinstance(b, float) else b), key
+
+
+def test_gap_report_prices_the_missed_items_with_the_yen_typed_on_the_summary(tmp_path):
+    """The ギャップ報告 button on a book whose 集計 holds a yen per point: each missed 推進 item's 概算 is its
+    lost points × that yen (computed here), and the 支援 items, with no yen typed, have none."""
+    catalog = load_shipped_catalog("R8", "municipality")
+    answers = random_answers(catalog, random.Random(6), blank_rate=0.3)
+    path = _book(tmp_path, catalog, answers)
+    wb = load_workbook(path)
+    sheet, coord = next(iter(wb.defined_names["yen_per_point_promotion"].destinations))
+    wb[sheet][coord.replace("$", "")] = 80453
+    wb.save(path)
+    data = payload(path)
+    book = remote_book(data)
+    outcome = bridge.gap_report(book, now=NOW)
+    assert outcome.ok, outcome.message
+    meta = {row[0]: row[1] for row in data["sheets"][data_index(data, META_SHEET)]["values"]}
+    expected = build_report(catalog, answers, score(catalog, answers), meta, comparison_for(catalog, meta))
+    promotion = {aid for grant, _, _, ind in catalog.indicators() if grant.id == "promotion"
+                 for aid in ([s.id for s in ind.subitems] or [ind.id])}
+    keyed = Replay(data, book.json()["actions"]).keyed(bridge.GAP_SHEET)
+    priced = {m.answer_id: keyed[f"missed:{m.answer_id}"][4] for m in expected.missed}
+    assert {a: v for a, v in priced.items() if a in promotion} == \
+        {m.answer_id: round(m.lost * 80453) for m in expected.missed if m.answer_id in promotion}
+    assert any(a not in promotion for a in priced) and not any(v for a, v in priced.items() if a not in promotion)
+    assert any("ブックの集計シートに入力された額" in str(row[0]) for k, row in keyed.items() if k == "note")

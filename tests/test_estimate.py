@@ -304,3 +304,34 @@ def test_an_entity_not_in_the_results_is_named_with_the_file(tmp_path):
     out = result.output.replace("\n", "")
     assert result.exit_code != 0 and "999999" in out and "three.csv" in out and "広域連合" in out
     assert "Traceback" not in out
+
+
+def _with_typed_yen(book, dst, values):
+    """The book with its 集計 yen cells (the names yen_per_point_<grant>) typed as staff would, saved as dst."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(book)
+    for grant, value in values.items():
+        sheet, coord = next(iter(wb.defined_names[f"yen_per_point_{grant}"].destinations))
+        wb[sheet][coord.replace("$", "")] = value
+    wb.save(dst)
+    return dst
+
+
+def test_the_gap_report_takes_the_yen_typed_in_the_book(tmp_path):
+    book = _with_typed_yen(_two_gaps_book(tmp_path), tmp_path / "typed.xlsx", {"promotion": 80453, "support": 100000})
+    out = tmp_path / "r.md"
+    result = CliRunner().invoke(main, ["report", str(book), "--format", "md", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    md = out.read_text(encoding="utf-8")
+    # by hand, as with --yen-per-point: 4 points × 80,453 = 321,812 yen; 2 points × 100,000 = 200,000 yen
+    assert sorted((r[3], r[4]) for r in _missed_rows(md)) == [("2", "200,000"), ("4", "321,812")]
+    assert "ブックの集計シートに入力された額" in next(x for x in md.splitlines() if x.startswith("概算（円）"))
+    # the command line wins over the book
+    CliRunner().invoke(main, ["report", str(book), "--format", "md", "--out", str(out), "--yen-per-point", "推進=1000"])
+    rows = _missed_rows(out.read_text(encoding="utf-8"))
+    assert sorted((r[3], r[4]) for r in rows) == [("2", "－"), ("4", "4,000")]
+    # text typed where the yen goes is no yen: no money column
+    texted = _with_typed_yen(_two_gaps_book(tmp_path), tmp_path / "text.xlsx", {"promotion": "未定"})
+    CliRunner().invoke(main, ["report", str(texted), "--format", "md", "--out", str(out)])
+    assert "概算" not in out.read_text(encoding="utf-8")

@@ -57,6 +57,7 @@ class BookContents:
     remarks: dict[str, object] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # answer ids without a row in the book
     cells: dict[str, tuple[str, str]] = field(default_factory=dict)  # answer id -> (sheet, cell) it was read from
+    yen: dict[str, object] = field(default_factory=dict)  # grant id -> the yen per point typed on 集計 (as typed)
 
 
 def check_book_file(path: Path) -> None:

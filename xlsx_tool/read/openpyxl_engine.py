@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.read import core
 from xlsx_tool.read.core import BookContents, BookError, check_book_file
+from xlsx_tool.workbook.filler import yen_inputs
 from xlsx_tool.workbook.meta import COVER_SHEET, FIRST_DATA_ROW, META_SHEET
 
 if TYPE_CHECKING:
@@ -55,8 +56,10 @@ def read_book(path: str | Path, catalog_path: str | Path | None = None,
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise BookError(path, "book.cannot_open", detail=exc) from None
     try:
-        return core.read_contents(path, _meta_rows(wb), _sheet_rows(wb), catalog_path, thresholds_path,
-                                  _cover_rows(wb))
+        catalog, contents = core.read_contents(path, _meta_rows(wb), _sheet_rows(wb), catalog_path, thresholds_path,
+                                               _cover_rows(wb))
+        contents.yen = yen_inputs(wb, catalog)
+        return catalog, contents
     finally:
         wb.close()
 

@@ -14,7 +14,7 @@ from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.read import core
 from xlsx_tool.read.core import BookContents
 from xlsx_tool.util.problems import message
-from xlsx_tool.workbook.meta import FIRST_DATA_ROW, META_SHEET
+from xlsx_tool.workbook.meta import FIRST_DATA_ROW, META_SHEET, yen_name
 
 THRESHOLDS_ENV = "XLSX_TOOL_THRESHOLDS"  # … and the thresholds file of books generated with one
 LICENSE_HELP = ("xlwings の remote / calamine エンジン（xlwings Server・xlwings Lite・ファイルの読み取り）には"
@@ -130,5 +130,19 @@ def read_contents(book, catalog_path: str | Path | None = None,
                   path: str | Path | None = None) -> tuple[Catalog, BookContents]:
     """(catalog, contents) of an open book, with the checks and messages of read.openpyxl_engine.read_book."""
     path = Path(path) if path is not None else book_path(book)
-    return core.read_contents(path, _meta_rows(book), _sheet_rows(book), catalog_path,
-                              os.environ.get(THRESHOLDS_ENV) or None)
+    catalog, contents = core.read_contents(path, _meta_rows(book), _sheet_rows(book), catalog_path,
+                                           os.environ.get(THRESHOLDS_ENV) or None)
+    contents.yen = _yen(book, catalog)
+    return catalog, contents
+
+
+def _yen(book, catalog: Catalog) -> dict[str, object]:
+    """The yen per point typed on 集計 (the cells named yen_per_point_<grant>), as read.openpyxl_engine reads
+    them; a name the book does not have (an older book) is left out."""
+    out = {}
+    for grant in catalog.grants:
+        try:
+            out[grant.id] = book.names[yen_name(grant.id)].refers_to_range.value
+        except Exception:  # no such name, or a name that is not one range: the engines differ in what they raise
+            continue
+    return out

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from xlsx_tool.catalog.entity import NATION_ENTITIES
 from xlsx_tool.catalog.reference import Reference, shipped_references
+from xlsx_tool.read.core import BookContents
 from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.read.tables import load_compare_file, read_mapping
 from xlsx_tool.scoring.gap import (
@@ -61,15 +62,22 @@ def comparison_for(catalog, meta, compare_files=(), previous=None, previous_cata
     return cmp
 
 
-def with_yen(report: GapReport, yen_per_point: dict[str, float]) -> GapReport:
-    """Each missed item's points × the yen of one point of its grant (given by the user: 概算)."""
+def typed_yen(contents: BookContents) -> dict[str, float]:
+    """The yen per point staff typed on the book's 集計 (numbers above 0 only; blank or text: not given)."""
+    return {g: float(v) for g, v in contents.yen.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0}
+
+
+def with_yen(report: GapReport, yen_per_point: dict[str, float], from_book: bool = False) -> GapReport:
+    """Each missed item's points × the yen of one point of its grant (given by the user: 概算), from the
+    command line or, `from_book`, from the book's own 集計 cells."""
     grant_of = {aid: grant.id for grant, _, _, ind in report.catalog.indicators()
                 for aid in ([s.id for s in ind.subitems] or [ind.id])}
     report.missed_yen = {m.answer_id: round(m.lost * yen_per_point[grant_of[m.answer_id]]) for m in report.missed
                          if grant_of.get(m.answer_id) in yen_per_point}
     short = {grant.id: grant.short for grant in report.catalog.grants}
     given = "、".join(f"{short[g]} 1 点 {yen:,.0f} 円" for g, yen in yen_per_point.items() if g in short)
-    report.money_note = message("money.missed_yen_note", given=given)
+    report.money_note = message("money.missed_yen_note", given=given + ("（ブックの集計シートに入力された額）" if from_book else ""))
     return report
 
 
@@ -78,4 +86,7 @@ def report_for_book(book, catalog_path=None, thresholds_path=None, yen_per_point
     result = score(catalog, contents.answers)
     cmp = comparison_for(catalog, contents.meta, **kwargs)
     report = build_report(catalog, contents.answers, result, contents.meta, cmp)
-    return with_yen(report, yen_per_point) if yen_per_point else report
+    if yen_per_point:  # the command line wins over what the book holds
+        return with_yen(report, yen_per_point)
+    typed = typed_yen(contents)
+    return with_yen(report, typed, from_book=True) if typed else report
