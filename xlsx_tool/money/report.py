@@ -32,17 +32,15 @@ def entity_detail(est: Estimate, code: str, book: str | None) -> dict:
         return detail
     res = score(catalog, contents.answers)
     report = build_report(catalog, contents.answers, res, contents.meta, Comparison())
-    grant_of = {aid: grant.id for grant, _, _, ind in catalog.indicators()
-                for aid in ([s.id for s in ind.subitems] or [ind.id])}
-    rows = []
+    rows, now = [], est.for_code(code)
     for m in report.missed:
-        grant = grant_of.get(m.answer_id)
-        if m.lost <= 0 or grant not in est.grants:
+        gains = {g: lost for g, lost in m.by_grant.items() if lost > 0 and g in est.grants}  # 目標Ⅳ: both grants
+        if not gains:
             continue
-        base = est.for_code(code)[grant].allocation
-        after = allocate(with_scores(est.entities, code, **{grant: m.lost, "total": m.lost}), est.params)
-        rows.append({"id": m.answer_id, "label": m.label, "text": m.text, "points": m.lost, "grant": grant,
-                     "yen": after.for_code(code)[grant].allocation - base})
+        after = allocate(with_scores(est.entities, code, **gains, total=sum(gains.values())), est.params)
+        rows.append({"id": m.answer_id, "label": m.label, "text": m.text, "points": m.lost,
+                     "grant": "+".join(gains), "yen": sum(after.for_code(code)[g].allocation - now[g].allocation
+                                                          for g in gains)})
     detail["missed_items"] = rows
     return detail
 

@@ -69,12 +69,12 @@ def typed_yen(contents: BookContents) -> dict[str, float]:
 
 
 def with_yen(report: GapReport, yen_per_point: dict[str, float], from_book: bool = False) -> GapReport:
-    """Each missed item's points × the yen of one point of its grant (given by the user: 概算), from the
+    """Each missed item's points × the yen of one point of the grant they count in (both grants' for
+    目標Ⅳ; given by the user: 概算), from the
     command line or, `from_book`, from the book's own 集計 cells."""
-    grant_of = {aid: grant.id for grant, _, _, ind in report.catalog.indicators()
-                for aid in ([s.id for s in ind.subitems] or [ind.id])}
-    report.missed_yen = {m.answer_id: round(m.lost * yen_per_point[grant_of[m.answer_id]]) for m in report.missed
-                         if grant_of.get(m.answer_id) in yen_per_point}
+    report.missed_yen = {m.answer_id: round(sum(lost * yen_per_point[g] for g, lost in m.by_grant.items()
+                                                if g in yen_per_point))
+                         for m in report.missed if any(g in yen_per_point for g in m.by_grant)}
     short = {grant.id: grant.short for grant in report.catalog.grants}
     given = "、".join(f"{short[g]} 1 点 {yen:,.0f} 円" for g, yen in yen_per_point.items() if g in short)
     report.money_note = message("money.missed_yen_note", given=given + ("（ブックの集計シートに入力された額）" if from_book else ""))

@@ -96,6 +96,7 @@ class Missed:
     national_rate: float | None
     note: str = ""
     peers_known: bool = False  # national_rate is the share of municipalities that got it (the tally)
+    by_grant: dict[str, float] = field(default_factory=dict)  # lost per grant (目標Ⅳ counts in both)
 
     @property
     def high(self) -> bool:
@@ -319,8 +320,10 @@ def answer_labels(catalog: Catalog) -> dict[str, str]:
     return out
 
 
-def _gain(catalog: Catalog, answers: Mapping[str, object], base_total: float, changes: dict) -> float:
-    return score(catalog, {**answers, **changes}).total - base_total
+def _gain(catalog: Catalog, answers: Mapping[str, object], base: ScoreResult, changes: dict) -> dict[str, float]:
+    """What the changed answers add, per grant (a grant that gains nothing left out)."""
+    after = score(catalog, {**answers, **changes}).grants
+    return {g: after[g] - v for g, v in base.grants.items() if after[g] != v}
 
 
 def _missed(catalog: Catalog, answers: Mapping[str, object], res: ScoreResult, cmp: Comparison) -> list[Missed]:
@@ -343,13 +346,15 @@ def _missed(catalog: Catalog, answers: Mapping[str, object], res: ScoreResult, c
                 if sub.requires and not is_met(answers.get(sub.requires)):
                     change[sub.requires] = ANSWER_MET
                     note = f"{subs[sub.requires].label}と合わせて該当した場合"
+                gain = _gain(catalog, answers, res, change)
                 out.append(Missed(sub.id, answer_label(grant, goal, group, ind, sub), ind.text, sub.text,
-                                  _gain(catalog, answers, res.total, change), answers.get(sub.id),
-                                  sub.national.rate if sub.national else nat_rate, note, sub.national is not None))
+                                  sum(gain.values()), answers.get(sub.id), sub.national.rate if sub.national
+                                  else nat_rate, note, sub.national is not None, gain))
         elif res.indicators[ind.id] < ind.points:
-            out.append(Missed(ind.id, answer_label(grant, goal, group, ind), ind.text, ind.text,
-                              ind.points - res.indicators[ind.id], answers.get(ind.id), nat_rate,
-                              "未回答" if is_blank(answers.get(ind.id)) else ""))
+            lost = ind.points - res.indicators[ind.id]
+            out.append(Missed(ind.id, answer_label(grant, goal, group, ind), ind.text, ind.text, lost,
+                              answers.get(ind.id), nat_rate, "未回答" if is_blank(answers.get(ind.id)) else "",
+                              by_grant={grant.id: lost}))
     order = {}  # catalog order of every id a Missed can carry (sub-items and indicators)
     for *_, ind in catalog.indicators():
         order.setdefault(ind.id, len(order))
@@ -368,13 +373,14 @@ def _next_levels(catalog, answers, res, grant, goal, group, ind, nat_rate) -> li
         if level >= len(sub.bands):
             continue
         band = sub.bands[level]
-        gain = _gain(catalog, answers, res.total, {sub.id: band.label})
+        by_grant = _gain(catalog, answers, res, {sub.id: band.label})
+        gain = sum(by_grant.values())
         now = sub.bands[level - 1].label if level else NO_LEVEL
         out.append(Missed(sub.id, f"{answer_label(grant, goal, group, ind, sub)} → {band.label}", ind.text,
                           f"{sub.text}：段階{band.label}に到達", gain, answers.get(sub.id),
                           band.national.rate if band.national else nat_rate,
                           f"現在の段階: {now}" + ("（他の系列の方が高いため加点なし）" if not gain else ""),
-                          band.national is not None))
+                          band.national is not None, by_grant))
     return out
 
 
