@@ -331,7 +331,77 @@ def test_the_gap_report_takes_the_yen_typed_in_the_book(tmp_path):
     CliRunner().invoke(main, ["report", str(book), "--format", "md", "--out", str(out), "--yen-per-point", "推進=1000"])
     rows = _missed_rows(out.read_text(encoding="utf-8"))
     assert sorted((r[3], r[4]) for r in rows) == [("2", "－"), ("4", "4,000")]
-    # text typed where the yen goes is no yen: no money column
-    texted = _with_typed_yen(_two_gaps_book(tmp_path), tmp_path / "text.xlsx", {"promotion": "未定"})
-    CliRunner().invoke(main, ["report", str(texted), "--format", "md", "--out", str(out)])
-    assert "概算" not in out.read_text(encoding="utf-8")
+    # text typed where the yen goes is no yen: no money column, and a note naming the cell's text and the fix
+    texted = _with_typed_yen(_two_gaps_book(tmp_path), tmp_path / "text.xlsx", {"promotion": "8万円"})
+    result = CliRunner().invoke(main, ["report", str(texted), "--format", "md", "--out", str(out)])
+    md = out.read_text(encoding="utf-8")
+    assert result.exit_code == 0 and len(_missed_rows(md)[0]) == 6  # no 概算 column
+    assert "1点あたりの金額（推進）「8万円」" in md and "数値で入力" in md
+
+
+def test_a_yen_row_deleted_from_the_summary_leaves_the_report_without_money(tmp_path):
+    """Deleting the yen row makes Excel rewrite the name as 集計!#REF!: the book still reads."""
+    from openpyxl import load_workbook
+    from openpyxl.workbook.defined_name import DefinedName
+
+    wb = load_workbook(_two_gaps_book(tmp_path))
+    wb.defined_names["yen_per_point_promotion"] = DefinedName("yen_per_point_promotion", attr_text="集計!#REF!")
+    wb.save(tmp_path / "ref.xlsx")
+    out = tmp_path / "r.md"
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "ref.xlsx"), "--format", "md", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(_missed_rows(out.read_text(encoding="utf-8"))[0]) == 6
+    score = CliRunner().invoke(main, ["score", str(tmp_path / "ref.xlsx")])
+    assert score.exit_code == 0 and "Traceback" not in score.output
+
+
+def test_a_missed_outcome_item_is_priced_in_both_grants_and_their_outcome_frames(tmp_path):
+    """A 目標Ⅳ ladder one level below its top: asked once, it adds its step to both grants and to both
+    outcome columns (P4, S4) the アウトカム指標配分枠 is shared by."""
+    from xlsx_tool.catalog.entity import Entity
+    from xlsx_tool.catalog.loading import load_shipped_catalog
+    from xlsx_tool.catalog.model import ladder_points
+    from xlsx_tool.workbook.filler import extreme_answers, fill_workbook
+    from xlsx_tool.workbook.writer import write_workbook
+
+    cat = load_shipped_catalog("R8", "municipality")
+    sub = next(s for *_, ind in cat.indicators() for s in ind.subitems if s.id == "P4-o2-lv")
+    top = len(sub.bands)
+    step = ladder_points(sub, top) - ladder_points(sub, top - 1)  # from the catalog's levels
+    answers = extreme_answers(cat, best=True)
+    answers[sub.id] = sub.bands[-2].label
+    code = NATION[7].code
+    book = fill_workbook(write_workbook(cat, Entity(code=code), tmp_path / "t.xlsx"), answers,
+                         tmp_path / "book.xlsx", cat)
+    path = tmp_path / "results.csv"
+    header = ["code", "insured", "total", "promotion", "support", "P4", "S4"]
+    path.write_text("\n".join([",".join(header)] + [",".join(str(v) for v in [e.code, e.insured] +
+                                                              [e.scores[k] for k in header[2:]]) for e in NATION[:400]]),
+                    encoding="utf-8")
+    result = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--entity", code,
+                                       "--book", str(book), "--json", "--share-among-given"])
+    assert result.exit_code == 0, result.output
+    missed = {m["id"]: m for m in json.loads(result.output)["detail"]["missed_items"]}
+    assert missed[sub.id]["grant"] == "promotion+support" and missed[sub.id]["points"] == 2 * step
+    pop = [EntityResult(e.code, "", "", e.insured, {k: e.scores[k] for k in header[2:]}) for e in NATION[:400]]
+    base = allocate(pop, PARAMS).for_code(code)
+
+    def yen(**changes):
+        after = allocate(with_scores(pop, code, promotion=step, support=step, total=2 * step, **changes),
+                         PARAMS).for_code(code)
+        return sum(after[g].allocation - base[g].allocation for g in ("promotion", "support"))
+    assert missed[sub.id]["yen"] == yen(P4=step, S4=step) > yen()  # the outcome frames count too
+
+
+@pytest.mark.libreoffice
+def test_a_yen_computed_by_a_formula_is_read_as_the_sheet_shows_it(tmp_path, soffice):
+    """=80000+453 on 集計, calculated and saved by a spreadsheet program: the report prices with 80,453."""
+    from xlsx_tool.workbook.recalc import recalculate
+
+    typed = _with_typed_yen(_two_gaps_book(tmp_path), tmp_path / "formula.xlsx", {"promotion": "=80000+453"})
+    (calculated,) = recalculate([typed], tmp_path / "lo")
+    out = tmp_path / "r.md"
+    result = CliRunner().invoke(main, ["report", str(calculated), "--format", "md", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = _missed_rows(out.read_text(encoding="utf-8"))
+    assert sorted((r[3], r[4]) for r in rows) == [("2", "－"), ("4", "321,812")]  # 4 × 80,453 by hand

@@ -217,7 +217,7 @@ def gap_report(book, *, previous: str | Path | None = None, compare_files: Seque
                mapping_file: str | Path | None = None, now: datetime | None = None,
                alert: bool | None = None) -> Outcome:
     """ギャップ報告: where the points were lost, against the shipped national/prefecture results (and last year)."""
-    from xlsx_tool.report.builder import comparison_for, typed_yen, with_yen
+    from xlsx_tool.report.builder import comparison_for, with_typed_yen
 
     def body(catalog: Catalog, contents: BookContents, now: datetime) -> Outcome:
         try:
@@ -227,8 +227,7 @@ def gap_report(book, *, previous: str | Path | None = None, compare_files: Seque
             raise Refused(text_of("bridge.previous_unreadable", detail=err.problem.message)) from None
         res = score(catalog, contents.answers)
         report = build_report(catalog, contents.answers, res, contents.meta, cmp)
-        if typed := typed_yen(contents):  # the yen per point typed on 集計: the missed items read in money
-            report = with_yen(report, typed, from_book=True)
+        report = with_typed_yen(report, contents)  # the yen per point typed on 集計: the missed items in money
         message = (f"ギャップ報告を作成しました。総合計 {res.total:g} / {catalog.total} 点、得点できなかった項目 "
                    f"{len(report.missed)} 件。入力シートは変更していません。")
         return finish(book, "gap", GAP_SHEET, _gap_lines(report, now, message),

@@ -209,8 +209,14 @@ def _score(e: EntityResult, key: str) -> Fraction:
     return Fraction(v) if isinstance(v, (int, float)) and v > 0 else Fraction(0)
 
 
+def outcome_column(e: EntityResult, grant: str) -> str | None:
+    """The results column the entity's outcome points of a grant are read from (the first one it has)."""
+    return next((k for k in OUTCOME_COLUMNS[grant] if k in e.scores), None)
+
+
 def _outcome(e: EntityResult, grant: str) -> Fraction:
-    return next((_score(e, k) for k in OUTCOME_COLUMNS[grant] if k in e.scores), Fraction(0))
+    column = outcome_column(e, grant)
+    return Fraction(0) if column is None else _score(e, column)
 
 
 def _eligible(e: EntityResult, grant: str) -> bool:

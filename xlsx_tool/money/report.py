@@ -10,7 +10,19 @@ from pathlib import Path
 from rich.table import Table
 
 from xlsx_tool.money.calibrate import ASSUMPTION, GRANT_NAMES, FromLastYear
-from xlsx_tool.money.estimate import CUSHION, CUSHION_LABEL, FRAME_LABELS, FRAMES, Estimate, allocate, marginal_yen, with_scores
+from xlsx_tool.catalog.entity import code_key
+from xlsx_tool.catalog.model import GroupKind
+from xlsx_tool.money.estimate import (
+    CUSHION,
+    CUSHION_LABEL,
+    FRAME_LABELS,
+    FRAMES,
+    Estimate,
+    allocate,
+    marginal_yen,
+    outcome_column,
+    with_scores,
+)
 from xlsx_tool.read.core import BookError
 from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.util.atomic import write_atomically
@@ -33,11 +45,17 @@ def entity_detail(est: Estimate, code: str, book: str | None) -> dict:
     res = score(catalog, contents.answers)
     report = build_report(catalog, contents.answers, res, contents.meta, Comparison())
     rows, now = [], est.for_code(code)
+    outcome_items = {aid for _, _, group, ind in catalog.indicators() if group.kind == GroupKind.outcome
+                     for aid in ([s.id for s in ind.subitems] or [ind.id])}
+    entity = next(e for e in est.entities if code_key(e.code) == code_key(code))
     for m in report.missed:
         gains = {g: lost for g, lost in m.by_grant.items() if lost > 0 and g in est.grants}  # 目標Ⅳ: both grants
         if not gains:
             continue
-        after = allocate(with_scores(est.entities, code, **gains, total=sum(gains.values())), est.params)
+        changes = {**gains, "total": sum(gains.values())}
+        if m.answer_id in outcome_items:  # 目標Ⅳ points also weigh in the アウトカム指標配分枠 (its column)
+            changes.update({outcome_column(entity, g): lost for g, lost in gains.items() if outcome_column(entity, g)})
+        after = allocate(with_scores(est.entities, code, **changes), est.params)
         rows.append({"id": m.answer_id, "label": m.label, "text": m.text, "points": m.lost,
                      "grant": "+".join(gains), "yen": sum(after.for_code(code)[g].allocation - now[g].allocation
                                                           for g in gains)})

@@ -59,9 +59,21 @@ def read_book(path: str | Path, catalog_path: str | Path | None = None,
         catalog, contents = core.read_contents(path, _meta_rows(wb), _sheet_rows(wb), catalog_path, thresholds_path,
                                                _cover_rows(wb))
         contents.yen = yen_inputs(wb, catalog)
-        return catalog, contents
     finally:
         wb.close()
+    if any(isinstance(v, str) and v.startswith("=") for v in contents.yen.values()):
+        contents.yen = _calculated(path, catalog, contents.yen)  # a yen computed by a formula: as Excel shows it
+    return catalog, contents
+
+
+def _calculated(path: Path, catalog: Catalog, yen: dict[str, object]) -> dict[str, object]:
+    """The values Excel last calculated for the yen cells that hold a formula (what the sheet shows)."""
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        shown = yen_inputs(wb, catalog)
+    finally:
+        wb.close()
+    return {g: shown.get(g) if isinstance(v, str) and v.startswith("=") else v for g, v in yen.items()}
 
 
 def read_eligibility_inputs(path: str | Path) -> "EligibilityInputs":

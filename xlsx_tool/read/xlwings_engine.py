@@ -137,8 +137,9 @@ def read_contents(book, catalog_path: str | Path | None = None,
 
 
 def _yen(book, catalog: Catalog) -> dict[str, object]:
-    """The yen per point typed on 集計 (the cells named yen_per_point_<grant>), as read.openpyxl_engine reads
-    them; a name the book does not have (an older book) is left out."""
+    """The yen per point on 集計 (the cells named yen_per_point_<grant>) as Excel shows them (a formula's
+    result, as read.openpyxl_engine gives it too); a name the book lacks (an older book) or one that no
+    longer names a range (#REF!) is left out: the engines raise different errors for those."""
     out = {}
     for grant in catalog.grants:
         try:

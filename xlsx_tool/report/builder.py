@@ -6,6 +6,7 @@ from pathlib import Path
 
 from xlsx_tool.catalog.entity import NATION_ENTITIES
 from xlsx_tool.catalog.reference import Reference, shipped_references
+from xlsx_tool.catalog.rules import is_number
 from xlsx_tool.read.core import BookContents
 from xlsx_tool.read.openpyxl_engine import read_book
 from xlsx_tool.read.tables import load_compare_file, read_mapping
@@ -62,22 +63,29 @@ def comparison_for(catalog, meta, compare_files=(), previous=None, previous_cata
     return cmp
 
 
-def typed_yen(contents: BookContents) -> dict[str, float]:
-    """The yen per point staff typed on the book's 集計 (numbers above 0 only; blank or text: not given)."""
-    return {g: float(v) for g, v in contents.yen.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0}
+def with_typed_yen(report: GapReport, contents: BookContents) -> GapReport:
+    """The report priced with the yen per point staff typed on the book's 集計 (a number above 0); a cell
+    holding something else is named in the report's notes, not silently left out."""
+    short = {grant.id: grant.short for grant in report.catalog.grants}
+    typed = {}
+    for g, value in contents.yen.items():
+        if is_number(value) and value > 0:
+            typed[g] = float(value)
+        elif not (value is None or isinstance(value, str) and not value.strip()):
+            report.notes.append(message("money.typed_yen_unused", grant=short.get(g, g), value=value))
+    return with_yen(report, typed, from_book=True) if typed else report
 
 
 def with_yen(report: GapReport, yen_per_point: dict[str, float], from_book: bool = False) -> GapReport:
-    """Each missed item's points × the yen of one point of the grant they count in (both grants' for
-    目標Ⅳ; given by the user: 概算), from the
-    command line or, `from_book`, from the book's own 集計 cells."""
+    """Each missed item's points in each grant × the yen of one point of that grant (both grants for
+    目標Ⅳ; given by the user: 概算), from the command line or, `from_book`, from the book's own 集計 cells."""
     report.missed_yen = {m.answer_id: round(sum(lost * yen_per_point[g] for g, lost in m.by_grant.items()
                                                 if g in yen_per_point))
                          for m in report.missed if any(g in yen_per_point for g in m.by_grant)}
     short = {grant.id: grant.short for grant in report.catalog.grants}
     given = "、".join(f"{short[g]} 1 点 {yen:,.0f} 円" for g, yen in yen_per_point.items() if g in short)
-    report.money_note = message("money.missed_yen_note", given=given + ("（ブックの集計シートに入力された額）" if from_book else ""))
+    report.money_note = message("money.missed_yen_note", given=given, where="ブックの集計シートに入力された額"
+                                if from_book else "指定値")
     return report
 
 
@@ -88,5 +96,4 @@ def report_for_book(book, catalog_path=None, thresholds_path=None, yen_per_point
     report = build_report(catalog, contents.answers, result, contents.meta, cmp)
     if yen_per_point:  # the command line wins over what the book holds
         return with_yen(report, yen_per_point)
-    typed = typed_yen(contents)
-    return with_yen(report, typed, from_book=True) if typed else report
+    return with_typed_yen(report, contents)

@@ -418,9 +418,12 @@ _CATALOGUE = {
     "estimate.cushion_not_conserved": Template(
         "{grant}の激変緩和: 配分額のある全団体が下限か上限に達したため、予算との差 {gap} 円（負は予算超過）を"
         "調整できません", "パラメータの cushion の floor / ceiling を見直してください"),
-    "money.missed_yen_note": Template("概算（円）は失点 × 1 点あたりの金額（指定値: {given}）。仮定: 1 点あたりの金額は"
-                                      "得点によらず一定（前年度の交付額からの見込み estimate --from-last-year など）。"
-                                      "実際の交付額は全国の得点と予算で決まります"),
+    "money.missed_yen_note": Template("概算（円）は、その項目で各交付金の得点が増える点数 × その交付金の 1 点あたりの金額"
+                                      "（{where}: {given}。目標Ⅳ の項目は両方の交付金で得点し、金額のない交付金の分は"
+                                      "含みません）。仮定: 1 点あたりの金額は得点によらず一定（前年度の交付額からの見込み "
+                                      "estimate --from-last-year など）。実際の交付額は全国の得点と予算で決まります"),
+    "money.typed_yen_unused": Template("集計シートの 1点あたりの金額（{grant}）「{value}」は 0 より大きい数値ではないため、"
+                                       "概算（円）に使っていません", "円の金額を数値で入力してください（例: 80453）"),
     "money.yen_per_point": Template("--yen-per-point「{value}」は 交付金=1 点あたりの円 の形ではありません",
                                     "例: --yen-per-point 推進=80453 --yen-per-point 支援=157776"),
 }

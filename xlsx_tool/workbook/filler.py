@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -68,9 +69,13 @@ def yen_inputs(wb, catalog: Catalog) -> dict[str, object]:
     for grant in catalog.grants:
         name = wb.defined_names.get(yen_name(grant.id))
         for sheet, coord in (name.destinations if name is not None else ()):
-            if sheet in wb.sheetnames and ":" not in coord:
-                out[grant.id] = wb[sheet][coord.replace("$", "")].value
+            coord = coord.replace("$", "")
+            if sheet in wb.sheetnames and _CELL.fullmatch(coord):  # not "" (集計!#REF! once the row is deleted)
+                out[grant.id] = wb[sheet][coord].value
     return out
+
+
+_CELL = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")
 
 
 _FORMULAS: dict = {}  # catalog -> sheet title -> formula cell -> (key, formula)
