@@ -160,15 +160,13 @@ def test_cli_estimate_with_entity_detail(tmp_path):
     assert "例示のパラメータ" in table.output and "交付見込額の上位" in table.output
 
 
-def test_yen_of_each_missed_item_from_the_entitys_book(tmp_path):
+def _missed_items_of_a_book(tmp_path, cat, answers):
+    """The entity NATION[7]'s book filled with `answers`, and `estimate --entity --book` among 400 entities
+    (results with P4/S4): its code, the missed items by id, and the population as EntityResults."""
     from xlsx_tool.catalog.entity import Entity
-    from xlsx_tool.catalog.loading import load_shipped_catalog
-    from xlsx_tool.workbook.filler import extreme_answers, fill_workbook
+    from xlsx_tool.workbook.filler import fill_workbook
     from xlsx_tool.workbook.writer import write_workbook
 
-    cat = load_shipped_catalog("R8", "municipality")
-    answers = extreme_answers(cat, best=True)
-    answers.update({"P1-p1-i": "非該当", "S1-p2-i": "非該当"})  # 4 points lost in 推進, 2 in 支援 (the tally)
     code = NATION[7].code
     book = fill_workbook(write_workbook(cat, Entity(code=code), tmp_path / "t.xlsx"), answers,
                          tmp_path / "book.xlsx", cat)
@@ -180,9 +178,19 @@ def test_yen_of_each_missed_item_from_the_entitys_book(tmp_path):
     result = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--entity", code,
                                        "--book", str(book), "--json", "--share-among-given"])
     assert result.exit_code == 0, result.output
-    missed = {m["id"]: m for m in json.loads(result.output)["detail"]["missed_items"]}
-    assert set(missed) == {"P1-p1-i", "S1-p2-i"}
     pop = [EntityResult(e.code, "", "", e.insured, {k: e.scores[k] for k in header[2:]}) for e in NATION[:400]]
+    return code, {m["id"]: m for m in json.loads(result.output)["detail"]["missed_items"]}, pop
+
+
+def test_yen_of_each_missed_item_from_the_entitys_book(tmp_path):
+    from xlsx_tool.catalog.loading import load_shipped_catalog
+    from xlsx_tool.workbook.filler import extreme_answers
+
+    cat = load_shipped_catalog("R8", "municipality")
+    answers = extreme_answers(cat, best=True)
+    answers.update({"P1-p1-i": "非該当", "S1-p2-i": "非該当"})  # 4 points lost in 推進, 2 in 支援 (the tally)
+    code, missed, pop = _missed_items_of_a_book(tmp_path, cat, answers)
+    assert set(missed) == {"P1-p1-i", "S1-p2-i"}
     base = allocate(pop, PARAMS).for_code(code)
     for aid, grant, pts in (("P1-p1-i", "promotion", 4), ("S1-p2-i", "support", 2)):
         after = allocate(with_scores(pop, code, **{grant: pts, "total": pts}), PARAMS).for_code(code)
@@ -358,11 +366,9 @@ def test_a_yen_row_deleted_from_the_summary_leaves_the_report_without_money(tmp_
 def test_a_missed_outcome_item_is_priced_in_both_grants_and_their_outcome_frames(tmp_path):
     """A 目標Ⅳ ladder one level below its top: asked once, it adds its step to both grants and to both
     outcome columns (P4, S4) the アウトカム指標配分枠 is shared by."""
-    from xlsx_tool.catalog.entity import Entity
     from xlsx_tool.catalog.loading import load_shipped_catalog
     from xlsx_tool.catalog.model import ladder_points
-    from xlsx_tool.workbook.filler import extreme_answers, fill_workbook
-    from xlsx_tool.workbook.writer import write_workbook
+    from xlsx_tool.workbook.filler import extreme_answers
 
     cat = load_shipped_catalog("R8", "municipality")
     sub = next(s for *_, ind in cat.indicators() for s in ind.subitems if s.id == "P4-o2-lv")
@@ -370,20 +376,8 @@ def test_a_missed_outcome_item_is_priced_in_both_grants_and_their_outcome_frames
     step = ladder_points(sub, top) - ladder_points(sub, top - 1)  # from the catalog's levels
     answers = extreme_answers(cat, best=True)
     answers[sub.id] = sub.bands[-2].label
-    code = NATION[7].code
-    book = fill_workbook(write_workbook(cat, Entity(code=code), tmp_path / "t.xlsx"), answers,
-                         tmp_path / "book.xlsx", cat)
-    path = tmp_path / "results.csv"
-    header = ["code", "insured", "total", "promotion", "support", "P4", "S4"]
-    path.write_text("\n".join([",".join(header)] + [",".join(str(v) for v in [e.code, e.insured] +
-                                                              [e.scores[k] for k in header[2:]]) for e in NATION[:400]]),
-                    encoding="utf-8")
-    result = CliRunner().invoke(main, ["estimate", "--results", str(path), "--params", "example", "--entity", code,
-                                       "--book", str(book), "--json", "--share-among-given"])
-    assert result.exit_code == 0, result.output
-    missed = {m["id"]: m for m in json.loads(result.output)["detail"]["missed_items"]}
+    code, missed, pop = _missed_items_of_a_book(tmp_path, cat, answers)
     assert missed[sub.id]["grant"] == "promotion+support" and missed[sub.id]["points"] == 2 * step
-    pop = [EntityResult(e.code, "", "", e.insured, {k: e.scores[k] for k in header[2:]}) for e in NATION[:400]]
     base = allocate(pop, PARAMS).for_code(code)
 
     def yen(**changes):
