@@ -258,7 +258,6 @@ class MoneyRow:
     limit: float | None = None  # the indicator's maximum the row can raise it to (None: the row is the indicator)
     requires: tuple[str, float] | None = None  # the sub-item it counts with, and its points
     unlocks: tuple[tuple[str, str, float], ...] = ()  # the sub-items that count only with it: id, answer key, points
-    best: bool = False  # a ladder of a best-of indicator: its limit is its own top
 
 
 def money_rows(ind: Indicator) -> list[MoneyRow]:
@@ -272,9 +271,8 @@ def money_rows(ind: Indicator) -> list[MoneyRow]:
                          tuple((d.id, answer_key(d), own[d.id]) for d in ind.subitems if d.requires == s.id))
                 for s in ind.subitems if s.points]
     if isinstance(rule, LevelsRule):
-        best = rule.combine == "best"
-        return [MoneyRow(s.id, ind.id, ladder_top(s), ladder_top(s) if best else ind.points, best=best)
-                for s in ind.subitems]
+        return [MoneyRow(s.id, ind.id, ladder_top(s), ladder_top(s) if rule.combine == "best" else ind.points)
+                for s in ind.subitems]  # a best-of ladder can raise its indicator up to its own top
     return [MoneyRow(ind.id, ind.id, ind.points)]
 
 
@@ -302,7 +300,7 @@ def missed_yen_formula(row: MoneyRow, points_cell: str, score_cell: Mapping[str,
         own += f"+IF({score_cell[row.requires[0]]}=0,{_num(row.requires[1])},0)"
     for d, _, p in row.unlocks:  # ref[d]: the row's answer cell, or the cell showing the answer it repeats
         own += f"+IF(AND({_met_expr(ref[d])},{score_cell[d]}=0),{_num(p)},0)"
-    limit = points_cell if row.best else None if row.limit is None else _num(row.limit)
+    limit = None if row.limit is None else points_cell if row.limit == row.points else _num(row.limit)
     gain = own if limit is None else f"MIN({own},{limit}-{score_cell[row.indicator]})"
     return f'=IF(AND(ISNUMBER({yen_cell}),{gain}>0),({gain})*{yen_cell},"")'
 

@@ -53,8 +53,10 @@ def entity_detail(est: Estimate, code: str, book: str | None) -> dict:
         if not gains:
             continue
         changes = {**gains, "total": sum(gains.values())}
-        if m.answer_id in outcome_items:  # 目標Ⅳ points also weigh in the アウトカム指標配分枠 (its column)
-            changes.update({outcome_column(entity, g): lost for g, lost in gains.items() if outcome_column(entity, g)})
+        # a 目標Ⅳ item also raises the outcome points the アウトカム指標配分枠 is shared by
+        for g, lost in gains.items() if m.answer_id in outcome_items else ():
+            if column := outcome_column(entity, g):
+                changes[column] = lost
         after = allocate(with_scores(est.entities, code, **changes), est.params)
         rows.append({"id": m.answer_id, "label": m.label, "text": m.text, "points": m.lost,
                      "grant": "+".join(gains), "yen": sum(after.for_code(code)[g].allocation - now[g].allocation

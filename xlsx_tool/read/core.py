@@ -22,14 +22,7 @@ from xlsx_tool.catalog.loading import CatalogError, load_catalog_file, load_ship
 from xlsx_tool.catalog.model import Catalog
 from xlsx_tool.read.file_checks import FileRejected, check_container
 from xlsx_tool.util.problems import ToolError
-from xlsx_tool.workbook.meta import (
-    COL_ANSWER,
-    COL_ID,
-    COL_REMARKS,
-    FIRST_DATA_ROW,
-    TOOL_ID,
-    input_sheet_names,
-)
+from xlsx_tool.workbook.meta import COL_ANSWER, COL_ID, COL_REMARKS, FIRST_DATA_ROW, TOOL_ID, input_sheet_names
 
 # the answer cells of a row, in the order an engine gives them: columns COL_ANSWER..COL_ID
 ROW_COLUMNS = sorted((COL_ANSWER, COL_REMARKS, COL_ID))

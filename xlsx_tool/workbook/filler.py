@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.utils.cell import COORD_RE
 
 from xlsx_tool.catalog.answers import answer_choices, answer_slots
 from xlsx_tool.catalog.model import ANSWER_CHOICES, Catalog, DirectRule, Indicator, ThresholdsRule, ratio_ids
@@ -69,13 +69,10 @@ def yen_inputs(wb, catalog: Catalog) -> dict[str, object]:
     for grant in catalog.grants:
         name = wb.defined_names.get(yen_name(grant.id))
         for sheet, coord in (name.destinations if name is not None else ()):
-            coord = coord.replace("$", "")
-            if sheet in wb.sheetnames and _CELL.fullmatch(coord):  # not "" (集計!#REF! once the row is deleted)
-                out[grant.id] = wb[sheet][coord].value
+            if sheet in wb.sheetnames and COORD_RE.match(coord):  # not "" (集計!#REF! once the row is deleted)
+                out[grant.id] = wb[sheet][coord.replace("$", "")].value
     return out
 
-
-_CELL = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")
 
 
 _FORMULAS: dict = {}  # catalog -> sheet title -> formula cell -> (key, formula)

@@ -16,7 +16,7 @@ COVER_CODE_LABEL = "団体コード"  # its value beside it on the cover: text, 
 # input sheet columns
 COL_NUMBER, COL_TEXT, COL_POINTS, COL_ANSWER, COL_SCORE, COL_REMARKS, COL_SOURCE, COL_ID, COL_DONE = "ABCDEFGHI"
 COL_PREVIOUS = "J"  # last year's answer, shown when the generator is given last year's book
-COL_YEN = "K"  # 見込額: the points a row has not reached × the yen per point typed on 集計
+COL_YEN = "K"  # 見込額: what meeting the row adds to its indicator × the yen per point typed on 集計
 HEADER_ROW = 3
 FIRST_DATA_ROW = 4
 
@@ -48,11 +48,15 @@ def quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
+def _name_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", text)  # a defined name holds letters, digits and _ only
+
+
 def defined_name_for(*parts: str) -> str:
-    """Workbook-level name such as score_P1_process (letters, digits and _ only)."""
-    return "score_" + "_".join(re.sub(r"[^A-Za-z0-9]", "_", p) for p in parts)
+    """Workbook-level name such as score_P1_process."""
+    return "score_" + "_".join(map(_name_part, parts))
 
 
 def yen_name(grant_id: str) -> str:
     """Workbook-level name of the 集計 cell where staff type a grant's yen per point (yen_per_point_P)."""
-    return "yen_per_point_" + re.sub(r"[^A-Za-z0-9]", "_", grant_id)
+    return "yen_per_point_" + _name_part(grant_id)
