@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from xlsx_tool.catalog.entity import Entity
@@ -565,3 +566,75 @@ def test_the_report_sheet_prints_with_titles_and_is_protected_as_excel_does(tmp_
     ours = sheet.find(f"{M}sheetProtection")
     assert {k: ours.get(k) for k in ("sheet", "objects", "scenarios")} == {k: ref.get(k) for k in
                                                                         ("sheet", "objects", "scenarios")}
+
+
+# -- notes (the indicator and 見込額 explanations) and the number validation of the yen cells --------------
+
+V = "{urn:schemas-microsoft-com:vml}"
+XL = "{urn:schemas-microsoft-com:office:excel}"
+REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def _rels(book: Path, part: str) -> dict[str, str]:
+    folder, name = part.rsplit("/", 1)
+    return {r.get("Type"): r.get("Target") for r in _xml(book, f"{folder}/_rels/{name}.rels")}
+
+
+def _resolve(part: str, target: str) -> str:
+    return target.lstrip("/") if target.startswith("/") else os.path.normpath(
+        os.path.join(part.rsplit("/", 1)[0], target)).replace(os.sep, "/")
+
+
+def _notes(book: Path, title: str) -> tuple[ET.Element, ET.Element, ET.Element]:
+    """The sheet, its comments part and its VML drawing, found through the sheet's relationships."""
+    part = _sheet_part(book, title)
+    rels = _rels(book, part)
+    kinds = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+    return (_xml(book, part), _xml(book, _resolve(part, rels[kinds + "comments"])),
+            _xml(book, _resolve(part, rels[kinds + "vmlDrawing"])))
+
+
+def test_notes_are_written_as_excel_writes_notes(tmp_path):
+    """Our notes beside Excel's (comment01.xlsx): the sheet's legacyDrawing, the comments part's elements,
+    and each VML shape a Note whose Row/Column (0-based) name its comment's cell. Excel's x:Anchor (the
+    popup's geometry) is the one element openpyxl leaves out; the schema makes it optional and Excel opens
+    such notes (seen in EPPlus issue 1596's file)."""
+    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
+    ref_sheet, ref_comments, ref_vml = _notes(_reference("comment01.xlsx"), "Sheet1")
+    sheet, comments, vml = _notes(book, input_sheet_names(R8)["promotion"])
+    for ws in (ref_sheet, sheet):
+        drawing = ws.find(f"{M}legacyDrawing")
+        assert drawing is not None and drawing.get(f"{REL}id")
+    assert [c.tag for c in comments] == [c.tag for c in ref_comments] == [f"{M}authors", f"{M}commentList"]
+    ref_comment = ref_comments.find(f"{M}commentList/{M}comment")
+    cells = comments.findall(f"{M}commentList/{M}comment")
+    assert cells and all({"ref", "authorId"} <= set(c.attrib) and c.find(f"{M}text") is not None for c in cells)
+    assert {"ref", "authorId"} <= set(ref_comment.attrib)
+    ref_data = ref_vml.find(f"{V}shape/{XL}ClientData")
+    wanted = {child.tag for child in ref_data} - {f"{XL}Anchor"}
+    shapes = [s.find(f"{XL}ClientData") for s in vml.iter(f"{V}shape")]
+    assert len(shapes) == len(cells)
+    for data, comment in zip(shapes, cells):
+        assert data.get("ObjectType") == ref_data.get("ObjectType") == "Note"
+        assert wanted <= {child.tag for child in data}, wanted - {child.tag for child in data}
+        col, row, *_ = range_boundaries(comment.get("ref"))
+        assert (int(data.findtext(f"{XL}Row")), int(data.findtext(f"{XL}Column"))) == (row - 1, col - 1)
+
+
+def test_the_yen_cells_validation_has_the_flags_excel_writes(tmp_path):
+    """The 集計 yen cells take numbers ≥ 0 with a prompt: the attributes Excel writes on a validation with a
+    prompt (data_validation02.xlsx), flags as "1", the formula as a child element. The reference files
+    hold no decimal validation: type, operator and the bound are checked against the spec's names."""
+    book = write_workbook(R8, ENTITY, tmp_path / "book.xlsx")
+    ref = _xml(_reference("data_validation02.xlsx"), "xl/worksheets/sheet1.xml").find(
+        f"{M}dataValidations/{M}dataValidation")
+    ours = next(dv for dv in _xml(book, _sheet_part(book, "集計")).iter(f"{M}dataValidation")
+                if dv.get("type") == "decimal")
+    for name in ("allowBlank", "showInputMessage", "showErrorMessage"):
+        assert ours.get(name) == ref.get(name) == "1", name
+    assert {"promptTitle", "prompt", "sqref"} <= set(ours.attrib) & set(ref.attrib)
+    assert (ours.get("operator"), ours.findtext(f"{M}formula1")) == ("greaterThanOrEqual", "0")
+    wb = load_workbook(book)
+    yen_cells = {dest[1].replace("$", "") for g in R8.grants
+                 for dest in wb.defined_names[f"yen_per_point_{g.id}"].destinations}
+    assert yen_cells <= set(ours.get("sqref").split())
